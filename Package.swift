@@ -1,0 +1,93 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "SessionGate",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "sessiongate", targets: ["sessiongate"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/vapor/sqlite-nio", from: "1.13.2"),
+    ],
+    targets: [
+        // Pure: no sockets, no wall clock, no global randomness.
+        .target(
+            name: "SessionGateCore",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // RESP (Redis) wire client: codec -> state machine -> channel handler.
+        .target(
+            name: "RedisWire",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Session store backends behind SessionGateCore.SessionStore.
+        .target(
+            name: "SessionGateStores",
+            dependencies: [
+                "SessionGateCore",
+                "RedisWire",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // Data plane: listener, per-connection state machines, upstream pool, admin endpoints.
+        .target(
+            name: "SessionGateProxy",
+            dependencies: [
+                "SessionGateCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        // CLI commands, TOML loading and service wiring.
+        .target(
+            name: "SessionGateApp",
+            dependencies: [
+                "SessionGateCore",
+                "SessionGateStores",
+                "SessionGateProxy",
+                .product(name: "TOMLKit", package: "TOMLKit"),
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
+        .executableTarget(name: "sessiongate", dependencies: ["SessionGateApp"]),
+
+        .testTarget(name: "SessionGateCoreTests", dependencies: ["SessionGateCore"]),
+        .testTarget(name: "RedisWireTests", dependencies: ["RedisWire"]),
+        .testTarget(name: "SessionGateStoresTests", dependencies: ["SessionGateStores", "SessionGateCore"]),
+        .testTarget(
+            name: "SessionGateProxyTests",
+            dependencies: [
+                "SessionGateProxy", "SessionGateCore", "SessionGateStores",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(name: "SessionGateAppTests", dependencies: ["SessionGateApp", "SessionGateCore"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

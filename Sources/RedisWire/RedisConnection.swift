@@ -1,0 +1,166 @@
+import Logging
+import NIOCore
+import NIOPosix
+
+#if canImport(Glibc)
+    import Glibc
+#elseif canImport(Darwin)
+    import Darwin
+#endif
+
+/// One TCP connection to one Redis server, authenticated and on the configured database.
+/// Any number of tasks may send on it at once; commands are pipelined and answered in order.
+public final class RedisConnection: Sendable {
+    /// `host:port` of the server.
+    public let address: String
+    /// 3 after a successful `HELLO 3`, else 2.
+    public let protocolVersion: Int
+    private let channel: any Channel
+    private let commandTimeout: TimeAmount?
+
+    private init(channel: any Channel, address: String, protocolVersion: Int, commandTimeout: TimeAmount?) {
+        self.channel = channel
+        self.address = address
+        self.protocolVersion = protocolVersion
+        self.commandTimeout = commandTimeout
+    }
+
+    /// Connects to `host:port` (defaults: the configuration's) and runs the handshake:
+    /// `HELLO 3 [AUTH user pass]` (or `AUTH` on servers without `HELLO`), then `SELECT`.
+    public static func connect(
+        configuration: RedisConfiguration, host: String? = nil, port: Int? = nil,
+        eventLoop: any EventLoop = MultiThreadedEventLoopGroup.singleton.any(),
+        logger: Logger = Logger(label: "RedisWire")
+    ) async throws(RedisError) -> RedisConnection {
+        let host = host ?? configuration.host
+        let port = port ?? configuration.port
+        let address = "\(host):\(port)"
+        let limits = configuration.decoderLimits
+        let bootstrap = ClientBootstrap(group: eventLoop)
+            .connectTimeout(configuration.connectTimeout.timeAmount)
+            .channelOption(.socketOption(.so_keepalive), value: 1)
+            .channelOption(.tcpOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(limits: limits, logger: logger))
+                }
+            }
+        let channel: any Channel
+        do {
+            channel = try await bootstrap.connect(host: host, port: port).get()
+        } catch {
+            throw RedisError(.connectionFailed, "cannot connect to \(address): \(Self.describe(error))")
+        }
+        let timeout = configuration.commandTimeout?.timeAmount
+        var connection = RedisConnection(channel: channel, address: address, protocolVersion: 2, commandTimeout: timeout)
+        do {
+            let version = try await connection.handshake(configuration)
+            if version == 3 {
+                connection = RedisConnection(channel: channel, address: address, protocolVersion: 3, commandTimeout: timeout)
+            }
+            return connection
+        } catch {
+            try? await channel.close()
+            throw RedisError(.connectionFailed, "handshake with \(address) failed: \(error.message)")
+        }
+    }
+
+    /// Whether the connection is still open (it never reopens; the pool makes a new one).
+    public var isActive: Bool { channel.isActive }
+
+    /// Completes when the connection has closed, for whatever reason.
+    public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Sends one command. An error reply throws `RedisError` with code `.server`.
+    public func send(_ arguments: [RESPArgument]) async throws(RedisError) -> RESPValue {
+        try await pipeline([arguments])[0].get()
+    }
+
+    /// Sends `commands` in one write and returns their replies in order. Error replies come back
+    /// as `.failure(.server …)` in their slot; a failed connection throws instead.
+    public func pipeline(_ commands: [[RESPArgument]]) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
+        guard !commands.isEmpty else { return [] }
+        var encoded = channel.allocator.buffer(capacity: 64 * commands.count)
+        for command in commands { RESPCommandEncoder.encode(command, into: &encoded) }
+        let promises = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
+        channel.writeAndFlush(RedisRequest(encoded: encoded, promises: promises, timeout: commandTimeout), promise: nil)
+        var results: [Result<RESPValue, RedisError>] = []
+        results.reserveCapacity(promises.count)
+        var transportError: RedisError?
+        for promise in promises {
+            do {
+                let value = try await promise.futureResult.get()
+                if case .error(let message) = value {
+                    results.append(.failure(RedisError(.server, message)))
+                } else {
+                    results.append(.success(value))
+                }
+            } catch let error as RedisError {
+                transportError = transportError ?? error
+            } catch {
+                transportError = transportError ?? RedisError(.connectionClosed, Self.describe(error))
+            }
+        }
+        if let transportError { throw transportError }
+        return results
+    }
+
+    /// Closes the connection; queued commands fail with `.connectionClosed`.
+    public func close() async {
+        try? await channel.close()
+    }
+
+    // MARK: - Handshake
+
+    private func handshake(_ configuration: RedisConfiguration) async throws(RedisError) -> Int {
+        var version = 2
+        var authenticated = false
+        if configuration.preferRESP3 {
+            var hello: [RESPArgument] = ["HELLO", "3"]
+            if let password = configuration.password {
+                hello += ["AUTH", RESPArgument(configuration.username ?? "default"), RESPArgument(password)]
+            }
+            do {
+                _ = try await send(hello)
+                version = 3
+                authenticated = true
+            } catch let error where error.code == .server {
+                // Redis < 6 lacks HELLO ("ERR unknown command"); NOPROTO: no RESP3. Anything else
+                // (WRONGPASS, NOAUTH) is an authentication failure and final.
+                // Without a password, NOAUTH means "authenticate first": go on in RESP2 and let
+                // commands report NOAUTH themselves.
+                let prefix = error.serverErrorPrefix
+                let fallsBack = prefix == "NOPROTO" || error.message.lowercased().contains("unknown command")
+                    || (prefix == "NOAUTH" && configuration.password == nil)
+                guard fallsBack else { throw error }
+            }
+        }
+        if !authenticated, let password = configuration.password {
+            var auth: [RESPArgument] = ["AUTH"]
+            if let username = configuration.username { auth.append(RESPArgument(username)) }
+            auth.append(RESPArgument(password))
+            _ = try await send(auth)
+        }
+        if configuration.database != 0 {
+            _ = try await send(["SELECT", RESPArgument(configuration.database)])
+        }
+        return version
+    }
+
+    static func describe(_ error: any Error) -> String {
+        if let error = error as? RedisError { return error.message }
+        if let error = error as? ChannelError {
+            switch error {
+            case .connectTimeout: return "connect timed out"
+            case .ioOnClosedChannel, .alreadyClosed, .outputClosed: return "connection closed"
+            default: return "\(error)"
+            }
+        }
+        if let error = error as? NIOConnectionError {
+            if let first = error.connectionErrors.first { return describe(first.error) }
+            return "host name did not resolve"
+        }
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)).lowercased() }
+        return "\(error)"  // NIO's own errors; commands and passwords never reach here
+    }
+}

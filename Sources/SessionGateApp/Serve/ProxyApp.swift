@@ -1,0 +1,80 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ServiceLifecycle
+import SessionGateCore
+import SessionGateProxy
+import SessionGateStores
+
+/// Wires a validated configuration into running services: the store (and its background
+/// services) first, then the admin listener, then the client listener, so shutdown drains the
+/// listener first and closes the store last.
+public struct ProxyApp: Sendable {
+    public let config: ProxyConfig
+    public let logger: Logger
+
+    public init(config: ProxyConfig, logger: Logger) {
+        self.config = config
+        self.logger = logger
+    }
+
+    /// The parts of a running proxy, exposed for tests and the demo.
+    public struct Parts: Sendable {
+        public let proxy: ProxyServer
+        public let admin: AdminServer
+        public let runtimes: RuntimeSource
+        public let events: ProxyEvents
+        public let services: [any Service]
+    }
+
+    public func build(
+        group: any EventLoopGroup, clock: any WallClock = SystemClock(), random: any RandomBytes = SystemRandomBytes()
+    ) async throws -> Parts {
+        let (store, storeServices) = try await StoreFactory.make(config: config, clock: clock, random: random, group: group, logger: logger)
+        let runtime = try ProxyRuntime(config: config, store: store, clock: clock, random: random, logger: logger)
+        let runtimes = RuntimeSource(runtime)
+        let events = ProxyEvents()
+        let proxy = ProxyServer(runtimes: runtimes, events: events, group: group)
+        let admin = AdminServer(runtimes: runtimes, events: events, group: group)
+        return Parts(proxy: proxy, admin: admin, runtimes: runtimes, events: events, services: storeServices + [admin, proxy])
+    }
+
+    /// Runs until SIGTERM or SIGINT, then drains and returns (exit 0).
+    public func run() async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let parts = try await build(group: group)
+        try await parts.admin.start()
+        try await parts.proxy.start()
+        let serviceGroup = ServiceGroup(
+            configuration: .init(
+                services: parts.services.map { .init(service: $0) },
+                gracefulShutdownSignals: [.sigterm, .sigint],
+                logger: logger))
+        try await serviceGroup.run()
+    }
+}
+
+/// Picks the configured backend. The data plane only ever sees `SessionStore`.
+enum StoreFactory {
+    static func make(
+        config: ProxyConfig, clock: any WallClock, random: any RandomBytes, group: any EventLoopGroup, logger: Logger
+    ) async throws -> (any SessionStore, [any Service]) {
+        let policy = SessionPolicy(
+            idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout,
+            userKey: config.session.userKey)
+        switch config.store.backend {
+        case .memory:
+            let store = MemorySessionStore(policy: policy, random: random)
+            return (store, [MemoryStoreSweeper(store: store, clock: clock)])
+        case .cookie:
+            return (CookieSessionStore(policy: policy, random: random), [])
+        case .redis, .postgres, .sqlite:
+            throw StoreFactoryError(message: "store backend \"\(config.store.backend.rawValue)\" is not wired in yet")
+        }
+    }
+}
+
+struct StoreFactoryError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}

@@ -1,0 +1,211 @@
+/// The whole validated configuration. Built only by `ConfigLoader` (which reports every error at
+/// once); every other part of SessionGate takes these plain values.
+public struct ProxyConfig: Sendable, Equatable {
+    public var server: Server
+    public var upstream: Upstream
+    public var cookie: Cookie
+    public var session: Session
+    public var store: Store
+    public var signing: Signing
+    public var log: Log
+    /// Header name -> session data field, projected as plain headers upstream.
+    public var inject: [InjectedHeader]
+    public var routes: Routes
+
+    public init(
+        server: Server, upstream: Upstream, cookie: Cookie, session: Session, store: Store,
+        signing: Signing, log: Log, inject: [InjectedHeader], routes: Routes
+    ) {
+        self.server = server
+        self.upstream = upstream
+        self.cookie = cookie
+        self.session = session
+        self.store = store
+        self.signing = signing
+        self.log = log
+        self.inject = inject
+        self.routes = routes
+    }
+
+    public struct Server: Sendable, Equatable {
+        public var listen: SocketAddressSpec = .init(host: "127.0.0.1", port: 8080)
+        public var adminListen: SocketAddressSpec = .init(host: "127.0.0.1", port: 9090)
+        public var trustedProxies: [CIDR] = []
+        public var maxHeaderBytes: Int = 16384
+        /// 0 = unlimited.
+        public var maxBodyBytes: Int = 10_485_760
+        public var headerTimeout: Duration = .seconds(10)
+        public var idleTimeout: Duration = .seconds(60)
+        public var drainTimeout: Duration = .seconds(30)
+        /// Add a `Via` header upstream and downstream.
+        public var via: Bool = false
+        public init() {}
+    }
+
+    public struct Upstream: Sendable, Equatable {
+        public var url: UpstreamURL = .init(host: "127.0.0.1", port: 3000)
+        public var connectTimeout: Duration = .seconds(2)
+        public var responseTimeout: Duration = .seconds(30)
+        /// Idle keep-alive connections kept per event loop.
+        public var maxIdleConnections: Int = 64
+        public init() {}
+    }
+
+    public struct Cookie: Sendable, Equatable {
+        public var name: String = "__Host-session"
+        public var secure: Bool = true
+        public var sameSite: SameSite = .lax
+        public var domain: String? = nil
+        public var path: String = "/"
+        /// Raw 32-byte keys; the first seals, all open.
+        public var keys: [[UInt8]] = []
+        public init() {}
+    }
+
+    public enum SameSite: String, Sendable, Equatable, CaseIterable {
+        case strict, lax, none
+        /// The attribute value as browsers spell it.
+        public var attribute: String {
+            switch self {
+            case .strict: "Strict"
+            case .lax: "Lax"
+            case .none: "None"
+            }
+        }
+    }
+
+    public struct Session: Sendable, Equatable {
+        public var idleTimeout: Int64 = 30 * 60
+        public var absoluteTimeout: Int64 = 7 * 86400
+        public var touchInterval: Int64 = 60
+        public var userKey: String = "user_id"
+        public var maxLifetime: Int64 = 30 * 86400
+        public init() {}
+    }
+
+    public enum Backend: String, Sendable, Equatable, CaseIterable {
+        case memory, cookie, redis, postgres, sqlite
+    }
+
+    public struct Store: Sendable, Equatable {
+        public var backend: Backend = .memory
+        /// redis:// or postgres:// URL (secrets inside; never log it whole).
+        public var url: String? = nil
+        public var cluster: Bool = false
+        /// SQLite file, already resolved against the config file's folder.
+        public var path: String? = nil
+        public var timeout: Duration = .seconds(1)
+        public init() {}
+    }
+
+    public enum Algorithm: String, Sendable, Equatable {
+        case hs256 = "HS256"
+        case edDSA = "EdDSA"
+    }
+
+    public struct Signing: Sendable, Equatable {
+        public var algorithm: Algorithm = .hs256
+        /// HS256: the secret's UTF-8 bytes (>= 32).
+        public var secret: [UInt8]? = nil
+        /// EdDSA: the 32-byte Ed25519 seed.
+        public var privateKey: [UInt8]? = nil
+        public var ttl: Int64 = 60
+        public var issuer: String = "sessiongate"
+        public var audience: String = "upstream"
+        public init() {}
+    }
+
+    public enum LogFormat: String, Sendable, Equatable {
+        case json, text
+    }
+
+    public enum LogLevel: String, Sendable, Equatable, CaseIterable {
+        case trace, debug, info, notice, warning, error, critical
+    }
+
+    public struct Log: Sendable, Equatable {
+        public var format: LogFormat = .json
+        public var level: LogLevel = .info
+        public init() {}
+    }
+
+    public struct InjectedHeader: Sendable, Equatable {
+        public var header: String
+        public var field: String
+        public init(header: String, field: String) {
+            self.header = header
+            self.field = field
+        }
+    }
+
+    public struct Routes: Sendable, Equatable {
+        public var defaultAccess: RouteAccess = .session
+        public var loginURL: String? = nil
+        public var rules: [RouteRule] = []
+        public init() {}
+    }
+}
+
+/// `host:port` to listen on.
+public struct SocketAddressSpec: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: Int
+    public init(host: String, port: Int) {
+        self.host = host
+        self.port = port
+    }
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// The upstream origin (http only; TLS to the app is out of scope for a loopback sidecar).
+public struct UpstreamURL: Sendable, Equatable {
+    public var host: String
+    public var port: Int
+    /// A path prefix prepended to every forwarded path ("" for none).
+    public var basePath: String = ""
+    public init(host: String, port: Int, basePath: String = "") {
+        self.host = host
+        self.port = port
+        self.basePath = basePath
+    }
+}
+
+/// Who may pass a route.
+public enum RouteAccess: String, Sendable, Equatable, CaseIterable {
+    case `public`, session, deny
+}
+
+/// What an unauthenticated request to a session route gets.
+public enum UnauthenticatedResponse: String, Sendable, Equatable, CaseIterable {
+    case auto
+    case unauthorized = "401"
+    case redirect
+}
+
+/// One `[[route]]` table, compiled.
+public struct RouteRule: Sendable, Equatable {
+    /// Position in the file (0-based), for messages such as `route[2]`.
+    public var index: Int
+    public var pattern: PathGlob
+    /// Upper-cased; nil = any method. GET implies HEAD.
+    public var methods: Set<String>?
+    public var access: RouteAccess
+    /// field -> accepted values; all fields must be met.
+    public var require: [String: [JSONValue]]
+    public var unauthenticated: UnauthenticatedResponse
+    public var loginURL: String?
+
+    public init(
+        index: Int, pattern: PathGlob, methods: Set<String>? = nil, access: RouteAccess,
+        require: [String: [JSONValue]] = [:], unauthenticated: UnauthenticatedResponse = .auto,
+        loginURL: String? = nil
+    ) {
+        self.index = index
+        self.pattern = pattern
+        self.methods = methods
+        self.access = access
+        self.require = require
+        self.unauthenticated = unauthenticated
+        self.loginURL = loginURL
+    }
+}

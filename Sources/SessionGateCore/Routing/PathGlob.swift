@@ -1,0 +1,80 @@
+/// A compiled route glob over a normalised path: `*` matches exactly one non-empty segment,
+/// a final `**` matches the prefix itself and anything below (`/a/**` matches `/a`, `/a/b/c`).
+/// Matching is case-sensitive.
+public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
+    enum Segment: Sendable, Equatable {
+        case literal(String)
+        case one
+        case anyDepth
+    }
+
+    public let source: String
+    let segments: [Segment]
+
+    public struct CompileError: Error, Sendable, Equatable, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(_ source: String) throws(CompileError) {
+        guard source.hasPrefix("/") else {
+            throw CompileError(description: "must start with \"/\" (e.g. \"/admin/**\")")
+        }
+        var segments: [Segment] = []
+        let parts = source.split(separator: "/", omittingEmptySubsequences: true)
+        for (position, part) in parts.enumerated() {
+            switch part {
+            case "*": segments.append(.one)
+            case "**":
+                guard position == parts.count - 1 else {
+                    throw CompileError(description: "\"**\" is only allowed as the last segment")
+                }
+                segments.append(.anyDepth)
+            case ".", "..":
+                throw CompileError(description: "dot-segments never match a normalised path")
+            default:
+                if part.contains("*") {
+                    throw CompileError(
+                        description: "\"*\" must be a whole segment (\"/a/*\"), not part of \"\(part)\"")
+                }
+                segments.append(.literal(try Self.normalizedLiteral(part)))
+            }
+        }
+        self.source = source
+        self.segments = segments
+    }
+
+    public var description: String { source }
+
+    /// A literal segment spelled the way `PathNormalizer` spells paths (`%61dmin` → `admin`,
+    /// `%c3%a9` → `%C3%A9`), so the glob can match; a segment no normalised path contains is an error.
+    private static func normalizedLiteral(_ part: Substring) throws(CompileError) -> String {
+        switch PathNormalizer.normalize(target: "/" + part, maxLength: Int.max, host: nil) {
+        case .success(let normalized) where normalized.query == nil:
+            let segment = normalized.path.dropFirst()
+            guard !segment.isEmpty, !segment.contains("/") else {
+                throw CompileError(description: "dot-segments never match a normalised path")
+            }
+            return String(segment)
+        case .success:
+            throw CompileError(description: "\"?\" is not allowed; globs match the path without the query")
+        case .failure(let rejection):
+            throw CompileError(description: "segment can never match a normalised path (\(rejection.reason))")
+        }
+    }
+
+    /// Whether a normalised path (no query, no dot-segments, no empty segments) matches.
+    public func matches(_ path: String) -> Bool {
+        var remaining = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)[...]
+        for segment in segments {
+            switch segment {
+            case .anyDepth:
+                return true
+            case .one:
+                guard remaining.popFirst() != nil else { return false }
+            case .literal(let text):
+                guard let next = remaining.popFirst(), next.elementsEqual(text.utf8) else { return false }
+            }
+        }
+        return remaining.isEmpty
+    }
+}

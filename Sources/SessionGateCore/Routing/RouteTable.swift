@@ -1,0 +1,91 @@
+/// The outcome of matching one request against the `[[route]]` tables.
+public struct RouteMatch: Sendable, Equatable {
+    /// The first rule that matched; nil when none did and `[routes] default` applies.
+    public var rule: RouteRule?
+    /// The access the request gets.
+    public var access: RouteAccess
+    /// Why, for `explain` and debug logs: `route[2] path "/admin/**" methods GET,POST`, or
+    /// `no rule matched; [routes] default`.
+    public var explanation: String
+
+    public init(rule: RouteRule?, access: RouteAccess, explanation: String) {
+        self.rule = rule
+        self.access = access
+        self.explanation = explanation
+    }
+}
+
+/// Ordered route rules: the first rule whose glob and methods match wins, else `[routes] default`.
+public struct RouteTable: Sendable {
+    public let routes: ProxyConfig.Routes
+
+    public init(_ routes: ProxyConfig.Routes) {
+        self.routes = routes
+    }
+
+    /// Matches a normalised path (see `PathNormalizer`). Methods compare case-insensitively and a
+    /// rule that allows GET also allows HEAD; a rule whose methods do not match is skipped.
+    public func match(method: String, path: String) -> RouteMatch {
+        let method = method.uppercased()
+        for rule in routes.rules where rule.allows(method: method) && rule.pattern.matches(path) {
+            return RouteMatch(rule: rule, access: rule.access, explanation: rule.summary)
+        }
+        return RouteMatch(rule: nil, access: routes.defaultAccess, explanation: "no rule matched; [routes] default")
+    }
+}
+
+extension RouteRule {
+    /// `route[2] path "/admin/**" methods GET,POST` (methods omitted when the rule has none).
+    public var summary: String {
+        var text = "route[\(index)] path \"\(pattern.source)\""
+        if let methods {
+            text += " methods " + methods.sorted().joined(separator: ",")
+        }
+        return text
+    }
+
+    /// Whether an upper-cased request method passes this rule's `methods`.
+    func allows(method: String) -> Bool {
+        guard let methods else { return true }
+        return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
+    }
+
+    /// Whether session data meets `require`: every field must equal one of its values or, when
+    /// the field is an array, contain one of them. Numbers compare by value (`1 == 1.0`).
+    public func isSatisfied(by data: [String: JSONValue]) -> Bool {
+        for (field, accepted) in require {
+            guard let actual = data[field] else { return false }
+            let candidates: [JSONValue]
+            if case .array(let elements) = actual {
+                // The whole array may itself be an accepted value, or any of its elements.
+                candidates = [actual] + elements
+            } else {
+                candidates = [actual]
+            }
+            let met = candidates.contains { candidate in
+                accepted.contains { JSONValue.sameValue(candidate, $0) }
+            }
+            if !met { return false }
+        }
+        return true
+    }
+}
+
+extension JSONValue {
+    /// Structural equality where an `.int` and a `.double` of the same value are equal.
+    static func sameValue(_ left: JSONValue, _ right: JSONValue) -> Bool {
+        switch (left, right) {
+        case (.int(let integer), .double(let double)), (.double(let double), .int(let integer)):
+            // Exact: no rounding of large integers through Double.
+            guard double.rounded() == double, double >= -0x1p63, double < 0x1p63 else { return false }
+            return Int64(double) == integer
+        case (.array(let lhs), .array(let rhs)):
+            return lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { sameValue($0, $1) }
+        case (.object(let lhs), .object(let rhs)):
+            return lhs.count == rhs.count
+                && lhs.allSatisfy { key, value in rhs[key].map { sameValue(value, $0) } ?? false }
+        default:
+            return left == right
+        }
+    }
+}

@@ -1,0 +1,157 @@
+/// The bytes a session cookie carries inside its AEAD seal. For server-side stores this is the
+/// session id (never stored as such: the store key is a hash of it); for the cookie store it is
+/// the whole encoded session. The proxy seals and opens tickets; stores only see them opened.
+public struct SessionTicket: Sendable, Hashable {
+    public var bytes: [UInt8]
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+}
+
+/// The timing state of one session. All instants are Unix seconds.
+public struct SessionTimes: Sendable, Equatable {
+    public var createdAt: UnixSeconds
+    public var lastSeenAt: UnixSeconds
+    /// Sliding limit, moved by touches (never past `absoluteExpiresAt`).
+    public var idleExpiresAt: UnixSeconds
+    /// Hard limit from creation (or from the last `X-Session-Lifetime`).
+    public var absoluteExpiresAt: UnixSeconds
+    /// The idle window a touch extends by: `idle_timeout`, or the `X-Session-Lifetime` value.
+    public var idleSeconds: Int64
+
+    public init(
+        createdAt: UnixSeconds, lastSeenAt: UnixSeconds, idleExpiresAt: UnixSeconds,
+        absoluteExpiresAt: UnixSeconds, idleSeconds: Int64
+    ) {
+        self.createdAt = createdAt
+        self.lastSeenAt = lastSeenAt
+        self.idleExpiresAt = idleExpiresAt
+        self.absoluteExpiresAt = absoluteExpiresAt
+        self.idleSeconds = idleSeconds
+    }
+
+    /// The instant the session ends unless touched.
+    public var expiresAt: UnixSeconds { min(idleExpiresAt, absoluteExpiresAt) }
+
+    public func isLive(at now: UnixSeconds) -> Bool { now < expiresAt }
+}
+
+/// A session as a store returns it.
+public struct StoredSession: Sendable, Equatable {
+    /// What the proxy seals into the cookie to find this session again.
+    public var ticket: SessionTicket
+    /// A stable, non-secret handle for the `sid` claim and logs; changes when the id rotates.
+    public var handle: String
+    /// The session object (an RFC 7396 target; always a JSON object).
+    public var data: [String: JSONValue]
+    public var times: SessionTimes
+
+    public init(ticket: SessionTicket, handle: String, data: [String: JSONValue], times: SessionTimes) {
+        self.ticket = ticket
+        self.handle = handle
+        self.data = data
+        self.times = times
+    }
+}
+
+/// Timeouts a store applies to new sessions and touches.
+public struct SessionPolicy: Sendable, Equatable {
+    public var idleTimeout: Int64
+    public var absoluteTimeout: Int64
+    /// `user_key`: the data field that names the user, for the per-user index.
+    public var userKey: String
+
+    public init(idleTimeout: Int64, absoluteTimeout: Int64, userKey: String) {
+        self.idleTimeout = idleTimeout
+        self.absoluteTimeout = absoluteTimeout
+        self.userKey = userKey
+    }
+
+    /// Times for a session created at `now`.
+    public func newTimes(now: UnixSeconds) -> SessionTimes {
+        let absolute = now + absoluteTimeout
+        return SessionTimes(
+            createdAt: now, lastSeenAt: now, idleExpiresAt: min(now + idleTimeout, absolute),
+            absoluteExpiresAt: absolute, idleSeconds: idleTimeout)
+    }
+
+    /// The user id named by `data[userKey]` (strings as is, numbers in their JSON spelling).
+    public func userID(of data: [String: JSONValue]) -> String? {
+        switch data[userKey] {
+        case .string(let text): text
+        case .int(let number): String(number)
+        case .double(let number): String(number)
+        default: nil
+        }
+    }
+}
+
+/// Whether a backend can reach sessions it did not just hand to the client.
+public enum StoreReach: Sendable, Equatable {
+    /// Redis, Postgres, SQLite, memory: rotate/destroy/revoke take effect everywhere at once.
+    case serverSide
+    /// Cookie: the session lives in the client's cookie; an old copy stays valid until it expires.
+    case clientSide
+}
+
+/// Everything the data plane needs from a session backend. Every backend passes the same
+/// conformance suite (`Tests/SessionGateStoresTests/StoreConformance.swift`).
+///
+/// Every method takes `now` instead of reading a clock, so tests fast-forward time.
+/// Methods throw `StoreError` when the backend is unreachable or too slow.
+public protocol SessionStore: Sendable {
+    var reach: StoreReach { get }
+
+    /// The live session for `ticket`, or nil when it is unknown, expired or malformed.
+    /// Exactly one round trip for server-side stores.
+    func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession?
+
+    /// Creates a session holding `data` with fresh id and the policy's timeouts.
+    func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession
+
+    /// Applies the RFC 7396 `patch` (an object) atomically to the *current* stored data, so
+    /// concurrent patches of different keys all survive. Updates the user index when the
+    /// user field changes. Nil when the session is gone.
+    func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+
+    /// Moves the session to a fresh id (same data and times); the old ticket stops working.
+    /// Nil when the session is gone.
+    func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession?
+
+    /// Ends the session. Destroying a missing session is not an error.
+    func destroy(_ session: StoredSession) async throws(StoreError)
+
+    /// Slides the idle expiry to `now + idleSeconds` (capped by the absolute expiry) and records
+    /// `lastSeenAt`. Nil when the session is gone.
+    func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession?
+
+    /// `X-Session-Lifetime`: idle window and absolute expiry both become `seconds` from now.
+    func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+
+    /// Ends every live session of `userID` except `keeping` (nil: all). Returns how many ended.
+    func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int
+
+    /// Throws when the backend is unreachable (for `/readyz`).
+    func checkHealth() async throws(StoreError)
+}
+
+/// A store failure. The description never holds a session id, a URL password or data.
+public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+    public enum Code: String, Sendable, Equatable {
+        case unavailable
+        case timeout
+        case protocolError
+        case tooLarge
+        case corrupt
+    }
+
+    public let code: Code
+    public let detail: String
+
+    public init(_ code: Code, _ detail: String) {
+        self.code = code
+        self.detail = detail
+    }
+
+    public var description: String { "store \(code.rawValue): \(detail)" }
+}

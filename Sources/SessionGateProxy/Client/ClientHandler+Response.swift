@@ -1,0 +1,260 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SessionGateCore
+
+extension ClientHandler: UpstreamDelegate {
+    func upstreamResponsePart(_ part: HTTPClientResponsePart) {
+        guard let exchange, let context else { return }
+        switch part {
+        case .head(let head):
+            exchange.responseTimer?.cancel()
+            if head.status == .switchingProtocols, exchange.isUpgrade {
+                return startTunnel(exchange, head: head, context: context)
+            }
+            receiveResponseHead(head, exchange: exchange)
+        case .body(let buffer):
+            if exchange.phase == .applying {
+                exchange.pendingResponseParts.append(part)
+                return
+            }
+            guard exchange.phase == .streaming else { return }
+            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        case .end(let trailers):
+            if exchange.phase == .tunnelling, let upstream = exchange.upstream {
+                // The 101 message is complete: from here on both sides speak raw bytes.
+                self.exchange = nil
+                return Tunnel.join(client: context.channel, upstream: upstream.channel, upstreamHandler: upstream.handler)
+            }
+            if exchange.phase == .applying {
+                exchange.pendingResponseParts.append(part)
+                return
+            }
+            guard exchange.phase == .streaming else { return }
+            finishResponse(exchange, trailers: trailers, context: context)
+        }
+    }
+
+    func upstreamFailed(_ error: any Error) {
+        guard let exchange, let context else { return }
+        exchange.upstream = nil
+        switch exchange.phase {
+        case .forwarding:
+            exchange.runtime.logger.warning("upstream failed before responding", metadata: ["error": "\(error)"])
+            answerUpstreamFailure(exchange)
+        case .streaming, .applying, .tunnelling:
+            // Mid-body: the client cannot be told otherwise; close so it sees a truncated message.
+            context.close(promise: nil)
+        case .preparing, .answered:
+            break
+        }
+    }
+
+    func upstreamWritabilityChanged(isWritable: Bool) {
+        guard let exchange, exchange.phase != .tunnelling else { return }
+        if isWritable, exchange.phase != .preparing { resumeClientReads() }
+        else if !isWritable { pauseClientReads() }
+    }
+
+    private func answerUpstreamFailure(_ exchange: Exchange) {
+        exchange.upstream = nil
+        failExchange(exchange, with: .badGateway)
+    }
+
+    /// Looks at the response head: directives decide what happens to the session before the head
+    /// (with its Set-Cookie) may leave.
+    private func receiveResponseHead(_ head: HTTPResponseHead, exchange: Exchange) {
+        let runtime = exchange.runtime
+        let directives: SessionDirectives
+        switch SessionDirectives.parse(
+            set: head.headers["x-session-set"], action: head.headers["x-session-action"],
+            lifetime: head.headers["x-session-lifetime"])
+        {
+        case .success(let parsed): directives = parsed
+        case .failure(let error):
+            runtime.logger.error("upstream sent a malformed session directive; nothing applied", metadata: ["reason": "\(error)"])
+            events.directiveRejected()
+            dropUpstreamAfterResponse(exchange)
+            return failExchange(exchange, with: .badDirective)
+        }
+
+        let touchDue = exchange.session.map { exchange.now - $0.times.lastSeenAt >= runtime.config.session.touchInterval } ?? false
+        let staleCookie = exchange.presentedCookie && exchange.session == nil
+        if directives.isEmpty, !touchDue, !staleCookie {
+            return sendResponseHead(head, exchange: exchange, cookie: .keep)
+        }
+        exchange.phase = .applying
+        exchange.upstream?.handler.setReadsPaused(true)
+        let loaded = exchange.session
+        let presented = exchange.presentedCookie
+        let now = exchange.now
+        guard let loop = context?.eventLoop else { return }
+        StoreCall.run(on: loop, timeout: runtime.config.store.timeout) { () async throws(StoreError) -> SessionOutcome in
+            try await SessionFlow.apply(directives, to: loaded, presentedCookie: presented, runtime: runtime, now: now)
+        } completion: { result in
+            guard self.exchange === exchange, !self.closed else { return }
+            switch result {
+            case .success(let outcome):
+                for directive in outcome.applied { self.events.directiveApplied(directive) }
+                exchange.session = outcome.session
+                self.sendResponseHead(head, exchange: exchange, cookie: outcome.cookie)
+            case .failure(let error):
+                runtime.logger.error("session store failed while applying directives", metadata: ["error": "\(error)"])
+                self.events.sessionWriteFailed()
+                self.dropUpstreamAfterResponse(exchange)
+                self.failExchange(exchange, with: .storeUnavailable)
+            }
+        }
+    }
+
+    private func failExchange(_ exchange: Exchange, with response: LocalResponse) {
+        exchange.pendingResponseParts.removeAll()
+        exchange.phase = .forwarding  // so `answer` treats it as not yet responded
+        answer(response, exchange: exchange, forceClose: !exchange.requestEnded)
+    }
+
+    private func dropUpstreamAfterResponse(_ exchange: Exchange) {
+        guard let upstream = exchange.upstream else { return }
+        exchange.upstream = nil
+        upstream.handler.delegate = nil
+        upstream.handler.markBroken()
+        upstream.channel.close(promise: nil)
+    }
+
+    private func sendResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, cookie: CookieChange) {
+        guard let context else { return }
+        let runtime = exchange.runtime
+        var headers = HTTPHeaders()
+        headers.reserveCapacity(upstreamHead.headers.count + 2)
+        let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers[canonicalForm: "connection"].map(String.init))
+        var hasLength = false
+        var upstreamWantsClose = false
+        for (name, value) in upstreamHead.headers {
+            let lower = name.lowercased()
+            if lower == "connection" {
+                if value.lowercased().contains("close") { upstreamWantsClose = true }
+                continue
+            }
+            if lower == "content-length" { hasLength = true }
+            if lower.hasPrefix("x-session-") || lower == "transfer-encoding" { continue }
+            if HeaderPolicy.isHopByHop(lower) || nominated.contains(lower) { continue }
+            if lower == "set-cookie", setsCookie(named: runtime.config.cookie.name, value) { continue }
+            headers.add(name: name, value: value)
+        }
+        switch cookie {
+        case .keep: break
+        case .set(let session):
+            let value = runtime.setCookie(for: session, now: exchange.now)
+            guard CookieKeyRing.fitsBrowserLimit(setCookieHeaderValue: value) else {
+                runtime.logger.error("session cookie would exceed the browser's 4096-byte limit; refusing")
+                dropUpstreamAfterResponse(exchange)
+                return failExchange(exchange, with: .sessionTooLarge)
+            }
+            headers.add(name: "Set-Cookie", value: value)
+        case .clear:
+            headers.add(name: "Set-Cookie", value: runtime.clearCookie())
+        }
+        if runtime.config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
+        if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
+
+        let bodyless = exchange.head.method == .HEAD || upstreamHead.status.code == 204 || upstreamHead.status.code == 304
+            || (100..<200).contains(upstreamHead.status.code)
+        if !hasLength, !bodyless {
+            if exchange.head.version.minor == 0 {
+                exchange.closeDelimited = true
+                exchange.keepAlive = false
+            } else {
+                headers.add(name: "Transfer-Encoding", value: "chunked")
+            }
+        }
+        if exchange.head.method == .HEAD, !hasLength {
+            // Keep the framing honest for HEAD: no body follows whatever the encoder thinks.
+            headers.replaceOrAdd(name: "Content-Length", value: "0")
+        }
+        if !exchange.keepAlive { headers.add(name: "Connection", value: "close") }
+        else if exchange.head.version.minor == 0 { headers.add(name: "Connection", value: "keep-alive") }
+
+        let head = HTTPResponseHead(version: exchange.head.version, status: upstreamHead.status, headers: headers)
+        exchange.phase = .streaming
+        events.responseStarted(status: Int(upstreamHead.status.code))
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        let pending = exchange.pendingResponseParts
+        exchange.pendingResponseParts.removeAll()
+        for part in pending {
+            switch part {
+            case .head: break
+            case .body(let buffer): context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            case .end(let trailers): return finishResponse(exchange, trailers: trailers, context: context)
+            }
+        }
+        context.flush()
+        exchange.upstream?.handler.setReadsPaused(!context.channel.isWritable)
+        resumeClientReadsIfForwarding(exchange)
+    }
+
+    private func setsCookie(named name: String, _ value: String) -> Bool {
+        guard let equals = value.firstIndex(of: "=") else { return false }
+        return value[..<equals].trimmingSpaces == name
+    }
+
+    func finishResponse(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+        exchange.responseTimer?.cancel()
+        if let upstream = exchange.upstream {
+            exchange.upstream = nil
+            if exchange.requestEnded {
+                pool.release(upstream)
+            } else {
+                // The upstream answered before reading the whole request: this connection's
+                // framing is unknown now, and so is the client's.
+                upstream.handler.delegate = nil
+                upstream.handler.markBroken()
+                upstream.channel.close(promise: nil)
+                exchange.keepAlive = false
+            }
+        }
+        self.exchange = nil
+        if exchange.keepAlive {
+            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            timeouts.exchangeFinished()
+        } else {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+        }
+        events.requestFinished(status: nil)
+        resumeClientReads()
+    }
+
+    // MARK: tunnelling
+
+    private func startTunnel(_ exchange: Exchange, head: HTTPResponseHead, context: ChannelHandlerContext) {
+        guard let upstream = exchange.upstream else { return }
+        exchange.phase = .tunnelling
+        var headers = HTTPHeaders()
+        for (name, value) in head.headers where !name.lowercased().hasPrefix("x-session-") {
+            headers.add(name: name, value: value)
+        }
+        let response = HTTPResponseHead(version: exchange.head.version, status: .switchingProtocols, headers: headers)
+        context.write(wrapOutboundOut(.head(response)), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        events.responseStarted(status: 101)
+        _ = upstream
+    }
+}
+
+extension ClientHandler {
+    func pauseClientReads() { setReadsPaused(true) }
+    func resumeClientReads() { setReadsPaused(false) }
+
+    func resumeClientReadsIfForwarding(_ exchange: Exchange) {
+        if exchange.upstream?.channel.isWritable ?? true { resumeClientReads() }
+    }
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var text = self
+        while text.first == " " || text.first == "\t" { text.removeFirst() }
+        while text.last == " " || text.last == "\t" { text.removeLast() }
+        return text
+    }
+}

@@ -1,0 +1,373 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import SessionGateCore
+
+/// Serves one client connection: decides each request (path, route, session), forwards it to a
+/// pooled upstream connection on the same event loop, applies the response's directives, and
+/// streams bodies both ways with backpressure. Requests arrive one at a time (NIO's
+/// `HTTPServerPipelineHandler` sits in front and holds pipelined requests back).
+final class ClientHandler: ChannelDuplexHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundIn = HTTPServerResponsePart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let runtimes: RuntimeSource
+    let pool: UpstreamPool
+    let timeouts: ClientTimeoutHandler
+    let events: ProxyEvents
+    var exchange: Exchange?
+    var context: ChannelHandlerContext?
+    var peer: String?
+    private var readsPaused = false
+    private var pendingRead = false
+    var closed = false
+
+    init(runtimes: RuntimeSource, pool: UpstreamPool, timeouts: ClientTimeoutHandler, events: ProxyEvents) {
+        self.runtimes = runtimes
+        self.pool = pool
+        self.timeouts = timeouts
+        self.events = events
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        peer = context.channel.remoteAddress?.ipAddress
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+
+    // MARK: inbound
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let part = unwrapInboundIn(data)
+        switch part {
+        case .head(let head):
+            timeouts.requestHeadReceived()
+            begin(head, context: context)
+        case .body(let buffer):
+            guard let exchange else { return }
+            exchange.requestBodyBytes += buffer.readableBytes
+            let limit = exchange.runtime.config.server.maxBodyBytes
+            if limit > 0, exchange.requestBodyBytes > limit {
+                return abortForBodyLimit(exchange)
+            }
+            relayRequestPart(part, exchange: exchange)
+        case .end:
+            guard let exchange else { return }
+            exchange.requestEnded = true
+            relayRequestPart(part, exchange: exchange)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        closed = true
+        if let exchange {
+            exchange.responseTimer?.cancel()
+            if let upstream = exchange.upstream {
+                upstream.handler.delegate = nil
+                upstream.handler.markBroken()
+                upstream.channel.close(promise: nil)
+            }
+            self.exchange = nil
+        }
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let parserError = error as? HTTPParserError {
+            // Malformed or ambiguous framing: answer once (if nothing is in flight) and close.
+            if exchange == nil || exchange?.phase == .preparing {
+                exchange = nil
+                let response = parserError == .headerOverflow
+                    ? LocalResponse.headersTooLarge : LocalResponse(status: .badRequest, error: "malformed request")
+                writeLocal(response, version: .http1_1, close: true, context: context)
+            } else {
+                context.close(promise: nil)
+            }
+            return
+        }
+        context.close(promise: nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        exchange?.upstream?.handler.setReadsPaused(!context.channel.isWritable)
+        context.fireChannelWritabilityChanged()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, exchange == nil {
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: outbound (read backpressure)
+
+    func read(context: ChannelHandlerContext) {
+        if readsPaused {
+            pendingRead = true
+        } else {
+            context.read()
+        }
+    }
+
+    func setReadsPaused(_ paused: Bool) {
+        guard paused != readsPaused else { return }
+        readsPaused = paused
+        if !paused, pendingRead, let context {
+            pendingRead = false
+            context.read()
+        }
+    }
+
+    private func updateReadPause() {
+        guard let exchange else { return setReadsPaused(false) }
+        switch exchange.phase {
+        case .preparing, .applying:
+            setReadsPaused(!exchange.requestEnded)
+        case .forwarding, .streaming:
+            setReadsPaused(!(exchange.upstream?.channel.isWritable ?? true))
+        case .answered, .tunnelling:
+            setReadsPaused(false)
+        }
+    }
+
+    // MARK: request
+
+    private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let runtime = runtimes.current
+        let config = runtime.config
+        events.requestStarted()
+        if head.uri.utf8.count > config.server.maxHeaderBytes {
+            return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head)
+        }
+        var headBytes = head.uri.utf8.count + 16
+        for (name, value) in head.headers { headBytes += name.utf8.count + value.utf8.count + 4 }
+        if headBytes > config.server.maxHeaderBytes {
+            return answerEarly(.headersTooLarge, head: head)
+        }
+        let target: NormalizedTarget
+        switch PathNormalizer.normalize(target: head.uri, maxLength: config.server.maxHeaderBytes, host: head.headers.first(name: "host")) {
+        case .success(let normalized): target = normalized
+        case .failure(let rejection):
+            let status = HTTPResponseStatus(statusCode: rejection.status)
+            return answerEarly(LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head)
+        }
+        if config.server.maxBodyBytes > 0, let length = head.headers.first(name: "content-length").flatMap(Int.init),
+            length > config.server.maxBodyBytes
+        {
+            return answerEarly(.payloadTooLarge, head: head)
+        }
+
+        let match = runtime.routes.match(method: head.method.rawValue, path: target.path)
+        let exchange = Exchange(head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now())
+        self.exchange = exchange
+        if match.access == .deny {
+            return answer(.forbidden, exchange: exchange)
+        }
+
+        var cookieValues: [Substring] = []
+        for header in head.headers[canonicalForm: "cookie"] {
+            cookieValues += CookieHeader.values(named: config.cookie.name, in: String(header)).map { Substring($0) }
+        }
+        guard !cookieValues.isEmpty else {
+            return authorize(exchange)
+        }
+        exchange.presentedCookie = true
+        updateReadPause()
+        let presented = cookieValues
+        let now = exchange.now
+        StoreCall.run(on: context.eventLoop, timeout: config.store.timeout) { () async throws(StoreError) -> StoredSession? in
+            try await SessionFlow.load(cookieValues: presented, runtime: runtime, now: now)
+        } completion: { result in
+            guard self.exchange === exchange, !self.closed else { return }
+            switch result {
+            case .success(let session):
+                exchange.session = session
+                self.events.sessionLoaded(session == nil ? .miss : .hit)
+                self.authorize(exchange)
+            case .failure(let error):
+                self.events.sessionLoaded(.storeError)
+                runtime.logger.warning("session load failed", metadata: ["error": "\(error)"])
+                if match.access == .public {
+                    self.authorize(exchange)  // public routes keep serving, as anonymous
+                } else {
+                    self.answer(.storeUnavailable, exchange: exchange)
+                }
+            }
+        }
+    }
+
+    /// Enforces the route against the (possibly absent) session, then forwards.
+    private func authorize(_ exchange: Exchange) {
+        let runtime = exchange.runtime
+        if exchange.match.access == .session {
+            guard let session = exchange.session else {
+                return answer(unauthenticatedResponse(exchange), exchange: exchange)
+            }
+            if let rule = exchange.match.rule, !rule.isSatisfied(by: session.data) {
+                return answer(.forbidden, exchange: exchange)
+            }
+        }
+        let upstreamHead = ForwardedRequest.head(
+            for: exchange.head, target: exchange.target, session: exchange.session, runtime: runtime, peer: peer,
+            now: exchange.now, isUpgrade: exchange.isUpgrade)
+        pool.acquire { result in
+            guard self.exchange === exchange, !self.closed else {
+                if case .success(let connection) = result { self.pool.release(connection) }
+                return
+            }
+            switch result {
+            case .failure(let error):
+                runtime.logger.warning("upstream connect failed", metadata: ["error": "\(error)"])
+                self.answer(.badGateway, exchange: exchange)
+            case .success(let connection):
+                self.startForwarding(exchange, head: upstreamHead, on: connection)
+            }
+        }
+    }
+
+    private func unauthenticatedResponse(_ exchange: Exchange) -> LocalResponse {
+        let routes = exchange.runtime.config.routes
+        let rule = exchange.match.rule
+        let loginURL = rule?.loginURL ?? routes.loginURL
+        let mode = rule?.unauthenticated ?? .auto
+        let wantsHTML = exchange.head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("text/html") }
+        let redirect = mode == .redirect || (mode == .auto && wantsHTML)
+        let clear: [(String, String)] = exchange.presentedCookie ? [("Set-Cookie", exchange.runtime.clearCookie())] : []
+        guard redirect, let loginURL else {
+            var response = LocalResponse.unauthenticated
+            for (name, value) in clear { response.headers.add(name: name, value: value) }
+            return response
+        }
+        let location = LoginRedirect.location(loginURL: loginURL, next: exchange.target.path, query: exchange.target.query)
+        return .redirect(to: location, extraHeaders: clear)
+    }
+
+    private func startForwarding(_ exchange: Exchange, head: HTTPRequestHead, on connection: UpstreamConnection) {
+        guard let context else { return pool.release(connection) }
+        exchange.upstream = connection
+        connection.handler.delegate = self
+        connection.handler.setReadsPaused(!context.channel.isWritable)
+        exchange.phase = .forwarding
+        let upstreamChannel = connection.channel
+        upstreamChannel.write(HTTPClientRequestPart.head(head), promise: nil)
+        for part in exchange.pendingRequestParts {
+            writeUpstream(part, to: upstreamChannel)
+        }
+        exchange.pendingRequestParts.removeAll()
+        upstreamChannel.flush()
+        if exchange.expectsContinue, !exchange.requestEnded {
+            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))), promise: nil)
+        }
+        let timeout = TimeAmount(exchange.runtime.config.upstream.responseTimeout)
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        exchange.responseTimer = context.eventLoop.scheduleTask(in: timeout) { [weak exchange] in
+            guard let exchange else { return }
+            loopBound.value.responseTimedOut(exchange)
+        }
+        updateReadPause()
+    }
+
+    private func writeUpstream(_ part: HTTPServerRequestPart, to channel: any Channel) {
+        switch part {
+        case .head: break
+        case .body(let buffer): channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
+        case .end(let trailers): channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+        }
+    }
+
+    private func relayRequestPart(_ part: HTTPServerRequestPart, exchange: Exchange) {
+        switch exchange.phase {
+        case .preparing, .applying where exchange.upstream == nil:
+            exchange.pendingRequestParts.append(part)
+            updateReadPause()
+        case .forwarding, .applying, .streaming:
+            guard let upstream = exchange.upstream else { return }
+            writeUpstream(part, to: upstream.channel)
+            upstream.channel.flush()
+            updateReadPause()
+        case .answered:
+            if exchange.requestEnded { finishAnswered(exchange) }
+        case .tunnelling:
+            break
+        }
+    }
+
+    private func abortForBodyLimit(_ exchange: Exchange) {
+        if exchange.phase == .preparing || exchange.phase == .forwarding {
+            dropUpstream(exchange)
+            answer(.payloadTooLarge, exchange: exchange, forceClose: true)
+        } else {
+            context?.close(promise: nil)
+        }
+    }
+
+    private func responseTimedOut(_ exchange: Exchange) {
+        guard self.exchange === exchange, exchange.phase == .forwarding else { return }
+        dropUpstream(exchange)
+        answer(.gatewayTimeout, exchange: exchange, forceClose: !exchange.requestEnded)
+    }
+
+    private func dropUpstream(_ exchange: Exchange) {
+        exchange.responseTimer?.cancel()
+        guard let upstream = exchange.upstream else { return }
+        exchange.upstream = nil
+        upstream.handler.delegate = nil
+        upstream.handler.markBroken()
+        upstream.channel.close(promise: nil)
+    }
+
+    // MARK: local answers
+
+    /// Answers a request that never became an exchange (bad target, oversized head); closes.
+    private func answerEarly(_ response: LocalResponse, head: HTTPRequestHead) {
+        guard let context else { return }
+        events.requestFinished(status: Int(response.status.code))
+        writeLocal(response, version: head.version, close: true, context: context)
+    }
+
+    /// Answers an exchange locally. The connection stays open only if the request body is done.
+    func answer(_ response: LocalResponse, exchange: Exchange, forceClose: Bool = false) {
+        guard let context else { return }
+        exchange.responseTimer?.cancel()
+        exchange.phase = .answered
+        exchange.pendingRequestParts.removeAll()
+        let close = forceClose || !exchange.keepAlive || (!exchange.requestEnded && exchange.requestHasBody)
+        exchange.keepAlive = !close
+        events.requestFinished(status: Int(response.status.code))
+        writeLocal(response, version: exchange.head.version, close: close, context: context)
+        if close {
+            self.exchange = nil
+        } else if exchange.requestEnded {
+            finishAnswered(exchange)
+        }
+        updateReadPause()
+    }
+
+    private func finishAnswered(_ exchange: Exchange) {
+        guard self.exchange === exchange else { return }
+        self.exchange = nil
+        timeouts.exchangeFinished()
+        updateReadPause()
+    }
+
+    private func writeLocal(_ response: LocalResponse, version: HTTPVersion, close: Bool, context: ChannelHandlerContext) {
+        var headers = response.headers
+        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
+        if close { headers.add(name: "Connection", value: "close") }
+        let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
+        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
+        buffer.writeString(response.body)
+        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        if close {
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+        } else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+}

@@ -1,0 +1,60 @@
+import NIOCore
+import NIOHTTP1
+import SessionGateCore
+
+/// The state of one request/response exchange on a client connection.
+final class Exchange {
+    enum Phase {
+        /// Loading the session or connecting upstream; request parts are buffered, reads paused.
+        case preparing
+        /// The upstream has the head; body parts stream through; waiting for the response head.
+        case forwarding
+        /// Applying directives to the store before the response head can go out.
+        case applying
+        /// Response head sent; body streaming to the client.
+        case streaming
+        /// The proxy answered itself; the rest of the request body is dropped.
+        case answered
+        /// Bytes are tunnelled (WebSocket and other upgrades).
+        case tunnelling
+    }
+
+    let head: HTTPRequestHead
+    let runtime: ProxyRuntime
+    let target: NormalizedTarget
+    let match: RouteMatch
+    let now: UnixSeconds
+    let isUpgrade: Bool
+    let expectsContinue: Bool
+    var phase = Phase.preparing
+    var session: StoredSession?
+    /// A session cookie came with the request (whether or not it led to a session).
+    var presentedCookie = false
+    var requestEnded = false
+    var requestBodyBytes = 0
+    var pendingRequestParts: [HTTPServerRequestPart] = []
+    var pendingResponseParts: [HTTPClientResponsePart] = []
+    var upstream: UpstreamConnection?
+    var responseTimer: Scheduled<Void>?
+    var keepAlive: Bool
+    /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
+    var closeDelimited = false
+
+    init(head: HTTPRequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds) {
+        self.head = head
+        self.runtime = runtime
+        self.target = target
+        self.match = match
+        self.now = now
+        self.keepAlive = head.isKeepAlive
+        self.isUpgrade = head.headers.contains(name: "upgrade")
+            && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+        self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+    }
+
+    /// Whether the request can carry a body still to come.
+    var requestHasBody: Bool {
+        if let length = head.headers.first(name: "content-length") { return length != "0" }
+        return head.headers.contains(name: "transfer-encoding")
+    }
+}

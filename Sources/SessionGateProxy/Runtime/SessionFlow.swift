@@ -1,0 +1,133 @@
+import SessionGateCore
+
+/// What a response does to the client's session cookie.
+enum CookieChange: Equatable {
+    case keep
+    case set(StoredSession)
+    case clear
+}
+
+/// The session side of one request: what was loaded, and what the response changed.
+struct SessionOutcome {
+    var session: StoredSession?
+    var cookie: CookieChange
+    /// Which directives were applied, for logs and metrics.
+    var applied: [String]
+}
+
+/// The store work of the request path, kept apart from the channel handlers so it can be read
+/// (and tested) as plain async code. Every function does a bounded number of store calls.
+enum SessionFlow {
+    /// Opens the first session cookie that opens and loads its session: at most one store round
+    /// trip. Returns the session (nil = anonymous) and whether a cookie was presented at all.
+    static func load(
+        cookieValues: [Substring], runtime: ProxyRuntime, now: UnixSeconds
+    ) async throws(StoreError) -> StoredSession? {
+        for value in cookieValues {
+            guard let ticket = runtime.keyRing.open(value, cookieName: runtime.config.cookie.name) else { continue }
+            return try await runtime.store.load(SessionTicket(ticket), now: now)
+        }
+        return nil
+    }
+
+    /// Applies the upstream's directives (patches, then actions, then lifetime) and the throttled
+    /// touch. `presentedCookie` is true when the request carried a session cookie that did not
+    /// lead to a live session (so it is cleared).
+    static func apply(
+        _ directives: SessionDirectives, to loaded: StoredSession?, presentedCookie: Bool,
+        runtime: ProxyRuntime, now: UnixSeconds
+    ) async throws(StoreError) -> SessionOutcome {
+        let store = runtime.store
+        let policy = runtime.config.session
+        var session = loaded
+        var changed = false
+        var ended = false
+        var applied: [String] = []
+        let userBefore = loaded.flatMap { userID(of: $0, key: policy.userKey) }
+
+        for patch in directives.patches {
+            if patch == .null {
+                if let current = session {
+                    try await store.destroy(current)
+                    session = nil
+                    ended = true
+                    applied.append("destroy")
+                }
+                continue
+            }
+            if let current = session {
+                session = try await store.patch(current, with: patch, now: now)
+                if session == nil { ended = true }
+            } else {
+                guard case .object(let data) = MergePatch.apply(patch, to: .object([:])) else { continue }
+                session = try await store.create(data: data, now: now)
+                ended = false
+            }
+            changed = true
+            applied.append("set")
+        }
+
+        // Fixation defence: a session that changes hands gets a new id.
+        if let current = session, loaded != nil, userID(of: current, key: policy.userKey) != userBefore {
+            session = try await store.rotate(current, now: now)
+            applied.append("rotate(user)")
+        }
+
+        for action in directives.actions {
+            switch action {
+            case .rotate:
+                if let current = session {
+                    session = try await store.rotate(current, now: now)
+                    changed = true
+                }
+            case .destroy:
+                if let current = session {
+                    try await store.destroy(current)
+                    session = nil
+                    ended = true
+                }
+            case .revokeOthers:
+                if let current = session, let user = userID(of: current, key: policy.userKey) {
+                    _ = try await store.revokeUser(user, keeping: current.ticket, now: now)
+                }
+            case .revokeAll:
+                if let current = session {
+                    if let user = userID(of: current, key: policy.userKey) {
+                        _ = try await store.revokeUser(user, keeping: nil, now: now)
+                    }
+                    try await store.destroy(current)
+                    session = nil
+                    ended = true
+                }
+            }
+            applied.append(action.rawValue)
+        }
+
+        if let seconds = directives.lifetime, let current = session {
+            session = try await store.setLifetime(current, seconds: min(seconds, policy.maxLifetime), now: now)
+            changed = true
+            applied.append("lifetime")
+        }
+
+        if !changed, !ended, let current = session, now - current.times.lastSeenAt >= policy.touchInterval {
+            if let touched = try await store.touch(current, now: now) {
+                session = touched
+                changed = touched.times.expiresAt != current.times.expiresAt || touched.ticket != current.ticket
+            }
+        }
+
+        let cookie: CookieChange
+        if let session {
+            cookie = changed || session.ticket != loaded?.ticket ? .set(session) : .keep
+        } else if ended || loaded != nil || presentedCookie {
+            cookie = .clear
+        } else {
+            cookie = .keep
+        }
+        return SessionOutcome(session: session, cookie: cookie, applied: applied)
+    }
+
+    static func userID(of session: StoredSession, key: String) -> String? {
+        SessionPolicy(idleTimeout: 0, absoluteTimeout: 0, userKey: key).userID(of: session.data)
+    }
+}

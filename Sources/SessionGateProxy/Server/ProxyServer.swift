@@ -1,0 +1,101 @@
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import ServiceLifecycle
+import SessionGateCore
+import Synchronization
+
+/// The client-facing listener as a `Service`: binds `server.listen`, serves until graceful
+/// shutdown, then stops accepting, lets in-flight requests finish within `drain_timeout`, and
+/// closes what is left.
+public final class ProxyServer: Service, Sendable {
+    public let runtimes: RuntimeSource
+    public let events: ProxyEvents
+    let group: any EventLoopGroup
+    let tracker = ConnectionTracker()
+    let pools: UpstreamPools
+    private let listener = Mutex<(any Channel)?>(nil)
+
+    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup) {
+        self.runtimes = runtimes
+        self.events = events
+        self.group = group
+        self.pools = UpstreamPools(group: group, upstream: runtimes.current.config.upstream)
+    }
+
+    /// Binds the listener (idempotent) and returns the bound port (useful with port 0).
+    @discardableResult
+    public func start() async throws -> Int {
+        if let channel = listener.withLock({ $0 }) { return channel.localAddress?.port ?? 0 }
+        let config = runtimes.current.config.server
+        let runtimes = self.runtimes
+        let events = self.events
+        let tracker = self.tracker
+        let pools = self.pools
+        let limits: NIOHTTPDecoderLimitConfiguration = {
+            var limits = NIOHTTPDecoderLimitConfiguration()
+            // NIO's own limits sit well above ours, so the client handler can answer 431 itself;
+            // heads beyond these make the decoder fail, which is also answered with 431.
+            limits.maxHeaderListSize = max(config.maxHeaderBytes * 2, 16384)
+            limits.maxHeaderFieldSize = max(config.maxHeaderBytes * 2, 16384)
+            limits.maxHeaderFieldCount = 1000
+            return limits
+        }()
+        let channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.allowRemoteHalfClosure, value: false)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    tracker.add(channel)
+                    let runtimeConfig = runtimes.current.config.server
+                    let timeouts = ClientTimeoutHandler(
+                        idleTimeout: TimeAmount(runtimeConfig.idleTimeout),
+                        headerTimeout: TimeAmount(runtimeConfig.headerTimeout))
+                    let ops = channel.pipeline.syncOperations
+                    try ops.addHandler(timeouts)
+                    try ops.configureHTTPServerPipeline(
+                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                        withDecoderLimitConfiguration: limits)
+                    try ops.addHandler(
+                        ClientHandler(
+                            runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), timeouts: timeouts,
+                            events: events))
+                }
+            }
+            .bind(host: config.listen.host, port: config.listen.port)
+            .get()
+        listener.withLock { $0 = channel }
+        runtimes.current.logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        return channel.localAddress?.port ?? 0
+    }
+
+    public func run() async throws {
+        try await start()
+        try? await gracefulShutdown()
+        await drain()
+    }
+
+    /// Stops accepting, asks connections to finish, waits up to `drain_timeout`, closes the rest.
+    public func drain() async {
+        let logger = runtimes.current.logger
+        let timeout = runtimes.current.config.server.drainTimeout
+        if let channel = listener.withLock({ $0 }) {
+            try? await channel.close()
+        }
+        tracker.quiesceAll()
+        let deadline = ContinuousClock.now + timeout
+        while tracker.count > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        if tracker.count > 0 {
+            logger.warning("drain timeout: closing remaining connections", metadata: ["count": "\(tracker.count)"])
+            tracker.closeAll()
+        }
+        await pools.closeAll()
+        logger.info("drained")
+    }
+}

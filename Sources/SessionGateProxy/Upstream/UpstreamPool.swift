@@ -1,0 +1,103 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SessionGateCore
+
+/// One keep-alive connection to the upstream, owned by at most one client request at a time.
+final class UpstreamConnection {
+    let channel: any Channel
+    let handler: UpstreamHandler
+
+    init(channel: any Channel, handler: UpstreamHandler) {
+        self.channel = channel
+        self.handler = handler
+    }
+
+    var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse }
+}
+
+/// The upstream connections of one event loop. Client connections use the pool of their own
+/// loop, so proxying never hops threads; every method must be called on `eventLoop`.
+final class UpstreamPool {
+    let eventLoop: any EventLoop
+    private let target: UpstreamURL
+    private let connectTimeout: TimeAmount
+    private let maxIdle: Int
+    private var idle: [UpstreamConnection] = []
+    private(set) var openConnections = 0
+    private(set) var connectFailures = 0
+    private var closed = false
+
+    init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream) {
+        self.eventLoop = eventLoop
+        self.target = upstream.url
+        self.connectTimeout = TimeAmount.nanoseconds(Int64(upstream.connectTimeout.components.seconds) * 1_000_000_000
+            + upstream.connectTimeout.components.attoseconds / 1_000_000_000)
+        self.maxIdle = upstream.maxIdleConnections
+    }
+
+    var idleCount: Int { idle.count }
+
+    /// A live idle connection, or a new one (failing after `connect_timeout`).
+    /// `completion` runs on `eventLoop`.
+    func acquire(_ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        eventLoop.assertInEventLoop()
+        while let connection = idle.popLast() {
+            if connection.isReusable { return completion(.success(connection)) }
+            connection.channel.close(promise: nil)
+        }
+        connect(completion)
+    }
+
+    /// Returns a connection after its response ended; broken or surplus ones are closed.
+    func release(_ connection: UpstreamConnection) {
+        eventLoop.assertInEventLoop()
+        connection.handler.delegate = nil
+        connection.handler.setReadsPaused(false)
+        guard !closed, connection.isReusable, idle.count < maxIdle else {
+            connection.channel.close(promise: nil)
+            return
+        }
+        idle.append(connection)
+    }
+
+    /// Closes every idle connection and stops pooling (shutdown).
+    func close() {
+        eventLoop.assertInEventLoop()
+        closed = true
+        for connection in idle { connection.channel.close(promise: nil) }
+        idle.removeAll()
+    }
+
+    private func connect(_ completion: @escaping (Result<UpstreamConnection, any Error>) -> Void) {
+        let loop = eventLoop
+        let boundHandler = NIOLoopBound(UpstreamHandler(), eventLoop: loop)
+        ClientBootstrap(group: eventLoop)
+            .connectTimeout(connectTimeout)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                loop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes)
+                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
+                }
+            }
+            .connect(host: target.host, port: target.port)
+            .assumeIsolated()
+            .whenComplete { result in
+                switch result {
+                case .success(let channel):
+                    let handler = boundHandler.value
+                    self.openConnections += 1
+                    handler.onClose = { [weak self] in
+                        guard let self else { return }
+                        self.openConnections -= 1
+                        self.idle.removeAll { $0.channel === channel }
+                    }
+                    completion(.success(UpstreamConnection(channel: channel, handler: handler)))
+                case .failure(let error):
+                    self.connectFailures += 1
+                    completion(.failure(error))
+                }
+            }
+    }
+}

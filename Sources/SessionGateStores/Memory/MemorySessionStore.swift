@@ -1,0 +1,153 @@
+import SessionGateCore
+import Synchronization
+
+/// The embedded default: sessions in this process's memory, gone on restart, not shared between
+/// replicas. Expired entries are invisible at once and reclaimed by `MemoryStoreSweeper`.
+public final class MemorySessionStore: SessionStore {
+    struct Entry {
+        var handle: String
+        var data: [String: JSONValue]
+        var times: SessionTimes
+        var userID: String?
+    }
+
+    struct State {
+        var sessions: [String: Entry] = [:]
+        var users: [String: Set<String>] = [:]
+
+        mutating func remove(_ key: String) {
+            guard let entry = sessions.removeValue(forKey: key) else { return }
+            unindex(key, user: entry.userID)
+        }
+
+        mutating func unindex(_ key: String, user: String?) {
+            guard let user else { return }
+            users[user]?.remove(key)
+            if users[user]?.isEmpty == true { users[user] = nil }
+        }
+
+        mutating func index(_ key: String, user: String?) {
+            guard let user else { return }
+            users[user, default: []].insert(key)
+        }
+    }
+
+    public let reach = StoreReach.serverSide
+    let policy: SessionPolicy
+    let random: any RandomBytes
+    let state = Mutex(State())
+
+    public init(policy: SessionPolicy, random: any RandomBytes) {
+        self.policy = policy
+        self.random = random
+    }
+
+    /// Number of entries held, live or not yet swept (for tests and metrics).
+    public var count: Int { state.withLock { $0.sessions.count } }
+
+    public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        return state.withLock { state in
+            guard let entry = state.sessions[id.storeKey], entry.times.isLive(at: now) else { return nil }
+            return StoredSession(ticket: ticket, handle: entry.handle, data: entry.data, times: entry.times)
+        }
+    }
+
+    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        let id = SessionID.generate(using: random)
+        let entry = Entry(handle: id.handle, data: data, times: policy.newTimes(now: now), userID: policy.userID(of: data))
+        state.withLock { state in
+            state.sessions[id.storeKey] = entry
+            state.index(id.storeKey, user: entry.userID)
+        }
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: entry.handle, data: entry.data, times: entry.times)
+    }
+
+    public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        update(session, now: now) { entry in
+            if case .object(let merged) = MergePatch.apply(patch, to: .object(entry.data)) {
+                entry.data = merged
+            }
+        }
+    }
+
+    public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let fresh = SessionID.generate(using: random)
+        return state.withLock { state -> StoredSession? in
+            guard var entry = state.sessions[old.storeKey], entry.times.isLive(at: now) else { return nil }
+            state.remove(old.storeKey)
+            entry.handle = fresh.handle
+            state.sessions[fresh.storeKey] = entry
+            state.index(fresh.storeKey, user: entry.userID)
+            return StoredSession(ticket: SessionTicket(fresh.bytes), handle: entry.handle, data: entry.data, times: entry.times)
+        }
+    }
+
+    public func destroy(_ session: StoredSession) async throws(StoreError) {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        state.withLock { $0.remove(id.storeKey) }
+    }
+
+    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        update(session, now: now) { entry in
+            entry.times.lastSeenAt = now
+            entry.times.idleExpiresAt = min(now + entry.times.idleSeconds, entry.times.absoluteExpiresAt)
+        }
+    }
+
+    public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        update(session, now: now) { entry in
+            entry.times.lastSeenAt = now
+            entry.times.idleSeconds = seconds
+            entry.times.absoluteExpiresAt = now + seconds
+            entry.times.idleExpiresAt = now + seconds
+        }
+    }
+
+    public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
+        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey }
+        return state.withLock { state in
+            var ended = 0
+            for key in state.users[userID] ?? [] where key != keep {
+                if state.sessions[key]?.times.isLive(at: now) == true { ended += 1 }
+                state.remove(key)
+            }
+            return ended
+        }
+    }
+
+    public func checkHealth() async throws(StoreError) {}
+
+    /// Removes entries that expired before `now`; returns how many.
+    @discardableResult
+    public func sweep(now: UnixSeconds) -> Int {
+        state.withLock { state in
+            let expired = state.sessions.filter { !$0.value.times.isLive(at: now) }.map(\.key)
+            for key in expired { state.remove(key) }
+            return expired.count
+        }
+    }
+
+    /// Applies `change` to a live entry and re-indexes its user.
+    private func update(_ session: StoredSession, now: UnixSeconds, _ change: (inout Entry) -> Void) -> StoredSession? {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let key = id.storeKey
+        return state.withLock { state -> StoredSession? in
+            guard var entry = state.sessions[key], entry.times.isLive(at: now) else { return nil }
+            let previousUser = entry.userID
+            change(&entry)
+            entry.userID = policy.userID(of: entry.data)
+            state.sessions[key] = entry
+            if previousUser != entry.userID {
+                state.unindex(key, user: previousUser)
+                state.index(key, user: entry.userID)
+            }
+            return StoredSession(ticket: session.ticket, handle: entry.handle, data: entry.data, times: entry.times)
+        }
+    }
+}

@@ -1,0 +1,173 @@
+import Logging
+import PostgresNIO
+import SessionGateCore
+import Synchronization
+
+/// Sessions in PostgreSQL, shared by every replica pointing at the same database.
+///
+/// The row is keyed by `SessionID.storeKey` (a hash; the id never reaches the database), keeps
+/// the data as `jsonb` and the user in an indexed column recomputed in SQL from the data on
+/// every write. Every call is one prepared statement: a load is one round trip and a merge
+/// patch is one atomic `UPDATE`. Expired rows are invisible to loads at once and deleted by
+/// `SessionSweeper` (see `makeService`).
+///
+/// The `client` must be running (`client.run()`, or the service from `makeService`) for any
+/// call to make progress; calls fail with `StoreError(.timeout)` after `timeout` instead of
+/// waiting for a database that is down. The schema is migrated by `migrate()`, which every
+/// call also runs lazily until it has succeeded once.
+public final class PostgresSessionStore: SessionStore {
+    public let reach = StoreReach.serverSide
+    /// The pooled client; run it (or `makeService`) in the service group.
+    public let client: PostgresClient
+    let policy: SessionPolicy
+    let random: any RandomBytes
+    let timeout: Duration
+    let logger: Logger
+    /// Set once `migrate()` has succeeded, so the hot path skips it.
+    let migrated = Atomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - client: a `PostgresClient` (see `PostgresURL.clientConfiguration()`); the caller runs it.
+    ///   - timeout: bound on every call (`[store] timeout`).
+    public init(
+        client: PostgresClient, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
+        timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.postgres")
+    ) {
+        self.client = client
+        self.policy = policy
+        self.random = random
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/postgres.sql`).
+    public static var schemaSQL: String { PostgresSchema.sql }
+
+    // MARK: SessionStore
+
+    public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        let row = try await single("load", PostgresStatements.Load(storeKey: id.storeKey, now: now))
+        return try row.map { row throws(StoreError) in try session(ticket, row) }
+    }
+
+    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        let id = SessionID(bytes: random.bytes(SessionID.byteCount))!
+        let times = policy.newTimes(now: now)
+        let statement = PostgresStatements.Insert(
+            storeKey: id.storeKey, handle: id.handle, dataText: JSONSerializer.string(.object(data)),
+            userKey: policy.userKey, times: times)
+        guard let row = try await single("create", statement) else {
+            throw StoreError(.protocolError, "insert returned no row")
+        }
+        return try session(SessionTicket(id.bytes), row)
+    }
+
+    public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard case .object = patch else { throw StoreError(.protocolError, "a merge patch must be a JSON object") }
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let statement = PostgresStatements.Patch(
+            storeKey: id.storeKey, patchText: JSONSerializer.string(patch), userKey: policy.userKey, now: now)
+        let row = try await single("patch", statement)
+        return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
+    }
+
+    public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let fresh = SessionID(bytes: random.bytes(SessionID.byteCount))!
+        let statement = PostgresStatements.Rotate(
+            oldKey: old.storeKey, newKey: fresh.storeKey, newHandle: fresh.handle, now: now)
+        let row = try await single("rotate", statement)
+        return try row.map { row throws(StoreError) in try self.session(SessionTicket(fresh.bytes), row) }
+    }
+
+    public func destroy(_ session: StoredSession) async throws(StoreError) {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        _ = try await single("destroy", PostgresStatements.Delete(storeKey: id.storeKey))
+    }
+
+    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let row = try await single("touch", PostgresStatements.Touch(storeKey: id.storeKey, now: now))
+        return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
+    }
+
+    public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let statement = PostgresStatements.SetLifetime(storeKey: id.storeKey, now: now, seconds: seconds)
+        let row = try await single("set lifetime", statement)
+        return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
+    }
+
+    public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
+        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
+        let count = try await single("revoke", PostgresStatements.RevokeUser(userID: userID, keepKey: keep, now: now))
+        return Int(count ?? 0)
+    }
+
+    public func checkHealth() async throws(StoreError) {
+        try await withStoreDeadline(timeout, "health check") { [self] () throws(StoreError) in
+            try await ensureMigrated()
+            do {
+                try await client.query("SELECT 1").consume()
+            } catch {
+                throw Self.storeError(error, "health check")
+            }
+        }
+    }
+
+    /// Deletes at most `limit` sessions expired at `now` (one sweeper batch); returns how many.
+    public func sweepExpired(now: UnixSeconds, limit: Int) async throws(StoreError) -> Int {
+        let count = try await single("sweep", PostgresStatements.SweepBatch(now: now, limit: Int64(limit)))
+        return Int(count ?? 0)
+    }
+
+    // MARK: Plumbing
+
+    /// Runs one prepared statement under the deadline; the first row, if any.
+    func single<Statement: PostgresPreparedStatement>(_ what: String, _ statement: Statement)
+        async throws(StoreError) -> Statement.Row? where Statement.Row: Sendable
+    {
+        try await withStoreDeadline(timeout, what) { [self] () throws(StoreError) -> Statement.Row? in
+            try await ensureMigrated()
+            do {
+                var first: Statement.Row? = nil
+                for try await row in try await client.execute(statement, logger: logger) where first == nil {
+                    first = row
+                }
+                return first
+            } catch {
+                throw Self.storeError(error, what)
+            }
+        }
+    }
+
+    func session(_ ticket: SessionTicket, _ row: PostgresStatements.SessionRow) throws(StoreError) -> StoredSession {
+        guard case .object(let data)? = try? JSONParser.parse(row.dataText) else {
+            throw StoreError(.corrupt, "session data is not a JSON object")
+        }
+        return StoredSession(ticket: ticket, handle: row.handle, data: data, times: row.times)
+    }
+
+    /// A `StoreError` for a database failure: the SQLSTATE at most, never the server's message
+    /// (it may quote session data) nor the query's bindings.
+    static func storeError(_ error: any Error, _ what: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        if let error = error as? PSQLError {
+            if error.code == .server {
+                let state = error.serverInfo?[.sqlState] ?? "?????"
+                // Class 08 connection, 53 resources, 57 operator intervention (shutdown, starting up).
+                let unavailable = state.hasPrefix("08") || state.hasPrefix("53") || state.hasPrefix("57")
+                return StoreError(unavailable ? .unavailable : .protocolError, "\(what) failed with SQLSTATE \(state)")
+            }
+            return StoreError(.unavailable, "\(what) failed: \(error.code)")
+        }
+        if error is CancellationError { return StoreError(.unavailable, "\(what) was cancelled") }
+        if error is PostgresDecodingError { return StoreError(.corrupt, "\(what) returned an unexpected row") }
+        return StoreError(.unavailable, "\(what) failed: \(type(of: error))")
+    }
+}

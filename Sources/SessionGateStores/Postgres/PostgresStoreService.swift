@@ -1,0 +1,60 @@
+import Logging
+import ServiceLifecycle
+import SessionGateCore
+
+/// Everything a Postgres store needs running, as one `Service` for the service group: the
+/// client's connection pool, the schema migration (retried with backoff while the database is
+/// unreachable, so the proxy starts without it and recovers by itself), then the sweeper.
+///
+/// Put it before the listener in the `ServiceGroup`: groups stop services in reverse order, so
+/// the pool outlives the drain of in-flight requests.
+public struct PostgresStoreService: Service {
+    let store: PostgresSessionStore
+    let sweeper: SessionSweeper
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - sweepInterval: pause between sweeps; `batchSize` rows are deleted per statement.
+    public init(
+        store: PostgresSessionStore, clock: any WallClock, sweepInterval: Duration = .seconds(60),
+        batchSize: Int = 500, logger: Logger = Logger(label: "sessiongate.store.postgres")
+    ) {
+        self.store = store
+        self.logger = logger
+        self.sweeper = SessionSweeper(
+            interval: sweepInterval, batchSize: batchSize, clock: clock, logger: logger
+        ) { now, limit in
+            try await store.sweepExpired(now: now, limit: limit)
+        }
+    }
+
+    public func run() async throws {
+        await withDiscardingTaskGroup { group in
+            group.addTask { await store.client.run() }
+            group.addTask {
+                guard await migrateUntilDone() else { return }
+                try? await sweeper.run()
+            }
+        }
+    }
+
+    /// False when shutdown came first.
+    private func migrateUntilDone() async -> Bool {
+        var pause = Duration.milliseconds(250)
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            do {
+                try await store.migrate()
+                return true
+            } catch {
+                logger.warning("postgres migration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(pause)"])
+            }
+            do {
+                try await cancelWhenGracefulShutdown { [pause] in try await Task.sleep(for: pause) }
+            } catch {
+                return false
+            }
+            pause = min(pause * 2, .seconds(30))
+        }
+        return false
+    }
+}

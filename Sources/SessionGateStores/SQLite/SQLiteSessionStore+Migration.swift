@@ -1,0 +1,53 @@
+import Logging
+import SQLiteNIO
+import SessionGateCore
+
+extension SQLiteSessionStore {
+    /// Brings the file's schema to the newest version; returns the versions this call applied.
+    ///
+    /// Runs on its own short-lived connection inside `BEGIN IMMEDIATE` (SQLite's write lock),
+    /// so processes opening the file at once migrate exactly once and a failure rolls back.
+    @discardableResult
+    public static func migrate(path: String, logger: Logger = Logger(label: "sessiongate.store.sqlite"))
+        async throws(StoreError) -> [Int]
+    {
+        let connection = try await openConnection(path: path, logger: logger)
+        defer { Task { try? await connection.close() } }
+        do {
+            _ = try await connection.query("BEGIN IMMEDIATE")
+        } catch {
+            throw storeError(error, "migration")
+        }
+        do {
+            _ = try await connection.query(SQLiteSchema.createMigrationsTable)
+            let done = Set(
+                try await connection.query("SELECT version FROM \(SQLiteSchema.migrationsTable)")
+                    .compactMap { $0.column("version")?.integer.map { Int($0) } })
+            var applied: [Int] = []
+            for migration in SQLiteSchema.migrations where !done.contains(migration.version) {
+                for statement in migration.statements {
+                    _ = try await connection.query(statement)
+                }
+                _ = try await connection.query(
+                    SQLiteSchema.recordStatement(for: migration, appliedAt: "CAST(strftime('%s', 'now') AS INTEGER)"))
+                applied.append(migration.version)
+            }
+            _ = try await connection.query("COMMIT")
+            if !applied.isEmpty {
+                logger.info("sqlite schema migrated", metadata: ["versions": "\(applied)"])
+            }
+            return applied
+        } catch {
+            _ = try? await connection.query("ROLLBACK")
+            throw storeError(error, "migration")
+        }
+    }
+
+    /// The schema versions recorded in the file (empty before the first migration).
+    public func appliedSchemaVersions() async throws(StoreError) -> [Int] {
+        let rows = try await run(
+            "schema version read",
+            "SELECT version FROM \(SQLiteSchema.migrationsTable) ORDER BY version", [])
+        return rows.compactMap { $0.column("version")?.integer.map { Int($0) } }
+    }
+}

@@ -1,0 +1,238 @@
+import Logging
+import SQLiteNIO
+import SessionGateCore
+
+/// Sessions in one SQLite file: survives restarts, for a single machine (several proxy
+/// processes on that machine may share the file).
+///
+/// Same schema and semantics as `PostgresSessionStore`: rows keyed by `SessionID.storeKey`,
+/// data as JSON text merged atomically by `json_patch()` in one `UPDATE … RETURNING`, the user
+/// column recomputed in SQL on every write, expired rows invisible to loads and deleted by
+/// `SessionSweeper` (see `SQLiteStoreService`). The file is in WAL mode (readers never block
+/// the writer) with a busy timeout. Every call is one statement on one connection (SQLite
+/// serialises calls on it), so each write is its own atomic transaction.
+public final class SQLiteSessionStore: SessionStore {
+    public let reach = StoreReach.serverSide
+    /// The database file.
+    public let path: String
+    let connection: SQLiteConnection
+    let policy: SessionPolicy
+    let random: any RandomBytes
+    let timeout: Duration
+    let logger: Logger
+
+    /// How long a statement waits for another process's write lock before failing.
+    public static let busyTimeoutMilliseconds = 5000
+
+    private init(
+        path: String, connection: SQLiteConnection, policy: SessionPolicy, random: any RandomBytes,
+        timeout: Duration, logger: Logger
+    ) {
+        self.path = path
+        self.connection = connection
+        self.policy = policy
+        self.random = random
+        self.timeout = timeout
+        self.logger = logger
+    }
+
+    /// Opens (creating if needed) and migrates the database at `path`.
+    /// - Parameter timeout: bound on every call (`[store] timeout`).
+    public static func open(
+        path: String, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
+        timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.sqlite")
+    ) async throws(StoreError) -> SQLiteSessionStore {
+        try await migrate(path: path, logger: logger)
+        let connection = try await openConnection(path: path, logger: logger)
+        return SQLiteSessionStore(
+            path: path, connection: connection, policy: policy, random: random, timeout: timeout, logger: logger)
+    }
+
+    /// Closes the connection; later calls fail with `StoreError(.unavailable)`.
+    public func close() async {
+        try? await connection.close()
+    }
+
+    /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/sqlite.sql`).
+    public static var schemaSQL: String { SQLiteSchema.sql }
+
+    static func openConnection(path: String, logger: Logger) async throws(StoreError) -> SQLiteConnection {
+        let connection: SQLiteConnection
+        do {
+            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        } catch {
+            throw storeError(error, "open")
+        }
+        do {
+            // busy_timeout replaces sqlite-nio's default handler, which would retry forever.
+            _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)")
+            _ = try await connection.query("PRAGMA journal_mode = WAL")
+            _ = try await connection.query("PRAGMA synchronous = NORMAL")
+        } catch {
+            try? await connection.close()
+            throw storeError(error, "configure")
+        }
+        return connection
+    }
+
+    // MARK: SessionStore
+
+    static let table = SQLiteSchema.sessionsTable
+    static let columns = "handle, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at, idle_seconds"
+    static func live(_ now: String) -> String { "idle_expires_at > \(now) AND absolute_expires_at > \(now)" }
+
+    static let loadSQL = "SELECT \(columns) FROM \(table) WHERE store_key = ?1 AND \(live("?2"))"
+    static let insertSQL = """
+        INSERT INTO \(table) (store_key, handle, data, user_id, created_at, last_seen_at, idle_expires_at, \
+        absolute_expires_at, idle_seconds) VALUES (?1, ?2, json(?3), \(SQLiteSchema.userID(of: "?3", key: "?4")), \
+        ?5, ?6, ?7, ?8, ?9) RETURNING \(columns)
+        """
+    static let patchSQL = """
+        UPDATE \(table) SET data = json_patch(data, ?2), \
+        user_id = \(SQLiteSchema.userID(of: "json_patch(data, ?2)", key: "?3")) \
+        WHERE store_key = ?1 AND \(live("?4")) RETURNING \(columns)
+        """
+    static let rotateSQL = """
+        UPDATE \(table) SET store_key = ?2, handle = ?3 WHERE store_key = ?1 AND \(live("?4")) RETURNING \(columns)
+        """
+    static let deleteSQL = "DELETE FROM \(table) WHERE store_key = ?1"
+    static let touchSQL = """
+        UPDATE \(table) SET last_seen_at = ?2, idle_expires_at = min(?2 + idle_seconds, absolute_expires_at) \
+        WHERE store_key = ?1 AND \(live("?2")) RETURNING \(columns)
+        """
+    static let setLifetimeSQL = """
+        UPDATE \(table) SET last_seen_at = ?2, idle_seconds = ?3, idle_expires_at = ?2 + ?3, \
+        absolute_expires_at = ?2 + ?3 WHERE store_key = ?1 AND \(live("?2")) RETURNING \(columns)
+        """
+    static let revokeSQL = """
+        DELETE FROM \(table) WHERE user_id = ?1 AND store_key <> ?2 AND \(live("?3")) RETURNING 1
+        """
+    static let sweepSQL = """
+        DELETE FROM \(table) WHERE store_key IN (SELECT store_key FROM \(table) \
+        WHERE min(idle_expires_at, absolute_expires_at) <= ?1 LIMIT ?2) RETURNING 1
+        """
+
+    public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        let rows = try await run("load", Self.loadSQL, [.text(id.storeKey), .integer(Int(now))])
+        return try rows.first.map { row throws(StoreError) in try Self.session(ticket, row) }
+    }
+
+    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        let id = SessionID(bytes: random.bytes(SessionID.byteCount))!
+        let times = policy.newTimes(now: now)
+        let binds: [SQLiteData] = [
+            .text(id.storeKey), .text(id.handle), .text(JSONSerializer.string(.object(data))), .text(policy.userKey),
+            .integer(Int(times.createdAt)), .integer(Int(times.lastSeenAt)), .integer(Int(times.idleExpiresAt)),
+            .integer(Int(times.absoluteExpiresAt)), .integer(Int(times.idleSeconds)),
+        ]
+        guard let row = try await run("create", Self.insertSQL, binds).first else {
+            throw StoreError(.protocolError, "insert returned no row")
+        }
+        return try Self.session(SessionTicket(id.bytes), row)
+    }
+
+    public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard case .object = patch else { throw StoreError(.protocolError, "a merge patch must be a JSON object") }
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let binds: [SQLiteData] = [
+            .text(id.storeKey), .text(JSONSerializer.string(patch)), .text(policy.userKey), .integer(Int(now)),
+        ]
+        let rows = try await run("patch", Self.patchSQL, binds)
+        return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
+    }
+
+    public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let fresh = SessionID(bytes: random.bytes(SessionID.byteCount))!
+        let binds: [SQLiteData] = [.text(old.storeKey), .text(fresh.storeKey), .text(fresh.handle), .integer(Int(now))]
+        let rows = try await run("rotate", Self.rotateSQL, binds)
+        return try rows.first.map { row throws(StoreError) in try Self.session(SessionTicket(fresh.bytes), row) }
+    }
+
+    public func destroy(_ session: StoredSession) async throws(StoreError) {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        _ = try await run("destroy", Self.deleteSQL, [.text(id.storeKey)])
+    }
+
+    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let rows = try await run("touch", Self.touchSQL, [.text(id.storeKey), .integer(Int(now))])
+        return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
+    }
+
+    public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let binds: [SQLiteData] = [.text(id.storeKey), .integer(Int(now)), .integer(Int(seconds))]
+        let rows = try await run("set lifetime", Self.setLifetimeSQL, binds)
+        return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
+    }
+
+    public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
+        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
+        return try await run("revoke", Self.revokeSQL, [.text(userID), .text(keep), .integer(Int(now))]).count
+    }
+
+    public func checkHealth() async throws(StoreError) {
+        _ = try await run("health check", "SELECT 1", [])
+    }
+
+    /// Deletes at most `limit` sessions expired at `now` (one sweeper batch); returns how many.
+    public func sweepExpired(now: UnixSeconds, limit: Int) async throws(StoreError) -> Int {
+        try await run("sweep", Self.sweepSQL, [.integer(Int(now)), .integer(limit)]).count
+    }
+
+    // MARK: Plumbing
+
+    /// Runs one statement under the deadline.
+    func run(_ what: String, _ sql: String, _ binds: [SQLiteData]) async throws(StoreError) -> [SQLiteRow] {
+        let connection = connection
+        return try await withStoreDeadline(timeout, what) { () throws(StoreError) -> [SQLiteRow] in
+            do {
+                return try await connection.query(sql, binds)
+            } catch {
+                throw Self.storeError(error, what)
+            }
+        }
+    }
+
+    static func session(_ ticket: SessionTicket, _ row: SQLiteRow) throws(StoreError) -> StoredSession {
+        guard let handle = row.column("handle")?.string, let text = row.column("data")?.string,
+            let created = row.column("created_at")?.integer, let lastSeen = row.column("last_seen_at")?.integer,
+            let idleExpires = row.column("idle_expires_at")?.integer,
+            let absoluteExpires = row.column("absolute_expires_at")?.integer,
+            let idleSeconds = row.column("idle_seconds")?.integer
+        else {
+            throw StoreError(.corrupt, "session row has missing columns")
+        }
+        guard case .object(let data)? = try? JSONParser.parse(text) else {
+            throw StoreError(.corrupt, "session data is not a JSON object")
+        }
+        let times = SessionTimes(
+            createdAt: Int64(created), lastSeenAt: Int64(lastSeen), idleExpiresAt: Int64(idleExpires),
+            absoluteExpiresAt: Int64(absoluteExpires), idleSeconds: Int64(idleSeconds))
+        return StoredSession(ticket: ticket, handle: handle, data: data, times: times)
+    }
+
+    /// A `StoreError` naming the SQLite result class, never SQLite's message (it may quote data).
+    static func storeError(_ error: any Error, _ what: String) -> StoreError {
+        if let error = error as? StoreError { return error }
+        guard let error = error as? SQLiteError else {
+            return StoreError(.unavailable, "\(what) failed: \(type(of: error))")
+        }
+        switch error.reason {
+        case .corrupt, .notADatabase, .format:
+            return StoreError(.corrupt, "\(what) failed: database file is damaged (\(error.reason))")
+        case .tooBig:
+            return StoreError(.tooLarge, "\(what) failed: value too large")
+        case .busy, .locked, .ioError, .full, .cantOpen, .readOnly, .permission, .noMemory, .misuse, .auth:
+            return StoreError(.unavailable, "\(what) failed: \(error.reason)")
+        default:
+            return StoreError(.protocolError, "\(what) failed: \(error.reason)")
+        }
+    }
+}

@@ -1,0 +1,3 @@
+import SessionGateApp
+
+await SessionGateCommand.main()

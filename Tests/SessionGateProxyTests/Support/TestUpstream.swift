@@ -1,0 +1,145 @@
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import SessionGateCore
+import Synchronization
+
+/// A real upstream app on 127.0.0.1:0 whose behaviour the test steers with request headers
+/// (which pass through the proxy untouched):
+/// - `X-Test-Set`, `X-Test-Action`, `X-Test-Lifetime`: echoed back as `X-Session-*` directives
+/// - `X-Test-Delay-Ms`: wait before the response head
+/// - `X-Test-Chunks` / `X-Test-Chunk-Delay-Ms`: a chunked body of N pieces, spaced out
+/// - `X-Test-Raw`: base64 of raw bytes to write instead of a response, then close
+/// - `X-Test-Set-Cookie`: an upstream Set-Cookie header
+/// Every request head it received is recorded; the body's byte count and checksum are reported.
+final class TestUpstream: Sendable {
+    struct Seen: Sendable {
+        var head: HTTPRequestHead
+        var bodyBytes: Int
+    }
+
+    let group: any EventLoopGroup
+    let channel: any Channel
+    let seen = Mutex<[Seen]>([])
+    let connections = Mutex(0)
+    var port: Int { channel.localAddress!.port! }
+
+    init(group: any EventLoopGroup) async throws {
+        self.group = group
+        let recorder = Recorder()
+        channel = try await ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    recorder.connectionOpened()
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline(withErrorHandling: true)
+                    try channel.pipeline.syncOperations.addHandler(UpstreamAppHandler(recorder: recorder))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0)
+            .get()
+        recorder.owner.withLock { $0 = self }
+    }
+
+    var requests: [Seen] { seen.withLock { $0 } }
+    var lastHead: HTTPRequestHead? { requests.last?.head }
+
+    func stop() async throws { try await channel.close() }
+
+    final class Recorder: Sendable {
+        let owner = Mutex<TestUpstream?>(nil)
+        func record(_ seen: Seen) { owner.withLock { $0?.seen.withLock { $0.append(seen) } } }
+        func connectionOpened() { owner.withLock { $0?.connections.withLock { $0 += 1 } } }
+    }
+}
+
+final class UpstreamAppHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let recorder: TestUpstream.Recorder
+    private var head: HTTPRequestHead?
+    private var bodyBytes = 0
+    private var checksum: UInt64 = 0
+
+    init(recorder: TestUpstream.Recorder) { self.recorder = recorder }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            bodyBytes = 0
+            checksum = 0
+        case .body(let buffer):
+            bodyBytes += buffer.readableBytes
+            for byte in buffer.readableBytesView { checksum = checksum &* 31 &+ UInt64(byte) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            recorder.record(.init(head: head, bodyBytes: bodyBytes))
+            respond(head, context: context)
+        }
+    }
+
+    private func respond(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        let loop = context.eventLoop
+        let delay = head.headers.first(name: "x-test-delay-ms").flatMap(Int64.init) ?? 0
+        let bound = NIOLoopBound((self, context), eventLoop: loop)
+        let bodyBytes = self.bodyBytes
+        let checksum = self.checksum
+        loop.scheduleTask(in: .milliseconds(delay)) {
+            let (handler, context) = bound.value
+            handler.write(head, bodyBytes: bodyBytes, checksum: checksum, context: context)
+        }
+    }
+
+    private func write(_ head: HTTPRequestHead, bodyBytes: Int, checksum: UInt64, context: ChannelHandlerContext) {
+        if let raw = head.headers.first(name: "x-test-raw"), let bytes = Base64.decode(raw) {
+            var buffer = context.channel.allocator.buffer(capacity: bytes.count)
+            buffer.writeBytes(bytes)
+            // Bypass the HTTP encoder: write raw bytes at the head of the pipeline.
+            let channel = context.channel
+            channel.writeAndFlush(NIOAny(IOData.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil) }
+            return
+        }
+        var headers = HTTPHeaders()
+        for value in head.headers["x-test-set"] { headers.add(name: "X-Session-Set", value: value) }
+        for value in head.headers["x-test-action"] { headers.add(name: "X-Session-Action", value: value) }
+        for value in head.headers["x-test-lifetime"] { headers.add(name: "X-Session-Lifetime", value: value) }
+        for value in head.headers["x-test-set-cookie"] { headers.add(name: "Set-Cookie", value: value) }
+        headers.add(name: "Content-Type", value: "application/json")
+        let echoed: JSONValue = [
+            "method": .string(head.method.rawValue), "uri": .string(head.uri),
+            "headers": .array(head.headers.map { .array([.string($0.name), .string($0.value)]) }),
+            "body_bytes": .int(Int64(bodyBytes)), "checksum": .string(String(checksum)),
+        ]
+        let chunks = head.headers.first(name: "x-test-chunks").flatMap(Int.init) ?? 0
+        if chunks > 0 {
+            let gap = head.headers.first(name: "x-test-chunk-delay-ms").flatMap(Int64.init) ?? 0
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.flush()
+            writeChunks(remaining: chunks, index: 0, gap: gap, context: context)
+            return
+        }
+        let body = JSONSerializer.serialize(echoed)
+        headers.add(name: "Content-Length", value: String(body.count))
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+        if head.method != .HEAD {
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(bytes: body)))), promise: nil)
+        }
+        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+
+    private func writeChunks(remaining: Int, index: Int, gap: Int64, context: ChannelHandlerContext) {
+        guard remaining > 0 else {
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            return
+        }
+        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "chunk-\(index)\n")))), promise: nil)
+        let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.scheduleTask(in: .milliseconds(gap)) {
+            let (handler, context) = bound.value
+            handler.writeChunks(remaining: remaining - 1, index: index + 1, gap: gap, context: context)
+        }
+    }
+}

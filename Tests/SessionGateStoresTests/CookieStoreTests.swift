@@ -1,0 +1,22 @@
+import SessionGateCore
+import SessionGateStores
+import Testing
+
+@Suite struct CookieStoreTests {
+    @Test func conformance() async throws {
+        try await StoreConformance(name: "cookie") { policy in
+            CookieSessionStore(policy: policy, random: SystemRandomBytes())
+        }.runAll()
+    }
+
+    @Test func tamperedOrForeignTicketsAreAnonymous() async throws {
+        let store = CookieSessionStore(policy: StoreConformance.policy, random: SystemRandomBytes())
+        let session = try await store.create(data: ["a": 1], now: 100)
+        var bytes = session.ticket.bytes
+        bytes.removeLast()
+        #expect(try await store.load(SessionTicket(bytes), now: 100) == nil)
+        #expect(try await store.load(SessionTicket(Array(#"{"v":2,"h":"x","d":{},"t":[0,0,9,9,9]}"#.utf8)), now: 1) == nil)
+        #expect(try await store.load(SessionTicket(Array(#"{"v":1,"h":"x","d":[],"t":[0,0,9,9,9]}"#.utf8)), now: 1) == nil)
+        #expect(try await store.load(session.ticket, now: 100)?.data == ["a": 1])
+    }
+}

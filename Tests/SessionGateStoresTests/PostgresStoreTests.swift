@@ -1,0 +1,257 @@
+import Foundation
+import PostgresNIO
+import SessionGateCore
+import SessionGateStores
+import Testing
+
+/// Against a real PostgreSQL (`SESSIONGATE_TEST_POSTGRES_URL`, started by scripts/lib/postgres.sh).
+@Suite struct PostgresStoreTests {
+    @Test func conformance() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withClient { client in
+                try await StoreConformance(name: "postgres") { policy in
+                    let store = PostgresSessionStore(client: client, policy: policy, timeout: .seconds(5))
+                    try await store.migrate()
+                    return store
+                }.runAll()
+            }
+        }
+    }
+
+    @Test func schemaFileMatchesEmbeddedSQL() throws {
+        try expectSchemaFile("sql/postgres.sql", equals: PostgresSessionStore.schemaSQL)
+    }
+
+    @Test func handWrittenSchemaIsRecognised() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withClient { client in
+                // What a DBA does with sql/postgres.sql, twice (the script is idempotent).
+                for _ in 0..<2 {
+                    _ = try await client.withConnection { try await $0.simpleQuery(PostgresSessionStore.schemaSQL).get() }
+                }
+                let store = PostgresSessionStore(client: client, policy: StoreConformance.policy)
+                #expect(try await store.migrate() == [], "the store re-applied a migration the script had applied")
+                #expect(try await store.appliedSchemaVersions() == PostgresSchema.migrations.map(\.version))
+                let session = try await store.create(data: ["user_id": "dba"], now: 1000)
+                #expect(try await store.patch(session, with: ["x": 1], now: 1001)?.data == ["user_id": "dba", "x": 1])
+            }
+        }
+    }
+
+    @Test func upgradesADatabaseAtVersionOne() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            let ticket = SessionTicket([UInt8](repeating: 42, count: 32))
+            let storeKey = SessionID(bytes: ticket.bytes)!.storeKey
+            try await database.withClient { client in
+                // The schema as an older release left it: version 1 only, with a session in it.
+                try await client.query(PostgresQuery(unsafeSQL: PostgresSchemaTestSQL.createMigrationsTable)).consumeAll()
+                for statement in PostgresSchema.migrations[0].statements {
+                    try await client.query(PostgresQuery(unsafeSQL: statement)).consumeAll()
+                }
+                try await client.query(
+                    "INSERT INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (1, 'v1', 0)"
+                ).consumeAll()
+                try await client.query(
+                    """
+                    INSERT INTO sessiongate_sessions (store_key, handle, data, user_id, created_at, last_seen_at,
+                    idle_expires_at, absolute_expires_at, idle_seconds)
+                    VALUES (\(storeKey), 'old-handle', '{"user_id":"old","n":1}'::jsonb, 'old', 1000, 1000, 2800, 9000, 1800)
+                    """
+                ).consumeAll()
+            }
+            try await database.withClient { client in
+                let store = PostgresSessionStore(client: client, policy: StoreConformance.policy)
+                #expect(try await store.appliedSchemaVersions() == [1])
+                #expect(try await store.migrate() == [2])
+                #expect(try await store.appliedSchemaVersions() == [1, 2])
+                let old = try #require(try await store.load(ticket, now: 1500), "the session from v1 was lost")
+                #expect(old.data == ["user_id": "old", "n": 1])
+                // v2 brought the merge-patch function.
+                #expect(try await store.patch(old, with: ["n": 2], now: 1500)?.data == ["user_id": "old", "n": 2])
+                #expect(try await store.migrate() == [])
+            }
+        }
+    }
+
+    @Test func replicasStartingTogetherMigrateOnce() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await database.withClient { client in
+                            try await PostgresSessionStore(client: client, policy: StoreConformance.policy).migrate()
+                        }
+                    }
+                }
+                return try await group.reduce(into: [[Int]]()) { $0.append($1) }
+            }
+            let all = PostgresSchema.migrations.map(\.version)
+            #expect(applied.filter { !$0.isEmpty } == [all], "migrations applied by several replicas: \(applied)")
+            try await database.withClient { client in
+                let rows = try await client.query("SELECT version FROM sessiongate_schema_migrations ORDER BY version")
+                    .collect().map { Int(try $0.decode(Int32.self)) }
+                #expect(rows == all)
+            }
+        }
+    }
+
+    /// RFC 7396 Appendix A, through `sessiongate_merge_patch`, against the Swift reference.
+    @Test(arguments: MergePatchExamples.rfc7396AppendixA)
+    func mergePatchFunctionFollowsRFC7396(_ example: MergePatchExamples.Example) async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withStore { store in
+                let rows = try await store.client.query(
+                    "SELECT sessiongate_merge_patch(\(example.target)::jsonb, \(example.patch)::jsonb)::text"
+                ).collect()
+                let text = try #require(try rows.first?.decode(String.self))
+                #expect(try JSONParser.parse(text) == example.expected(), "target \(example.target) patch \(example.patch)")
+            }
+        }
+    }
+
+    @Test func patchesFromTwoReplicasAllSurvive() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            let session = try await database.withStore { try await $0.create(data: ["base": true], now: 1000) }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for replica in 0..<2 {
+                    group.addTask {
+                        try await database.withStore { store in
+                            try await withThrowingTaskGroup(of: Void.self) { patches in
+                                for index in 0..<20 {
+                                    patches.addTask {
+                                        _ = try await store.patch(
+                                            session, with: .object(["r\(replica)k\(index)": .int(Int64(index))]), now: 1001)
+                                    }
+                                }
+                                try await patches.waitForAll()
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let loaded = try await database.withStore { try #require(try await $0.load(session.ticket, now: 1002)) }
+            #expect(loaded.data.count == 41, "lost patches: \(loaded.data.keys.sorted())")
+        }
+    }
+
+    @Test func userColumnFollowsTheData() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withStore { store in
+                @Sendable func userColumn(_ session: StoredSession) async throws -> String? {
+                    let key = SessionID(bytes: session.ticket.bytes)!.storeKey
+                    let rows = try await store.client.query(
+                        "SELECT user_id FROM sessiongate_sessions WHERE store_key = \(key)"
+                    ).collect()
+                    return try rows.first?.decode(String?.self)
+                }
+                let session = try await store.create(data: ["cart": 1], now: 1000)
+                #expect(try await userColumn(session) == nil)
+                _ = try await store.patch(session, with: ["user_id": "alice"], now: 1001)
+                #expect(try await userColumn(session) == "alice", "login not indexed")
+                _ = try await store.patch(session, with: ["cart": 2], now: 1002)
+                #expect(try await userColumn(session) == "alice", "unrelated patch dropped the user")
+                _ = try await store.patch(session, with: ["user_id": 42], now: 1003)
+                #expect(try await userColumn(session) == "42")
+                _ = try await store.patch(session, with: ["user_id": ["nested": true]], now: 1004)
+                #expect(try await userColumn(session) == nil, "a non-scalar user field is no user")
+                _ = try await store.patch(session, with: ["user_id": "bob"], now: 1005)
+                _ = try await store.patch(session, with: ["user_id": nil], now: 1006)
+                #expect(try await userColumn(session) == nil, "logout left the user indexed")
+                let created = try await store.create(data: ["user_id": "carol"], now: 1007)
+                #expect(try await userColumn(created) == "carol")
+            }
+        }
+    }
+
+    @Test func sweeperDeletesExpiredRowsInBatches() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withStore(policy: SessionPolicy(idleTimeout: 60, absoluteTimeout: 600, userKey: "user_id")) {
+                store in
+                for _ in 0..<5 { _ = try await store.create(data: [:], now: 1000) }  // expire at 1060
+                let fresh = try await store.create(data: ["keep": true], now: 1050)  // expires at 1110
+                @Sendable func rowCount() async throws -> Int {
+                    let rows = try await store.client.query("SELECT count(*) FROM sessiongate_sessions").collect()
+                    return Int(try rows[0].decode(Int64.self))
+                }
+                #expect(try await store.sweepExpired(now: 1059, limit: 100) == 0)
+                #expect(try await store.sweepExpired(now: 1060, limit: 2) == 2, "batch bound ignored")
+                #expect(try await rowCount() == 4)
+                let clock = ManualClock(1060)
+                let sweeper = SessionSweeper(interval: .milliseconds(20), batchSize: 2, clock: clock) { now, limit in
+                    try await store.sweepExpired(now: now, limit: limit)
+                }
+                #expect(await sweeper.sweepOnce() == 3, "one tick should run batches until a short one")
+                #expect(try await rowCount() == 1)
+                #expect(try await store.load(fresh.ticket, now: 1060) != nil)
+                // As a running service with a short interval: the last row goes once the clock passes it.
+                clock.advance(by: 100)
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { try await sweeper.run() }
+                    let deadline = ContinuousClock.now + .seconds(10)
+                    while try await rowCount() > 0, ContinuousClock.now < deadline {
+                        try await Task.sleep(for: .milliseconds(20))
+                    }
+                    group.cancelAll()
+                }
+                #expect(try await rowCount() == 0, "the sweeper service never swept")
+            }
+        }
+    }
+
+    @Test func sessionsSurviveAStoreRestart() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            let session = try await database.withStore { try await $0.create(data: ["user_id": "restart"], now: 1000) }
+            let loaded = try await database.withStore { try await $0.load(session.ticket, now: 1001) }
+            #expect(loaded?.data == ["user_id": "restart"])
+            #expect(loaded?.handle == session.handle)
+        }
+    }
+
+    @Test func unreachableDatabaseFailsFastAndRedacted() async throws {
+        // A port nothing listens on (the test server's port, plus one, is unlikely to be taken).
+        var url = try PostgresTestDatabase.url()
+        url.port = url.port == 65535 ? 65534 : url.port + 1
+        url.password = "do-not-leak"
+        try await PostgresTestDatabase.withRunningClient(url.clientConfiguration()) { client in
+            let store = PostgresSessionStore(client: client, policy: StoreConformance.policy, timeout: .milliseconds(300))
+            let started = ContinuousClock.now
+            let error = await #expect(throws: StoreError.self) {
+                _ = try await store.load(SessionTicket([UInt8](repeating: 1, count: 32)), now: 1000)
+            }
+            #expect(ContinuousClock.now - started < .seconds(2), "a dead database must answer quickly")
+            #expect(error?.code == .timeout || error?.code == .unavailable)
+            #expect(error.map { !"\($0)".contains("do-not-leak") } ?? true)
+            await #expect(throws: StoreError.self) { try await store.checkHealth() }
+        }
+    }
+
+    @Test func urlParsing() throws {
+        let url = try PostgresURL("postgres://us%40er:p%3Ass@db.example:6543/sessions?sslmode=require")
+        #expect(url.username == "us@er")
+        #expect(url.password == "p:ss")
+        #expect(url.host == "db.example")
+        #expect(url.port == 6543)
+        #expect(url.database == "sessions")
+        #expect(url.sslMode == .require)
+        let minimal = try PostgresURL("postgresql://[::1]")
+        #expect(minimal.host == "::1")
+        #expect(minimal.port == 5432)
+        #expect(minimal.database == nil)
+        #expect(minimal.sslMode == .prefer)
+        #expect(throws: StoreError.self) { try PostgresURL("redis://x") }
+        #expect(throws: StoreError.self) { try PostgresURL("postgres://u:secret@h:99999/db") }
+        #expect(throws: StoreError.self) { try PostgresURL("postgres://u:secret@h/db?sslmode=bogus") }
+        let error = try? #require(throws: StoreError.self) { try PostgresURL("postgres://u:secret@h:x/db") }
+        #expect(error.map { !"\($0)".contains("secret") } ?? false)
+        #expect(!"\(url)".contains("p:ss"), "a URL's description must not show the password")
+    }
+}
+
+/// Test-side copy of the migrations table DDL, to build an old schema by hand.
+enum PostgresSchemaTestSQL {
+    static let createMigrationsTable = """
+        CREATE TABLE IF NOT EXISTS sessiongate_schema_migrations (
+            version integer PRIMARY KEY, name text NOT NULL, applied_at bigint NOT NULL)
+        """
+}

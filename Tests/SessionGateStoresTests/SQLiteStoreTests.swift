@@ -1,0 +1,229 @@
+import Foundation
+import SQLiteNIO
+import SessionGateCore
+import SessionGateStores
+import Testing
+
+/// Against real SQLite files in a temporary folder.
+@Suite struct SQLiteStoreTests {
+    @Test func conformance() async throws {
+        try await withTemporaryDatabase { path in
+            try await StoreConformance(name: "sqlite") { policy in
+                try await SQLiteSessionStore.open(path: path, policy: policy, timeout: .seconds(5))
+            }.runAll()
+        }
+    }
+
+    @Test func schemaFileMatchesEmbeddedSQL() throws {
+        try expectSchemaFile("sql/sqlite.sql", equals: SQLiteSessionStore.schemaSQL)
+    }
+
+    @Test func fileIsInWALModeWithTheWholeSchema() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            #expect(try await store.appliedSchemaVersions() == SQLiteSchema.migrations.map(\.version))
+            await store.close()
+            let rows = try await rawQuery(path, "PRAGMA journal_mode")
+            #expect(rows.first?.column("journal_mode")?.string == "wal")
+        }
+    }
+
+    @Test func handWrittenSchemaIsRecognised() async throws {
+        try await withTemporaryDatabase { path in
+            for _ in 0..<2 {  // the script is idempotent
+                for statement in SQLiteSessionStore.schemaSQL.components(separatedBy: ";\n")
+                where !statement.split(separator: "\n").allSatisfy({ $0.hasPrefix("--") || $0.isEmpty }) {
+                    _ = try await rawQuery(path, statement)
+                }
+            }
+            #expect(try await SQLiteSessionStore.migrate(path: path) == [])
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let session = try await store.create(data: ["user_id": "dba"], now: 1000)
+            #expect(try await store.patch(session, with: ["x": 1], now: 1001)?.data == ["user_id": "dba", "x": 1])
+            await store.close()
+        }
+    }
+
+    @Test func upgradesAFileAtVersionOne() async throws {
+        try await withTemporaryDatabase { path in
+            let ticket = SessionTicket([UInt8](repeating: 42, count: 32))
+            let storeKey = SessionID(bytes: ticket.bytes)!.storeKey
+            let oldSchema = [
+                """
+                CREATE TABLE sessiongate_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                applied_at INTEGER NOT NULL)
+                """,
+                "INSERT INTO sessiongate_schema_migrations VALUES (1, 'v1', 0)",
+            ] + SQLiteSchema.migrations[0].statements
+            for statement in oldSchema { _ = try await rawQuery(path, statement) }
+            _ = try await rawQuery(
+                path,
+                """
+                INSERT INTO sessiongate_sessions VALUES (?1, 'old-handle', '{"user_id":"old","n":1}', 'old',
+                1000, 1000, 2800, 9000, 1800)
+                """, [.text(storeKey)])
+            #expect(try await SQLiteSessionStore.migrate(path: path) == [2])
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            #expect(try await store.appliedSchemaVersions() == [1, 2])
+            let indexes = try await rawQuery(path, "SELECT name FROM sqlite_master WHERE type = 'index'")
+            #expect(indexes.contains { $0.column("name")?.string == "sessiongate_sessions_expiry" })
+            let old = try #require(try await store.load(ticket, now: 1500), "the session from v1 was lost")
+            #expect(old.data == ["user_id": "old", "n": 1])
+            #expect(try await store.revokeUser("old", keeping: nil, now: 1500) == 1)
+            await store.close()
+        }
+    }
+
+    @Test func processesOpeningTogetherMigrateOnce() async throws {
+        try await withTemporaryDatabase { path in
+            let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
+                for _ in 0..<4 {
+                    group.addTask { try await SQLiteSessionStore.migrate(path: path) }
+                }
+                return try await group.reduce(into: [[Int]]()) { $0.append($1) }
+            }
+            let all = SQLiteSchema.migrations.map(\.version)
+            #expect(applied.filter { !$0.isEmpty } == [all], "migrations applied more than once: \(applied)")
+            let rows = try await rawQuery(path, "SELECT version FROM sessiongate_schema_migrations ORDER BY version")
+            #expect(rows.compactMap { $0.column("version")?.integer } == all)
+        }
+    }
+
+    /// RFC 7396 Appendix A through SQLite's `json_patch()`, which the store relies on.
+    @Test(arguments: MergePatchExamples.rfc7396AppendixA)
+    func jsonPatchFollowsRFC7396(_ example: MergePatchExamples.Example) async throws {
+        let rows = try await rawQuery(":memory:", "SELECT json_patch(?1, ?2) AS merged", [.text(example.target), .text(example.patch)])
+        let text = try #require(rows.first?.column("merged")?.string)
+        #expect(try JSONParser.parse(text) == example.expected(), "target \(example.target) patch \(example.patch)")
+    }
+
+    @Test func patchesFromTwoProcessesAllSurvive() async throws {
+        try await withTemporaryDatabase { path in
+            // Two stores = two connections to one file, as two proxy processes would have.
+            let first = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy, timeout: .seconds(10))
+            let second = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy, timeout: .seconds(10))
+            let session = try await first.create(data: ["base": true], now: 1000)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for (replica, store) in [first, second].enumerated() {
+                    for index in 0..<20 {
+                        group.addTask {
+                            _ = try await store.patch(session, with: .object(["r\(replica)k\(index)": .int(Int64(index))]), now: 1001)
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let loaded = try #require(try await second.load(session.ticket, now: 1002))
+            #expect(loaded.data.count == 41, "lost patches: \(loaded.data.keys.sorted())")
+            await first.close()
+            await second.close()
+        }
+    }
+
+    @Test func userColumnFollowsTheData() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            @Sendable func userColumn(_ session: StoredSession) async throws -> String? {
+                let key = SessionID(bytes: session.ticket.bytes)!.storeKey
+                let rows = try await rawQuery(path, "SELECT user_id FROM sessiongate_sessions WHERE store_key = ?1", [.text(key)])
+                return rows.first?.column("user_id")?.string
+            }
+            let session = try await store.create(data: ["cart": 1], now: 1000)
+            #expect(try await userColumn(session) == nil)
+            _ = try await store.patch(session, with: ["user_id": "alice"], now: 1001)
+            #expect(try await userColumn(session) == "alice", "login not indexed")
+            _ = try await store.patch(session, with: ["cart": 2], now: 1002)
+            #expect(try await userColumn(session) == "alice", "unrelated patch dropped the user")
+            _ = try await store.patch(session, with: ["user_id": 42], now: 1003)
+            #expect(try await userColumn(session) == "42")
+            _ = try await store.patch(session, with: ["user_id": ["nested": true]], now: 1004)
+            #expect(try await userColumn(session) == nil, "a non-scalar user field is no user")
+            _ = try await store.patch(session, with: ["user_id": "bob"], now: 1005)
+            _ = try await store.patch(session, with: ["user_id": nil], now: 1006)
+            #expect(try await userColumn(session) == nil, "logout left the user indexed")
+            let dotted = try await SQLiteSessionStore.open(
+                path: path, policy: SessionPolicy(idleTimeout: 60, absoluteTimeout: 600, userKey: "user.id"))
+            let created = try await dotted.create(data: ["user.id": "carol", "user": ["id": "mallory"]], now: 1007)
+            #expect(try await userColumn(created) == "carol", "the user key is a field name, not a JSON path")
+            await store.close()
+            await dotted.close()
+        }
+    }
+
+    @Test func sweeperDeletesExpiredRowsInBatches() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(
+                path: path, policy: SessionPolicy(idleTimeout: 60, absoluteTimeout: 600, userKey: "user_id"))
+            for _ in 0..<5 { _ = try await store.create(data: [:], now: 1000) }  // expire at 1060
+            let fresh = try await store.create(data: ["keep": true], now: 1050)  // expires at 1110
+            @Sendable func rowCount() async throws -> Int {
+                let rows = try await rawQuery(path, "SELECT count(*) AS n FROM sessiongate_sessions")
+                return rows.first?.column("n")?.integer ?? -1
+            }
+            #expect(try await store.sweepExpired(now: 1059, limit: 100) == 0)
+            #expect(try await store.sweepExpired(now: 1060, limit: 2) == 2, "batch bound ignored")
+            #expect(try await rowCount() == 4)
+            let clock = ManualClock(1060)
+            let service = SQLiteStoreService(store: store, clock: clock, sweepInterval: .milliseconds(20), batchSize: 2)
+            let sweeper = SessionSweeper(interval: .milliseconds(20), batchSize: 2, clock: clock) { now, limit in
+                try await store.sweepExpired(now: now, limit: limit)
+            }
+            #expect(await sweeper.sweepOnce() == 3, "one tick should run batches until a short one")
+            #expect(try await rowCount() == 1)
+            #expect(try await store.load(fresh.ticket, now: 1060) != nil)
+            clock.advance(by: 100)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                group.addTask { try await service.run() }
+                let deadline = ContinuousClock.now + .seconds(10)
+                while try await rowCount() > 0, ContinuousClock.now < deadline {
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                group.cancelAll()
+            }
+            #expect(try await rowCount() == 0, "the sweeper service never swept")
+            // The service closed the store on the way out.
+            await #expect(throws: StoreError.self) { try await store.checkHealth() }
+        }
+    }
+
+    @Test func sessionsSurviveARestart() async throws {
+        try await withTemporaryDatabase { path in
+            let before = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let session = try await before.create(data: ["user_id": "restart"], now: 1000)
+            await before.close()
+            let after = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let loaded = try await after.load(session.ticket, now: 1001)
+            #expect(loaded?.data == ["user_id": "restart"])
+            #expect(loaded?.handle == session.handle)
+            await after.close()
+        }
+    }
+
+    @Test func unopenableFileIsAStoreError() async throws {
+        await #expect(throws: StoreError.self) {
+            _ = try await SQLiteSessionStore.open(path: "/nonexistent-dir/x/sessions.db", policy: StoreConformance.policy)
+        }
+    }
+}
+
+/// Runs `body` with the path of a fresh database file, deleting its folder afterwards.
+func withTemporaryDatabase<Result>(_ body: (String) async throws -> Result) async throws -> Result {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sessiongate-sqlite-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    return try await body(folder.appendingPathComponent("sessions.db").path)
+}
+
+/// One statement on a connection of its own (as another process would see the file).
+func rawQuery(_ path: String, _ sql: String, _ binds: [SQLiteData] = []) async throws -> [SQLiteRow] {
+    let connection = try await SQLiteConnection.open(storage: path == ":memory:" ? .memory : .file(path: path))
+    do {
+        _ = try await connection.query("PRAGMA busy_timeout = 5000")
+        let rows = try await connection.query(sql, binds)
+        try await connection.close()
+        return rows
+    } catch {
+        try? await connection.close()
+        throw error
+    }
+}
