@@ -83,7 +83,14 @@ public final class RedisConnection: Sendable {
         var encoded = channel.allocator.buffer(capacity: 64 * commands.count)
         for command in commands { RESPCommandEncoder.encode(command, into: &encoded) }
         let promises = commands.map { _ in channel.eventLoop.makePromise(of: RESPValue.self) }
-        channel.writeAndFlush(RedisRequest(encoded: encoded, promises: promises, timeout: commandTimeout), promise: nil)
+        // A write that never reaches the handler (channel already closed) must still fail the
+        // replies; completing a promise twice is a no-op in NIO, so the handler may fail them too.
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { error in
+            let failure = RedisError(.connectionClosed, "connection to \(self.address) is closed")
+            for promise in promises { promise.fail(failure) }
+        }
+        channel.writeAndFlush(RedisRequest(encoded: encoded, promises: promises, timeout: commandTimeout), promise: written)
         var results: [Result<RESPValue, RedisError>] = []
         results.reserveCapacity(promises.count)
         var transportError: RedisError?

@@ -12,6 +12,8 @@ public struct SessionGateCommand: AsyncParsableCommand {
             CheckCommand.self,
             ExplainCommand.self,
             KeygenCommand.self,
+            ServeCommand.self,
+            DemoCommand.self,
         ]
     )
 

@@ -24,7 +24,7 @@ private let samples: [(wire: String, value: RESPValue)] = [
     ("$0\r\n\r\n", bulk("")),
     ("$-1\r\n", .null),
     ("*-1\r\n", .null),
-    ("*3\r\n:1\r\n$3\r\na\r\nb\r\n*1\r\n+x\r\n", .array([.integer(1), bulk("a\r\nb"), .array([.simpleString("x")])])),
+    ("*3\r\n:1\r\n$4\r\na\r\nb\r\n*1\r\n+x\r\n", .array([.integer(1), bulk("a\r\nb"), .array([.simpleString("x")])])),
     ("*0\r\n", .array([])),
     ("_\r\n", .null),
     (",3.25\r\n", .double(3.25)),

@@ -26,7 +26,7 @@ struct ConfigLoaderTests {
     @Test("the example without its variables names each missing variable")
     func exampleWithoutEnvironment() throws {
         let errors = try #require(ConfigFile.load(path: Fixture.examplePath, environment: [:]).failure)
-        #expect(errors.keys == ["cookie.keys[0]", "signing.secret"])
+        try #require(errors.keys == ["cookie.keys[0]", "signing.secret"])
         #expect(errors.issues[0].message.contains("SESSIONGATE_KEY"))
         #expect(errors.issues[1].message.contains("SESSIONGATE_SIGNING_SECRET"))
     }
@@ -48,7 +48,7 @@ struct ConfigLoaderTests {
         let issues = try Fixture.issues(
             """
             [server]
-            listen = "127.0.0.1:8080"
+            lisen = "127.0.0.1:8080"
 
             [upstream]
             url = "http://127.0.0.1:3000"
@@ -62,7 +62,7 @@ struct ConfigLoaderTests {
             [signing]
             secret = "${NOT_SET_ANYWHERE}"
             """, environment: [:])
-        #expect(issues.map(\.key) == ["server.listen", "cookie.keys[0]", "session.idle_timeout", "signing.secret"])
+        try #require(issues.map(\.key) == ["server.lisen", "cookie.keys[0]", "session.idle_timeout", "signing.secret"])
         #expect(issues[0].message.contains("did you mean \"listen\""))
         #expect(issues[1].message.contains("16 bytes") && issues[1].message.contains("32"))
         #expect(!issues[1].description.contains(shortKey))
@@ -70,12 +70,15 @@ struct ConfigLoaderTests {
         #expect(issues[3].message.contains("NOT_SET_ANYWHERE"))
     }
 
-    @Test("unknown sections and keys suggest the closest name", arguments: [
-        ("[sever]\nlisten = \"127.0.0.1:1\"", "sever", "server"),
-        ("[cookie]\nsame-site = \"lax\"", "cookie.same-site", "same_site"),
-        ("[session]\nidle_timout = \"1m\"", "session.idle_timout", "idle_timeout"),
-        ("[[route]]\npath = \"/\"\naccess = \"public\"\nacess = \"deny\"", "route[0].acess", "access"),
-    ])
+    @Test(
+        "unknown sections and keys suggest the closest name",
+        arguments: [
+            ("[sever]\nlisten = \"127.0.0.1:1\"", "sever", "server"),
+            ("[server]\nmax-body-bytes = 5", "server.max-body-bytes", "max_body_bytes"),
+            ("[log]\nformt = \"json\"", "log.formt", "format"),
+            ("[session]\nidle_timout = \"1m\"", "session.idle_timout", "idle_timeout"),
+            ("[[route]]\npath = \"/\"\naccess = \"public\"\nacess = \"deny\"", "route[0].acess", "access"),
+        ])
     func unknownKeys(toml: String, key: String, suggestion: String) throws {
         let issues = try Fixture.issues(Fixture.minimal + toml)
         let issue = try #require(issues.first { $0.key == key })
@@ -85,32 +88,41 @@ struct ConfigLoaderTests {
     @Test("an unknown key with no close match lists the known keys")
     func unknownKeyWithoutSuggestion() throws {
         let issues = try Fixture.issues(Fixture.minimal + "[log]\ncolour = true")
-        #expect(issues.map(\.key) == ["log.colour"])
+        try #require(issues.map(\.key) == ["log.colour"])
         #expect(issues[0].message.contains("known keys: format, level"))
     }
 
-    @Test("wrong types name the expected type", arguments: [
-        ("[server]\nlisten = 8080", "server.listen", "expected a \"host:port\" string", "got an integer"),
-        ("[server]\nmax_header_bytes = \"16384\"", "server.max_header_bytes", "expected an integer", "got a string"),
-        ("[server]\nvia = \"yes\"", "server.via", "expected a boolean", "got a string"),
-        ("[server]\ntrusted_proxies = \"10.0.0.0/8\"", "server.trusted_proxies", "expected an array of strings", "got a string"),
-        ("[server]\nidle_timeout = 60", "server.idle_timeout", "expected a duration string with a unit", "\"60s\""),
-        ("[server]\nidle_timeout = 1.5", "server.idle_timeout", "expected a duration string", "got a floating-point number"),
-        ("[server]\nlisten = 1979-05-27", "server.listen", "expected a \"host:port\"", "got a date"),
-        ("[cookie.secure]\nx = 1", "cookie.secure", "expected a boolean", "got a table"),
-        ("[log]\nlevel = 3", "log.level", "expected one of", "got an integer"),
-        ("log = \"json\"", "log", "expected a table", "got a string"),
-        ("[routes]\ndefault = true", "routes.default", "expected one of \"public\" | \"session\" | \"deny\"", "got a boolean"),
-        ("[[route]]\npath = [\"/a\"]\naccess = \"public\"", "route[0].path", "expected a string", "got an array"),
-        ("[[route]]\npath = \"/a\"\naccess = \"session\"\nrequire = \"admin\"", "route[0].require", "expected a table", "got a string"),
-        ("[[route]]\npath = \"/a\"\naccess = \"session\"\nrequire = { role = { x = 1 } }", "route[0].require.role", "expected a string, number or boolean", "got a table"),
-        ("[[route]]\npath = \"/a\"\naccess = \"public\"\nmethods = \"GET\"", "route[0].methods", "expected an array of strings", "got a string"),
-        ("[inject]\nX-User = 5", "inject.X-User", "expected a session field name", "got an integer"),
-        ("[route]\npath = \"/a\"", "route", "expected an array of tables", "[[route]]"),
-        ("[[routes]]\ndefault = \"public\"", "routes", "expected a table", "[[route]] (singular)"),
-    ])
+    @Test(
+        "wrong types name the expected type",
+        arguments: [
+            ("[server]\nlisten = 8080", "server.listen", "expected a \"host:port\" string", "got an integer"),
+            ("[server]\nmax_header_bytes = \"16384\"", "server.max_header_bytes", "expected an integer", "got a string"),
+            ("[server]\nvia = \"yes\"", "server.via", "expected a boolean", "got a string"),
+            ("[server]\ntrusted_proxies = \"10.0.0.0/8\"", "server.trusted_proxies", "expected an array of strings", "got a string"),
+            ("[server]\nidle_timeout = 60", "server.idle_timeout", "expected a duration string with a unit", "\"60s\""),
+            ("[server]\nidle_timeout = 1.5", "server.idle_timeout", "expected a duration string", "got a floating-point number"),
+            ("[server]\nlisten = 1979-05-27", "server.listen", "expected a \"host:port\"", "got a date"),
+            ("[cookie.secure]\nx = 1", "cookie.secure", "expected a boolean", "got a table"),
+            ("[log]\nlevel = 3", "log.level", "expected one of", "got an integer"),
+            ("log = \"json\"", "log", "expected a table", "got a string"),
+            ("[routes]\ndefault = true", "routes.default", "expected one of \"public\" | \"session\" | \"deny\"", "got a boolean"),
+            ("[[route]]\npath = [\"/a\"]\naccess = \"public\"", "route[0].path", "expected a string", "got an array"),
+            ("[[route]]\npath = \"/a\"\naccess = \"session\"\nrequire = \"admin\"", "route[0].require", "expected a table", "got a string"),
+            (
+                "[[route]]\npath = \"/a\"\naccess = \"session\"\nrequire = { role = { x = 1 } }", "route[0].require.role",
+                "expected a string, number or boolean", "got a table"
+            ),
+            (
+                "[[route]]\npath = \"/a\"\naccess = \"public\"\nmethods = \"GET\"", "route[0].methods", "expected an array of strings",
+                "got a string"
+            ),
+            ("[inject]\nX-User = 5", "inject.X-User", "expected a session field name", "got an integer"),
+            ("[route]\npath = \"/a\"", "route", "expected an array of tables", "[[route]]"),
+            ("[[routes]]\ndefault = \"public\"", "routes", "expected a table", "[[route]] (singular)"),
+        ])
     func typeErrors(toml: String, key: String, expected: String, got: String) throws {
-        let issues = try Fixture.issues(Fixture.minimal + toml)
+        // First, so that top-level keys such as `log = "json"` stay at the top level.
+        let issues = try Fixture.issues(toml + "\n" + Fixture.minimal)
         let issue = try #require(issues.first { $0.key == key }, "issues: \(issues)")
         #expect(issue.message.contains(expected), "\(issue)")
         #expect(issue.message.contains(got), "\(issue)")

@@ -68,7 +68,7 @@ struct TOMLReaderTests {
         let broken = directory.appendingPathComponent("broken.toml")
         try "[server]\nlisten = \"127.0.0.1:8080\n".write(to: broken, atomically: true, encoding: .utf8)
         let errors = try #require(ConfigFile.load(path: broken.path, environment: [:]).failure)
-        #expect(errors.keys == ["config"])
+        try #require(errors.keys == ["config"])
         #expect(errors.issues[0].message.contains("line 2, column"))
 
         let good = directory.appendingPathComponent("proxy.toml")

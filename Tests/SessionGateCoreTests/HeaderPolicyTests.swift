@@ -41,8 +41,9 @@ import Testing
 
     @Test func connectionNominatesCommaListedNamesLowercased() {
         #expect(policy.connectionNominated(["close"]) == ["close"])
-        #expect(policy.connectionNominated(["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"])
-            == ["keep-alive", "x-custom", "upgrade", "x-other"])
+        #expect(
+            policy.connectionNominated(["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"])
+                == ["keep-alive", "x-custom", "upgrade", "x-other"])
         #expect(policy.connectionNominated(["X-A, x-a", "X-A"]) == ["x-a"])
         #expect(policy.connectionNominated([]) == [])
         #expect(policy.connectionNominated(["", " , "]) == [])

@@ -61,7 +61,9 @@ import Testing
     @Test func defaultAccessComesFromRoutes() {
         var routes = ProxyConfig.Routes()
         routes.defaultAccess = .deny
-        #expect(RouteTable(routes).match(method: "GET", path: "/x") == RouteMatch(rule: nil, access: .deny, explanation: "no rule matched; [routes] default"))
+        #expect(
+            RouteTable(routes).match(method: "GET", path: "/x")
+                == RouteMatch(rule: nil, access: .deny, explanation: "no rule matched; [routes] default"))
     }
 
     @Test func getDoesNotImplyOtherMethodsAndHeadDoesNotImplyGet() {

@@ -76,7 +76,8 @@ import Testing
         #expect(session["a"] == 1 && session["b"] == nil && session["c"] == 3)
 
         // Malformed directive: 502, nothing applied (not even the valid patch of the same response).
-        let bad = try await harness.request("GET", "/x", headers: [("X-Test-Set", #"{"d":4}"#), ("X-Test-Action", "explode")], cookie: cookie)
+        let bad = try await harness.request(
+            "GET", "/x", headers: [("X-Test-Set", #"{"d":4}"#), ("X-Test-Action", "explode")], cookie: cookie)
         #expect(bad.status == 502)
         #expect(try await currentData(harness, cookie: cookie)?["d"] == nil)
         #expect(try await harness.request("GET", "/x", headers: [("X-Test-Set", "[1]")], cookie: cookie).status == 502)
@@ -108,8 +109,10 @@ import Testing
     @Test func changingTheUserRotatesTheId() async throws {
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
-        let anonymous = try #require(ProxyHarness.sessionCookie(from: try await harness.request(
-            "GET", "/public/cart", headers: [("X-Test-Set", #"{"cart":[1]}"#)])))
+        let anonymous = try #require(
+            ProxyHarness.sessionCookie(
+                from: try await harness.request(
+                    "GET", "/public/cart", headers: [("X-Test-Set", #"{"cart":[1]}"#)])))
         let login = try await harness.request("GET", "/public/login", headers: [("X-Test-Set", #"{"user_id":"dave"}"#)], cookie: anonymous)
         let loggedIn = try #require(ProxyHarness.sessionCookie(from: login))
         #expect(loggedIn != anonymous)
@@ -166,8 +169,10 @@ import Testing
     @Test func storeDownGives503OnSessionRoutesOnly() async throws {
         let harness = try await ProxyHarness(makeStore: { _ in FailingStore() })
         defer { Task { await harness.shutdown() } }
-        let cookie = "__Host-session=" + harness.runtimes.current.keyRing.seal(
-            SystemRandomBytes().bytes(32), cookieName: "__Host-session", random: SystemRandomBytes())
+        let cookie =
+            "__Host-session="
+            + harness.runtimes.current.keyRing.seal(
+                SystemRandomBytes().bytes(32), cookieName: "__Host-session", random: SystemRandomBytes())
         #expect(try await harness.request("GET", "/api/x", cookie: cookie).status == 503)
         #expect(try await harness.request("GET", "/public/x", cookie: cookie).status == 200, "public routes keep serving")
         let login = try await harness.request("POST", "/login", headers: [("X-Test-Set", #"{"user_id":"x"}"#)], body: "")
@@ -187,13 +192,27 @@ import Testing
 /// every call on cue).
 struct FailingStore: SessionStore {
     var reach: StoreReach { .serverSide }
-    func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? { throw StoreError(.unavailable, "down") }
-    func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession { throw StoreError(.unavailable, "down") }
-    func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError) -> StoredSession? { throw StoreError(.unavailable, "down") }
-    func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? { throw StoreError(.unavailable, "down") }
+    func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        throw StoreError(.unavailable, "down")
+    }
+    func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        throw StoreError(.unavailable, "down")
+    }
+    func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        throw StoreError(.unavailable, "down")
+    }
+    func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        throw StoreError(.unavailable, "down")
+    }
     func destroy(_ session: StoredSession) async throws(StoreError) { throw StoreError(.unavailable, "down") }
-    func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? { throw StoreError(.unavailable, "down") }
-    func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError) -> StoredSession? { throw StoreError(.unavailable, "down") }
-    func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int { throw StoreError(.unavailable, "down") }
+    func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        throw StoreError(.unavailable, "down")
+    }
+    func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        throw StoreError(.unavailable, "down")
+    }
+    func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
+        throw StoreError(.unavailable, "down")
+    }
     func checkHealth() async throws(StoreError) { throw StoreError(.unavailable, "down") }
 }

@@ -25,9 +25,17 @@ import Testing
     @Test func handWrittenSchemaIsRecognised() async throws {
         try await PostgresTestDatabase.withFreshSchema { database in
             try await database.withClient { client in
-                // What a DBA does with sql/postgres.sql, twice (the script is idempotent).
-                for _ in 0..<2 {
-                    _ = try await client.withConnection { try await $0.simpleQuery(PostgresSessionStore.schemaSQL).get() }
+                // What a DBA does with `psql -f sql/postgres.sql`, twice (the script is idempotent),
+                // on one connection (the script is one transaction).
+                let statements = scriptStatements(PostgresSessionStore.schemaSQL)
+                #expect(statements.first == "BEGIN" && statements.last == "COMMIT")
+                try await client.withConnection { connection in
+                    for _ in 0..<2 {
+                        for statement in statements {
+                            try await connection.query(PostgresQuery(unsafeSQL: statement), logger: connection.logger)
+                                .consumeAll()
+                        }
+                    }
                 }
                 let store = PostgresSessionStore(client: client, policy: StoreConformance.policy)
                 #expect(try await store.migrate() == [], "the store re-applied a migration the script had applied")

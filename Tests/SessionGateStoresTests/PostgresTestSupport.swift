@@ -111,3 +111,22 @@ func expectSchemaFile(_ name: String, equals embedded: String) throws {
         onDisk == embedded,
         "\(name) differs from the embedded schema: run the store tests with SESSIONGATE_REGENERATE_SQL=1")
 }
+
+/// Splits a schema script into statements the way psql would for our scripts: at `;` + newline,
+/// except inside `$$`-quoted function bodies; comment-only pieces are dropped.
+func scriptStatements(_ script: String) -> [String] {
+    var statements: [String] = []
+    var current = ""
+    var insideDollarQuote = false
+    for line in script.split(separator: "\n", omittingEmptySubsequences: false) {
+        let blank = current.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty
+        if blank && (line.hasPrefix("--") || line.isEmpty) { continue }
+        current += line + "\n"
+        if line.components(separatedBy: "$$").count % 2 == 0 { insideDollarQuote.toggle() }
+        if !insideDollarQuote && line.hasSuffix(";") {
+            statements.append(String(current.dropLast(2)))  // without ";\n"
+            current = ""
+        }
+    }
+    return statements.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+}

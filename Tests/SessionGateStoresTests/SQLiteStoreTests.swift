@@ -30,12 +30,14 @@ import Testing
 
     @Test func handWrittenSchemaIsRecognised() async throws {
         try await withTemporaryDatabase { path in
-            for _ in 0..<2 {  // the script is idempotent
-                for statement in SQLiteSessionStore.schemaSQL.components(separatedBy: ";\n")
-                where !statement.split(separator: "\n").allSatisfy({ $0.hasPrefix("--") || $0.isEmpty }) {
-                    _ = try await rawQuery(path, statement)
-                }
+            // What a DBA does with `sqlite3 sessions.db < sql/sqlite.sql`, twice (it is idempotent).
+            let statements = scriptStatements(SQLiteSessionStore.schemaSQL)
+            #expect(statements.last == "COMMIT")
+            let connection = try await SQLiteConnection.open(storage: .file(path: path))
+            for _ in 0..<2 {
+                for statement in statements { _ = try await connection.query(statement) }
             }
+            try await connection.close()
             #expect(try await SQLiteSessionStore.migrate(path: path) == [])
             let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
             let session = try await store.create(data: ["user_id": "dba"], now: 1000)

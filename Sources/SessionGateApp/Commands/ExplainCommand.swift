@@ -58,7 +58,12 @@ public struct ExplainCommand: ParsableCommand {
 
         let match = RouteTable(config.routes).match(method: method, path: normalized.path)
         if let rule = match.rule {
-            let skipped = rule.index == 0 ? "" : " (route[0]...route[\(rule.index - 1)] did not match)"
+            let skipped =
+                switch rule.index {
+                case 0: ""
+                case 1: " (route[0] did not match)"
+                default: " (route[0]...route[\(rule.index - 1)] did not match)"
+                }
             lines.append("rule:     \(match.explanation): first match\(skipped)")
         } else {
             lines.append("rule:     none of \(config.routes.rules.count) rules matched; [routes] default applies")

@@ -95,7 +95,9 @@ final class DemoHandler: ChannelInboundHandler {
                 return redirect(to: "/login", headers: [], context: context)
             }
             let visits: Int64 = { if case .int(let n)? = data["visits"] { return n + 1 } else { return 1 } }()
-            send(.ok, html: DemoPages.home(claims: claims, data: data), headers: [("X-Session-Set", "{\"visits\":\(visits)}")], context: context)
+            send(
+                .ok, html: DemoPages.home(claims: claims, data: data), headers: [("X-Session-Set", "{\"visits\":\(visits)}")],
+                context: context)
         default:
             send(.notFound, html: DemoPages.page(title: "Not found", body: "<p>Nothing here.</p>"), context: context)
         }

@@ -13,21 +13,33 @@ extension ConfigPass {
             if HTTPToken.isToken(name) {
                 cookie.name = name
             } else {
-                report(table.key("name"), "\"\(name)\" is not a valid cookie name; use letters, digits and !#$%&'*+-.^_`|~ (e.g. \"__Host-session\")")
+                report(
+                    table.key("name"),
+                    "\"\(name)\" is not a valid cookie name; use letters, digits and !#$%&'*+-.^_`|~ (e.g. \"__Host-session\")")
             }
         }
         let secureKey = table.key("secure")
         if let secure = bool(table, "secure") { cookie.secure = secure }
         if let sameSite = choice(table, "same_site", ProxyConfig.SameSite.allCases) { cookie.sameSite = sameSite }
         if let domain = string(table, "domain") {
-            let valid = !domain.isEmpty && domain.unicodeScalars.allSatisfy {
-                $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == ".")
+            let valid =
+                !domain.isEmpty
+                && domain.unicodeScalars.allSatisfy {
+                    $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || $0 == "-" || $0 == ".")
+                }
+            if valid {
+                cookie.domain = domain
+            } else {
+                report(table.key("domain"), "\"\(domain)\" is not a domain name (e.g. \"example.com\")")
             }
-            if valid { cookie.domain = domain } else { report(table.key("domain"), "\"\(domain)\" is not a domain name (e.g. \"example.com\")") }
         }
         if let path = string(table, "path") {
             let valid = path.hasPrefix("/") && !path.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f || $0 == ";" }
-            if valid { cookie.path = path } else { report(table.key("path"), "must start with \"/\" and contain no \";\" or control characters (e.g. \"/\")") }
+            if valid {
+                cookie.path = path
+            } else {
+                report(table.key("path"), "must start with \"/\" and contain no \";\" or control characters (e.g. \"/\")")
+            }
         }
         cookie.keys = cookieKeys(table)
 
@@ -35,10 +47,14 @@ extension ConfigPass {
         let lowerName = cookie.name.lowercased()
         if lowerName.hasPrefix("__host-") {
             if !cookie.secure {
-                report(secureKey, "a \"__Host-\" cookie must be Secure; set secure = true or use a name without the prefix (e.g. \"session\")")
+                report(
+                    secureKey, "a \"__Host-\" cookie must be Secure; set secure = true or use a name without the prefix (e.g. \"session\")")
             }
             if cookie.domain != nil {
-                report(table.key("domain"), "a \"__Host-\" cookie must not have a Domain; remove domain or use a name without the prefix (e.g. \"__Secure-session\")")
+                report(
+                    table.key("domain"),
+                    "a \"__Host-\" cookie must not have a Domain; remove domain or use a name without the prefix (e.g. \"__Secure-session\")"
+                )
             }
             if cookie.path != "/" {
                 report(table.key("path"), "a \"__Host-\" cookie must have path \"/\"; remove path or use a name without the prefix")
@@ -47,7 +63,10 @@ extension ConfigPass {
             report(secureKey, "a \"__Secure-\" cookie must be Secure; set secure = true or use a name without the prefix")
         }
         if cookie.sameSite == .none, !cookie.secure {
-            report(table.key("same_site"), "same_site = \"none\" requires secure = true (browsers reject SameSite=None without Secure); use \"lax\" or set secure = true")
+            report(
+                table.key("same_site"),
+                "same_site = \"none\" requires secure = true (browsers reject SameSite=None without Secure); use \"lax\" or set secure = true"
+            )
         }
         return cookie
     }

@@ -156,7 +156,10 @@ extension ConfigPass {
             isAbsolute = !host.isEmpty
         }
         guard !hasBadCharacter, isRelative || isAbsolute else {
-            report(table.key("login_url"), "\"\(url)\" must be a path starting with \"/\" (e.g. \"/login\") or an http(s) URL (e.g. \"https://auth.example.com/login\")")
+            report(
+                table.key("login_url"),
+                "\"\(url)\" must be a path starting with \"/\" (e.g. \"/login\") or an http(s) URL (e.g. \"https://auth.example.com/login\")"
+            )
             return nil
         }
         return url

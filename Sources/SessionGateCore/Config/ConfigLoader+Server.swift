@@ -15,7 +15,8 @@ extension ConfigPass {
         if let address = listenAddress(table, "listen") { server.listen = address }
         if let address = listenAddress(table, "admin_listen") { server.adminListen = address }
         if table.has("listen") || table.has("admin_listen"), server.listen == server.adminListen, server.listen.port != 0 {
-            report(table.key("admin_listen"), "must differ from server.listen (\(server.listen)); the admin endpoints need their own listener")
+            report(
+                table.key("admin_listen"), "must differ from server.listen (\(server.listen)); the admin endpoints need their own listener")
         }
         if let proxies = stringArray(table, "trusted_proxies", example: "[\"10.0.0.0/8\", \"::1\"]") {
             var networks: [CIDR] = []
@@ -23,7 +24,9 @@ extension ConfigPass {
                 if let network = CIDR(text) {
                     networks.append(network)
                 } else {
-                    report("\(table.key("trusted_proxies"))[\(index)]", "\"\(text)\" is not a CIDR; expected e.g. \"10.0.0.0/8\", \"192.168.1.7\" or \"fd00::/8\"")
+                    report(
+                        "\(table.key("trusted_proxies"))[\(index)]",
+                        "\"\(text)\" is not a CIDR; expected e.g. \"10.0.0.0/8\", \"192.168.1.7\" or \"fd00::/8\"")
                 }
             }
             server.trustedProxies = networks
@@ -81,8 +84,9 @@ enum AddressParser {
             return .failure(Failure(message: "\"\(text)\" has no port; \(example)"))
         }
         switch validatedHost(host) {
-        case .success(let host): return port.map { .success(SocketAddressSpec(host: host, port: $0)) }
-            ?? .failure(Failure(message: "\"\(text)\" has an invalid port; ports are 0 to 65535"))
+        case .success(let host):
+            return port.map { .success(SocketAddressSpec(host: host, port: $0)) }
+                ?? .failure(Failure(message: "\"\(text)\" has an invalid port; ports are 0 to 65535"))
         case .failure(let failure): return .failure(Failure(message: "\(failure.message); \(example)"))
         }
     }
@@ -97,7 +101,8 @@ enum AddressParser {
         if scheme == "https" {
             return .failure(
                 Failure(
-                    message: "https upstreams are not supported: SessionGate speaks plain HTTP to the app (a sidecar on loopback or a private network); use \"http://...\" and terminate TLS in front of SessionGate"
+                    message:
+                        "https upstreams are not supported: SessionGate speaks plain HTTP to the app (a sidecar on loopback or a private network); use \"http://...\" and terminate TLS in front of SessionGate"
                 ))
         }
         guard scheme == "http" else {

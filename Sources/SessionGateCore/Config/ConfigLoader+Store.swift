@@ -9,7 +9,8 @@ enum SigningKeys {
 extension ConfigPass {
     mutating func readStore(_ table: ConfigTable) -> ProxyConfig.Store {
         var store = ProxyConfig.Store()
-        let backend = choice(table, "backend", ProxyConfig.Backend.allCases)
+        // nil only when `backend` is present but invalid.
+        let backend = table.has("backend") ? choice(table, "backend", ProxyConfig.Backend.allCases) : .memory
         if let backend { store.backend = backend }
         if let value = duration(table, "timeout", example: "1s") { store.timeout = value }
         if let cluster = bool(table, "cluster") {
@@ -74,7 +75,8 @@ extension ConfigPass {
 
     mutating func readSigning(_ table: ConfigTable) -> ProxyConfig.Signing {
         var signing = ProxyConfig.Signing()
-        let algorithm = choice(table, "algorithm", [ProxyConfig.Algorithm.hs256, .edDSA])
+        // nil only when `algorithm` is present but invalid: then neither key can be checked.
+        let algorithm = table.has("algorithm") ? choice(table, "algorithm", [ProxyConfig.Algorithm.hs256, .edDSA]) : .hs256
         if let algorithm { signing.algorithm = algorithm }
         if let value = seconds(table, "ttl", example: "60s") { signing.ttl = value }
         for name in ["issuer", "audience"] {
@@ -91,26 +93,33 @@ extension ConfigPass {
         case nil:
             break
         case .hs256?:
-            requireKey(table, "secret", "HS256 needs secret = \"${SESSIONGATE_SIGNING_SECRET}\" (at least 32 bytes; `sessiongate keygen` makes one)")
+            requireKey(
+                table, "secret",
+                "HS256 needs secret = \"${SESSIONGATE_SIGNING_SECRET}\" (at least 32 bytes; `sessiongate keygen` makes one)")
             if let secret = string(table, "secret") {
                 let bytes = Array(secret.utf8)
                 if bytes.count >= 32 {
                     signing.secret = bytes
                 } else {
-                    report(table.key("secret"), "is \(bytes.count) bytes long; HS256 needs at least 32 (`sessiongate keygen` makes a suitable one)")
+                    report(
+                        table.key("secret"),
+                        "is \(bytes.count) bytes long; HS256 needs at least 32 (`sessiongate keygen` makes a suitable one)")
                 }
             }
             if table.has("private_key") {
                 report(table.key("private_key"), "only used with algorithm = \"EdDSA\" (algorithm is \"HS256\"); remove it")
             }
         case .edDSA?:
-            requireKey(table, "private_key", "EdDSA needs private_key = \"${SESSIONGATE_ED25519_KEY}\" (`sessiongate keygen --ed25519` makes one)")
+            requireKey(
+                table, "private_key", "EdDSA needs private_key = \"${SESSIONGATE_ED25519_KEY}\" (`sessiongate keygen --ed25519` makes one)")
             if let text = string(table, "private_key") {
                 if let bytes = Base64.decode(text), bytes.count == 32 {
                     signing.privateKey = bytes
                 } else {
                     let detail = Base64.decode(text).map { "decodes to \($0.count) bytes" } ?? "is not valid base64"
-                    report(table.key("private_key"), "\(detail); expected the base64 of a 32-byte Ed25519 seed (`sessiongate keygen --ed25519`)")
+                    report(
+                        table.key("private_key"),
+                        "\(detail); expected the base64 of a 32-byte Ed25519 seed (`sessiongate keygen --ed25519`)")
                 }
             }
             if table.has("secret") {

@@ -42,10 +42,10 @@ struct ConfigPass {
     /// Reports every key of `table` that is not in `allowed`, suggesting the closest known key.
     mutating func checkKeys(_ table: ConfigTable, allowed: [String]) {
         for entry in table.entries where !allowed.contains(entry.key) {
-            let where_ = table.path.isEmpty ? "at the top level" : "in \(table.header)"
+            let location = table.path.isEmpty ? "at the top level" : "in \(table.header)"
             let hint = ConfigSuggestion.hint(for: entry.key, in: allowed)
             let known = hint.isEmpty ? "; known keys: \(allowed.joined(separator: ", "))" : hint
-            report(table.key(entry.key), "unknown key \(where_)\(known)")
+            report(table.key(entry.key), "unknown key \(location)\(known)")
         }
     }
 
@@ -113,7 +113,10 @@ struct ConfigPass {
         let key = table.key(name)
         guard let node = table[name] else { return nil }
         if case .integer(let value) = node {
-            report(key, "expected a duration string with a unit, e.g. \"\(example)\"; got the bare integer \(value) (write \"\(value)s\" for seconds)")
+            report(
+                key,
+                "expected a duration string with a unit, e.g. \"\(example)\"; got the bare integer \(value) (write \"\(value)s\" for seconds)"
+            )
             return nil
         }
         let expected = "a duration string such as \"\(example)\" (units ms, s, m, h, d)"

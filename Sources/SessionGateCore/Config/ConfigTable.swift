@@ -17,8 +17,8 @@ struct ConfigTable {
 
     func has(_ name: String) -> Bool { self[name] != nil }
 
-    /// How TOML spells this table in messages (`[server]`, `[[route]]` entries are named `route[i]`).
-    var header: String { "[\(path)]" }
+    /// How messages name this table: `[server]`, or `route[2]` for the third `[[route]]`.
+    var header: String { path.hasSuffix("]") ? path : "[\(path)]" }
 }
 
 /// "Did you mean" suggestions for misspelt keys and values.

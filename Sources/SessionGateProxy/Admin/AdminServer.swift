@@ -91,7 +91,8 @@ final class AdminHandler: ChannelInboundHandler {
                 switch result {
                 case .success: handler.respond(.ok, "text/plain", "ready\n", head: head, context: context)
                 case .failure(let error):
-                    handler.respond(.serviceUnavailable, "text/plain", "store unreachable: \(error.code.rawValue)\n", head: head, context: context)
+                    handler.respond(
+                        .serviceUnavailable, "text/plain", "store unreachable: \(error.code.rawValue)\n", head: head, context: context)
                 }
             }
         case "/metrics":

@@ -52,8 +52,7 @@ extension ClientHandler: UpstreamDelegate {
 
     func upstreamWritabilityChanged(isWritable: Bool) {
         guard let exchange, exchange.phase != .tunnelling else { return }
-        if isWritable, exchange.phase != .preparing { resumeClientReads() }
-        else if !isWritable { pauseClientReads() }
+        if isWritable, exchange.phase != .preparing { resumeClientReads() } else if !isWritable { pauseClientReads() }
     }
 
     private func answerUpstreamFailure(_ exchange: Exchange) {
@@ -157,7 +156,8 @@ extension ClientHandler: UpstreamDelegate {
         if runtime.config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
         if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
 
-        let bodyless = exchange.head.method == .HEAD || upstreamHead.status.code == 204 || upstreamHead.status.code == 304
+        let bodyless =
+            exchange.head.method == .HEAD || upstreamHead.status.code == 204 || upstreamHead.status.code == 304
             || (100..<200).contains(upstreamHead.status.code)
         if !hasLength, !bodyless {
             if exchange.head.version.minor == 0 {
@@ -171,8 +171,11 @@ extension ClientHandler: UpstreamDelegate {
             // Keep the framing honest for HEAD: no body follows whatever the encoder thinks.
             headers.replaceOrAdd(name: "Content-Length", value: "0")
         }
-        if !exchange.keepAlive { headers.add(name: "Connection", value: "close") }
-        else if exchange.head.version.minor == 0 { headers.add(name: "Connection", value: "keep-alive") }
+        if !exchange.keepAlive {
+            headers.add(name: "Connection", value: "close")
+        } else if exchange.head.version.minor == 0 {
+            headers.add(name: "Connection", value: "keep-alive")
+        }
 
         let head = HTTPResponseHead(version: exchange.head.version, status: upstreamHead.status, headers: headers)
         exchange.phase = .streaming

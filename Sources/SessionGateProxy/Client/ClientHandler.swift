@@ -7,7 +7,7 @@ import SessionGateCore
 /// pooled upstream connection on the same event loop, applies the response's directives, and
 /// streams bodies both ways with backpressure. Requests arrive one at a time (NIO's
 /// `HTTPServerPipelineHandler` sits in front and holds pipelined requests back).
-final class ClientHandler: ChannelDuplexHandler {
+final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
     typealias OutboundOut = HTTPServerResponsePart
@@ -75,11 +75,13 @@ final class ClientHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        runtimes.current.logger.debug("client connection error", metadata: ["error": "\(error)"])
         if let parserError = error as? HTTPParserError {
             // Malformed or ambiguous framing: answer once (if nothing is in flight) and close.
             if exchange == nil || exchange?.phase == .preparing {
                 exchange = nil
-                let response = parserError == .headerOverflow
+                let response =
+                    parserError == .headerOverflow
                     ? LocalResponse.headersTooLarge : LocalResponse(status: .badRequest, error: "malformed request")
                 writeLocal(response, version: .http1_1, close: true, context: context)
             } else {
@@ -153,7 +155,8 @@ final class ClientHandler: ChannelDuplexHandler {
         case .success(let normalized): target = normalized
         case .failure(let rejection):
             let status = HTTPResponseStatus(statusCode: rejection.status)
-            return answerEarly(LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head)
+            return answerEarly(
+                LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head)
         }
         if config.server.maxBodyBytes > 0, let length = head.headers.first(name: "content-length").flatMap(Int.init),
             length > config.server.maxBodyBytes
@@ -262,13 +265,19 @@ final class ClientHandler: ChannelDuplexHandler {
         if exchange.expectsContinue, !exchange.requestEnded {
             context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))), promise: nil)
         }
+        if exchange.requestEnded { armResponseTimer(exchange) }
+        updateReadPause()
+    }
+
+    /// `response_timeout` counts from the moment the whole request is with the upstream.
+    private func armResponseTimer(_ exchange: Exchange) {
+        guard let context, exchange.responseTimer == nil else { return }
         let timeout = TimeAmount(exchange.runtime.config.upstream.responseTimeout)
         let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
         exchange.responseTimer = context.eventLoop.scheduleTask(in: timeout) { [weak exchange] in
             guard let exchange else { return }
             loopBound.value.responseTimedOut(exchange)
         }
-        updateReadPause()
     }
 
     private func writeUpstream(_ part: HTTPServerRequestPart, to channel: any Channel) {
@@ -281,13 +290,15 @@ final class ClientHandler: ChannelDuplexHandler {
 
     private func relayRequestPart(_ part: HTTPServerRequestPart, exchange: Exchange) {
         switch exchange.phase {
-        case .preparing, .applying where exchange.upstream == nil:
+        case .preparing,
+            .applying where exchange.upstream == nil:
             exchange.pendingRequestParts.append(part)
             updateReadPause()
         case .forwarding, .applying, .streaming:
             guard let upstream = exchange.upstream else { return }
             writeUpstream(part, to: upstream.channel)
             upstream.channel.flush()
+            if case .end = part, exchange.phase == .forwarding { armResponseTimer(exchange) }
             updateReadPause()
         case .answered:
             if exchange.requestEnded { finishAnswered(exchange) }

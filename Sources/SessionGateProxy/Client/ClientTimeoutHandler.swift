@@ -3,7 +3,7 @@ import NIOCore
 /// Sits first in a client pipeline and closes connections that idle between requests
 /// (`idle_timeout`) or dribble a request head (`header_timeout`, the slowloris defence).
 /// The client handler tells it when a head arrived and when the response ended.
-final class ClientTimeoutHandler: ChannelInboundHandler {
+final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
     typealias InboundOut = ByteBuffer
 

@@ -47,7 +47,8 @@ final class Exchange {
         self.match = match
         self.now = now
         self.keepAlive = head.isKeepAlive
-        self.isUpgrade = head.headers.contains(name: "upgrade")
+        self.isUpgrade =
+            head.headers.contains(name: "upgrade")
             && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
         self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
     }

@@ -12,18 +12,34 @@ enum Tunnel {
         do {
             let clientOps = client.pipeline.syncOperations
             let upstreamOps = upstream.pipeline.syncOperations
+            // Glue goes in first (buffering), so bytes a decoder forwards on removal are kept.
             try clientOps.addHandler(clientGlue)
             try upstreamOps.addHandler(upstreamGlue)
-            // Decoders go last among the removals so any bytes they buffered are forwarded to glue.
-            try clientOps.removeHandler(context: clientOps.context(handlerType: ClientHandler.self)).whenFailure { _ in }
-            try clientOps.removeHandler(context: clientOps.context(handlerType: HTTPServerPipelineHandler.self)).whenFailure { _ in }
-            try clientOps.removeHandler(context: clientOps.context(handlerType: ClientTimeoutHandler.self)).whenFailure { _ in }
-            try clientOps.removeHandler(context: clientOps.context(handlerType: HTTPResponseEncoder.self)).whenFailure { _ in }
-            try clientOps.removeHandler(context: clientOps.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)).whenFailure { _ in }
-            try upstreamOps.removeHandler(context: upstreamOps.context(handlerType: UpstreamHandler.self)).whenFailure { _ in }
-            try upstreamOps.removeHandler(context: upstreamOps.context(handlerType: NIOHTTPRequestHeadersValidator.self)).whenFailure { _ in }
-            try upstreamOps.removeHandler(context: upstreamOps.context(handlerType: HTTPRequestEncoder.self)).whenFailure { _ in }
-            try upstreamOps.removeHandler(context: upstreamOps.context(handlerType: ByteToMessageHandler<HTTPResponseDecoder>.self)).whenFailure { _ in }
+            var removals: [EventLoopFuture<Void>] = []
+            func remove<Handler: ChannelHandler>(_ type: Handler.Type, from ops: ChannelPipeline.SynchronousOperations) {
+                if let context = try? ops.context(handlerType: type) { removals.append(ops.removeHandler(context: context)) }
+            }
+            remove(ClientHandler.self, from: clientOps)
+            remove(HTTPServerPipelineHandler.self, from: clientOps)
+            remove(ClientTimeoutHandler.self, from: clientOps)
+            remove(NIOHTTPResponseHeadersValidator.self, from: clientOps)
+            remove(HTTPResponseEncoder.self, from: clientOps)
+            remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)
+            remove(UpstreamHandler.self, from: upstreamOps)
+            remove(NIOHTTPRequestHeadersValidator.self, from: upstreamOps)
+            remove(HTTPRequestEncoder.self, from: upstreamOps)
+            remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamOps)
+            let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)
+            EventLoopFuture.andAllSucceed(removals, on: client.eventLoop).whenComplete { result in
+                switch result {
+                case .success:
+                    boundGlue.value.0.activate()
+                    boundGlue.value.1.activate()
+                case .failure:
+                    client.close(promise: nil)
+                    upstream.close(promise: nil)
+                }
+            }
         } catch {
             client.close(promise: nil)
             upstream.close(promise: nil)
@@ -42,6 +58,9 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var partner: GlueHandler?
     private var context: ChannelHandlerContext?
     private var pendingRead = false
+    /// Until both pipelines are free of HTTP handlers, reads are held here.
+    private var active = false
+    private var held: [ByteBuffer] = []
 
     static func matchedPair() -> (GlueHandler, GlueHandler) {
         let first = GlueHandler()
@@ -62,11 +81,28 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let buffer = unwrapInboundIn(data)
-        partner?.context?.write(NIOAny(buffer), promise: nil)
+        if active {
+            partner?.context?.write(NIOAny(buffer), promise: nil)
+        } else {
+            held.append(buffer)
+        }
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        partner?.context?.flush()
+        if active { partner?.context?.flush() }
+    }
+
+    /// Starts copying: delivers what was held, then passes bytes straight through.
+    func activate() {
+        active = true
+        guard let partnerContext = partner?.context else { return }
+        for buffer in held { partnerContext.write(NIOAny(buffer), promise: nil) }
+        held.removeAll()
+        partnerContext.flush()
+        if pendingRead {
+            pendingRead = false
+            context?.read()
+        }
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -96,7 +132,7 @@ final class GlueHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func read(context: ChannelHandlerContext) {
-        if partnerWritable {
+        if active, partnerWritable {
             context.read()
         } else {
             pendingRead = true

@@ -11,7 +11,7 @@ protocol UpstreamDelegate: AnyObject {
 /// The thin handler at the end of an upstream connection's pipeline. It forwards response parts
 /// to the client connection that currently owns it and holds `read()` while that client cannot
 /// take more bytes (backpressure from a slow client reaches the upstream socket).
-final class UpstreamHandler: ChannelDuplexHandler {
+final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias OutboundIn = HTTPClientRequestPart
     typealias OutboundOut = HTTPClientRequestPart

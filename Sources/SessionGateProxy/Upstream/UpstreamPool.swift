@@ -31,8 +31,9 @@ final class UpstreamPool {
     init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream) {
         self.eventLoop = eventLoop
         self.target = upstream.url
-        self.connectTimeout = TimeAmount.nanoseconds(Int64(upstream.connectTimeout.components.seconds) * 1_000_000_000
-            + upstream.connectTimeout.components.attoseconds / 1_000_000_000)
+        self.connectTimeout = TimeAmount.nanoseconds(
+            Int64(upstream.connectTimeout.components.seconds) * 1_000_000_000
+                + upstream.connectTimeout.components.attoseconds / 1_000_000_000)
         self.maxIdle = upstream.maxIdleConnections
     }
 

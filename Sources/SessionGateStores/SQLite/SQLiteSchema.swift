@@ -37,9 +37,10 @@ public enum SQLiteSchema {
                 """,
             ]),
         SQLMigration(
-            version: 2, name: "merge patch function, user id function and sweeper index",
+            version: 2, name: "sweeper index (json_patch is built in)",
             statements: [
-                // SQLite has json_patch() built in; only the sweeper index is new here.
+                // Postgres's version 2 also adds its merge-patch and user-id functions; SQLite has
+                // json_patch() and json_each() built in.
                 """
                 CREATE INDEX IF NOT EXISTS \(sessionsTable)_expiry
                     ON \(sessionsTable) (min(idle_expires_at, absolute_expires_at))

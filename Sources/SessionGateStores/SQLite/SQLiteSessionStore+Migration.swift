@@ -11,35 +11,38 @@ extension SQLiteSessionStore {
     public static func migrate(path: String, logger: Logger = Logger(label: "sessiongate.store.sqlite"))
         async throws(StoreError) -> [Int]
     {
-        let connection = try await openConnection(path: path, logger: logger)
-        defer { Task { try? await connection.close() } }
+        let handle = try await SQLiteHandle.open(path: path, logger: logger)
         do {
-            _ = try await connection.query("BEGIN IMMEDIATE")
+            _ = try await handle.query("migration", "BEGIN IMMEDIATE")
         } catch {
-            throw storeError(error, "migration")
+            await handle.close()
+            throw error
         }
         do {
-            _ = try await connection.query(SQLiteSchema.createMigrationsTable)
+            _ = try await handle.query("migration", SQLiteSchema.createMigrationsTable)
             let done = Set(
-                try await connection.query("SELECT version FROM \(SQLiteSchema.migrationsTable)")
+                try await handle.query("migration", "SELECT version FROM \(SQLiteSchema.migrationsTable)")
                     .compactMap { $0.column("version")?.integer.map { Int($0) } })
             var applied: [Int] = []
             for migration in SQLiteSchema.migrations where !done.contains(migration.version) {
                 for statement in migration.statements {
-                    _ = try await connection.query(statement)
+                    _ = try await handle.query("migration", statement)
                 }
-                _ = try await connection.query(
-                    SQLiteSchema.recordStatement(for: migration, appliedAt: "CAST(strftime('%s', 'now') AS INTEGER)"))
+                let record = SQLiteSchema.recordStatement(
+                    for: migration, appliedAt: "CAST(strftime('%s', 'now') AS INTEGER)")
+                _ = try await handle.query("migration", record)
                 applied.append(migration.version)
             }
-            _ = try await connection.query("COMMIT")
+            _ = try await handle.query("migration", "COMMIT")
+            await handle.close()
             if !applied.isEmpty {
                 logger.info("sqlite schema migrated", metadata: ["versions": "\(applied)"])
             }
             return applied
         } catch {
-            _ = try? await connection.query("ROLLBACK")
-            throw storeError(error, "migration")
+            _ = try? await handle.query("migration", "ROLLBACK")
+            await handle.close()
+            throw error
         }
     }
 

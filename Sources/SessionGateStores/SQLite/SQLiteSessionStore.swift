@@ -15,21 +15,18 @@ public final class SQLiteSessionStore: SessionStore {
     public let reach = StoreReach.serverSide
     /// The database file.
     public let path: String
-    let connection: SQLiteConnection
+    let handle: SQLiteHandle
     let policy: SessionPolicy
     let random: any RandomBytes
     let timeout: Duration
     let logger: Logger
 
-    /// How long a statement waits for another process's write lock before failing.
-    public static let busyTimeoutMilliseconds = 5000
-
     private init(
-        path: String, connection: SQLiteConnection, policy: SessionPolicy, random: any RandomBytes,
+        path: String, handle: SQLiteHandle, policy: SessionPolicy, random: any RandomBytes,
         timeout: Duration, logger: Logger
     ) {
         self.path = path
-        self.connection = connection
+        self.handle = handle
         self.policy = policy
         self.random = random
         self.timeout = timeout
@@ -43,37 +40,18 @@ public final class SQLiteSessionStore: SessionStore {
         timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.sqlite")
     ) async throws(StoreError) -> SQLiteSessionStore {
         try await migrate(path: path, logger: logger)
-        let connection = try await openConnection(path: path, logger: logger)
+        let handle = try await SQLiteHandle.open(path: path, logger: logger)
         return SQLiteSessionStore(
-            path: path, connection: connection, policy: policy, random: random, timeout: timeout, logger: logger)
+            path: path, handle: handle, policy: policy, random: random, timeout: timeout, logger: logger)
     }
 
     /// Closes the connection; later calls fail with `StoreError(.unavailable)`.
     public func close() async {
-        try? await connection.close()
+        await handle.close()
     }
 
     /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/sqlite.sql`).
     public static var schemaSQL: String { SQLiteSchema.sql }
-
-    static func openConnection(path: String, logger: Logger) async throws(StoreError) -> SQLiteConnection {
-        let connection: SQLiteConnection
-        do {
-            connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        } catch {
-            throw storeError(error, "open")
-        }
-        do {
-            // busy_timeout replaces sqlite-nio's default handler, which would retry forever.
-            _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)")
-            _ = try await connection.query("PRAGMA journal_mode = WAL")
-            _ = try await connection.query("PRAGMA synchronous = NORMAL")
-        } catch {
-            try? await connection.close()
-            throw storeError(error, "configure")
-        }
-        return connection
-    }
 
     // MARK: SessionStore
 
@@ -190,13 +168,9 @@ public final class SQLiteSessionStore: SessionStore {
 
     /// Runs one statement under the deadline.
     func run(_ what: String, _ sql: String, _ binds: [SQLiteData]) async throws(StoreError) -> [SQLiteRow] {
-        let connection = connection
+        let handle = handle
         return try await withStoreDeadline(timeout, what) { () throws(StoreError) -> [SQLiteRow] in
-            do {
-                return try await connection.query(sql, binds)
-            } catch {
-                throw Self.storeError(error, what)
-            }
+            try await handle.query(what, sql, binds)
         }
     }
 

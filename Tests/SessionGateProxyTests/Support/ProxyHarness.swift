@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -69,7 +70,7 @@ final class ProxyHarness: Sendable {
         let store = makeStore(policy)
         let clock = ManualClock(1_800_000_000)
         var logger = Logger(label: "test")
-        logger.logLevel = .critical
+        logger.logLevel = ProcessInfo.processInfo.environment["SESSIONGATE_TEST_LOG"].flatMap(Logger.Level.init(rawValue:)) ?? .critical
         let runtime = try ProxyRuntime(config: config, store: store, clock: clock, logger: logger)
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()

@@ -72,7 +72,7 @@ final class UpstreamAppHandler: ChannelInboundHandler {
             checksum = 0
         case .body(let buffer):
             bodyBytes += buffer.readableBytes
-            for byte in buffer.readableBytesView { checksum = checksum &* 31 &+ UInt64(byte) }
+            if let first = buffer.readableBytesView.first { checksum = checksum &* 31 &+ UInt64(first) }
         case .end:
             guard let head else { return }
             self.head = nil
@@ -94,12 +94,16 @@ final class UpstreamAppHandler: ChannelInboundHandler {
     }
 
     private func write(_ head: HTTPRequestHead, bodyBytes: Int, checksum: UInt64, context: ChannelHandlerContext) {
+        if head.headers.first(name: "upgrade")?.lowercased() == "websocket" {
+            return upgradeToEcho(head, context: context)
+        }
         if let raw = head.headers.first(name: "x-test-raw"), let bytes = Base64.decode(raw) {
             var buffer = context.channel.allocator.buffer(capacity: bytes.count)
             buffer.writeBytes(bytes)
-            // Bypass the HTTP encoder: write raw bytes at the head of the pipeline.
+            // Bypass the HTTP encoder: write raw bytes below it.
             let channel = context.channel
-            channel.writeAndFlush(NIOAny(IOData.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil) }
+            guard let encoder = try? channel.pipeline.syncOperations.context(handlerType: HTTPResponseEncoder.self) else { return }
+            encoder.writeAndFlush(NIOAny(IOData.byteBuffer(buffer))).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         var headers = HTTPHeaders()
@@ -130,16 +134,53 @@ final class UpstreamAppHandler: ChannelInboundHandler {
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
     }
 
+    /// Answers 101 and then echoes raw bytes (enough to prove the proxy tunnels byte for byte).
+    private func upgradeToEcho(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        headers.add(name: "Upgrade", value: "websocket")
+        headers.add(name: "Connection", value: "Upgrade")
+        headers.add(name: "Sec-WebSocket-Accept", value: "test")
+        headers.add(name: "X-Session-Set", value: "{\"ignored\":true}")
+        context.write(
+            wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))), promise: nil)
+        let channel = context.channel
+        context.writeAndFlush(wrapOutboundOut(.end(nil))).assumeIsolated().whenSuccess {
+            let ops = channel.pipeline.syncOperations
+            do {
+                try ops.addHandler(EchoHandler(), position: .first)
+                try? ops.removeHandler(context: ops.context(handlerType: HTTPServerProtocolErrorHandler.self)).whenFailure { _ in }
+                try? ops.removeHandler(context: ops.context(handlerType: HTTPServerPipelineHandler.self)).whenFailure { _ in }
+                try? ops.removeHandler(context: ops.context(handlerType: UpstreamAppHandler.self)).whenFailure { _ in }
+                try? ops.removeHandler(context: ops.context(handlerType: HTTPResponseEncoder.self)).whenFailure { _ in }
+                try? ops.removeHandler(context: ops.context(handlerType: ByteToMessageHandler<HTTPRequestDecoder>.self)).whenFailure { _ in
+                }
+            } catch {
+                channel.close(promise: nil)
+            }
+        }
+    }
+
     private func writeChunks(remaining: Int, index: Int, gap: Int64, context: ChannelHandlerContext) {
         guard remaining > 0 else {
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
-        context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "chunk-\(index)\n")))), promise: nil)
+        context.writeAndFlush(
+            wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(string: "chunk-\(index)\n")))), promise: nil)
         let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         context.eventLoop.scheduleTask(in: .milliseconds(gap)) {
             let (handler, context) = bound.value
             handler.writeChunks(remaining: remaining - 1, index: index + 1, gap: gap, context: context)
         }
+    }
+}
+
+/// Writes back every byte it reads.
+final class EchoHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        context.writeAndFlush(data, promise: nil)
     }
 }

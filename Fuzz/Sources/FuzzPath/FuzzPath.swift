@@ -1,0 +1,191 @@
+import FuzzSupport
+import SessionGateCore
+
+// Request-target normalisation, route matching and path globs. The whole input is the raw
+// request target (so seed files are plain paths such as `/admin/%2e%2e/x`).
+
+private let maxLength = 1 << 16
+
+private let routes: RouteTable = {
+    func rule(_ index: Int, _ glob: String, _ access: RouteAccess, _ methods: Set<String>? = nil) -> RouteRule {
+        RouteRule(index: index, pattern: try! PathGlob(glob), methods: methods, access: access)
+    }
+    var table = ProxyConfig.Routes()
+    table.defaultAccess = .session
+    table.rules = [
+        rule(0, "/login", .public, ["GET", "POST"]),
+        rule(1, "/public/**", .public),
+        rule(2, "/static/**", .public, ["GET"]),
+        rule(3, "/internal/**", .deny),
+        rule(4, "/a/*/c", .deny),
+        rule(5, "/admin/**", .session),
+        rule(6, "/**", .public, ["OPTIONS"]),
+    ]
+    return RouteTable(table)
+}()
+
+/// The rule index a literal reading of the route list gives, written independently of `PathGlob`.
+private func expectedRule(method: String, path: String) -> Int? {
+    let segments = path.split(separator: "/").map(String.init)
+    func under(_ prefix: String) -> Bool { segments.first == prefix }
+    let upper = method.uppercased()
+    let isGet = upper == "GET" || upper == "HEAD"
+    if segments == ["login"], isGet || upper == "POST" { return 0 }
+    if under("public") { return 1 }
+    if under("static"), isGet { return 2 }
+    if under("internal") { return 3 }
+    if segments.count == 3, segments[0] == "a", segments[2] == "c" { return 4 }
+    if under("admin") { return 5 }
+    if upper == "OPTIONS" { return 6 }
+    return nil
+}
+
+private func isUpperHex(_ byte: UInt8) -> Bool {
+    (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte)
+}
+
+private func hexValue(_ byte: UInt8) -> UInt8 {
+    byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : byte - UInt8(ascii: "A") + 10
+}
+
+private func isUnreserved(_ byte: UInt8) -> Bool {
+    switch byte {
+    case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+        UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+        UInt8(ascii: "~"):
+        true
+    default: false
+    }
+}
+
+/// Everything a normalised path promises (see `NormalizedTarget.path`).
+private func checkNormalizedShape(_ target: NormalizedTarget, input: [UInt8]) {
+    let path = Array(target.path.utf8)
+    let shown = describe(path)
+    check(path.first == UInt8(ascii: "/"), "path does not start with /: \(shown)")
+    check(!target.path.contains("//"), "empty segment in \(shown)")
+    let segments = target.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
+    for (position, segment) in segments.enumerated() {
+        check(segment != "." && segment != "..", "dot-segment left in \(shown)")
+        check(!segment.isEmpty || position == segments.count - 1, "empty segment in \(shown)")
+    }
+    var index = 0
+    while index < path.count {
+        let byte = path[index]
+        check(byte > 0x20 && byte < 0x7f, "control, space or non-ASCII byte in \(shown)")
+        check(![UInt8(ascii: "\\"), UInt8(ascii: ";"), UInt8(ascii: "#"), UInt8(ascii: "?")].contains(byte),
+            "forbidden character in \(shown)")
+        if byte == UInt8(ascii: "%") {
+            check(index + 2 < path.count && isUpperHex(path[index + 1]) && isUpperHex(path[index + 2]),
+                "escape not upper-case hex in \(shown)")
+            let value = hexValue(path[index + 1]) << 4 | hexValue(path[index + 2])
+            check(!isUnreserved(value), "escaped unreserved character in \(shown)")
+            check(value != 0x2f && value != 0x5c && value >= 0x20 && value != 0x7f,
+                "escaped slash, backslash or control character in \(shown)")
+            index += 3
+        } else {
+            index += 1
+        }
+    }
+    check(path.count <= input.count + 1, "normalised path longer than the target: \(shown)")
+    if let query = target.query {
+        check(!query.utf8.contains { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: "#") },
+            "query with a fragment, control or non-ASCII byte")
+    }
+}
+
+/// The same target with its first unreserved path character (outside an escape) percent-encoded:
+/// it must normalise alike.
+private func encodingOneUnreserved(_ input: [UInt8]) -> [UInt8]? {
+    let pathEnd = input.firstIndex(of: UInt8(ascii: "?")) ?? input.count
+    var index = 0
+    while index < pathEnd, !isUnreserved(input[index]) {
+        index += input[index] == UInt8(ascii: "%") ? 3 : 1
+    }
+    guard index < pathEnd else { return nil }
+    let byte = input[index]
+    let digits = Array((index % 2 == 0 ? "0123456789abcdef" : "0123456789ABCDEF").utf8)  // both spellings
+    let escape = [UInt8(ascii: "%"), digits[Int(byte >> 4)], digits[Int(byte & 0x0f)]]
+    return Array(input[..<index]) + escape + Array(input[(index + 1)...])
+}
+
+/// The same target with the hex digits of every escape in the path flipped to the other case.
+private func flippingEscapeCase(_ input: [UInt8]) -> [UInt8] {
+    var out = input
+    let pathEnd = input.firstIndex(of: UInt8(ascii: "?")) ?? input.count
+    var index = 0
+    while index < pathEnd {
+        if input[index] == UInt8(ascii: "%") {
+            for offset in 1...2 where index + offset < pathEnd {
+                let byte = out[index + offset]
+                if (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(byte) { out[index + offset] = byte - 0x20 }
+                if (UInt8(ascii: "A")...UInt8(ascii: "F")).contains(byte) { out[index + offset] = byte + 0x20 }
+            }
+            index += 3
+        } else {
+            index += 1
+        }
+    }
+    return out
+}
+
+private func normalize(_ bytes: [UInt8], host: String? = "example.com") -> Result<NormalizedTarget, TargetRejection> {
+    PathNormalizer.normalize(target: String(decoding: bytes, as: UTF8.self), maxLength: maxLength, host: host)
+}
+
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzPath(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    var input = FuzzInput(data, size)
+    let raw = input.rest()
+    // The proxy hands the normaliser a Swift String; invalid UTF-8 arrives repaired.
+    let bytes = Array(String(decoding: raw, as: UTF8.self).utf8)
+    let result = normalize(bytes)
+
+    // Same answer for a case-flipped escape and for an escaped unreserved character.
+    if bytes.first == UInt8(ascii: "/") {
+        let flipped = normalize(flippingEscapeCase(bytes))
+        check(flipped == result, "escape hex case changes the result for \(describe(bytes))")
+        if let encoded = encodingOneUnreserved(bytes) {
+            check(normalize(encoded) == result, "encoding an unreserved character changes the result for \(describe(bytes))")
+        }
+        check(normalize(bytes, host: nil) == result, "origin-form result depends on Host for \(describe(bytes))")
+    }
+
+    guard case .success(let target) = result else { return 0 }
+    checkNormalizedShape(target, input: bytes)
+    let again = PathNormalizer.normalize(target: target.requestTarget, maxLength: maxLength, host: nil)
+    check(again == .success(target), "not a fixed point: \(describe(target.requestTarget))")
+
+    for method in ["GET", "head", "POST", "OPTIONS", "DELETE"] {
+        let match = routes.match(method: method, path: target.path)
+        check(routes.match(method: method, path: target.path) == match, "route match is not deterministic")
+        let expected = expectedRule(method: method, path: target.path)
+        check(match.rule?.index == expected,
+            "\(method) \(describe(target.path)) matched rule \(match.rule?.index ?? -1), expected \(expected ?? -1)")
+    }
+
+    // A normalised path, taken as a literal glob, matches itself; with `/**` it matches itself too.
+    if !target.path.contains("*") {
+        do {
+            let exact = try PathGlob(target.path)
+            check(exact.matches(target.path), "glob \(describe(target.path)) does not match its own path")
+            let below = try PathGlob(target.path.hasSuffix("/") ? target.path + "**" : target.path + "/**")
+            check(below.matches(target.path), "glob with /** does not match \(describe(target.path))")
+        } catch {
+            check(false, "a normalised path is not a valid literal glob: \(describe(target.path)) (\(error))")
+        }
+    }
+
+    // Any glob that compiles and has no wildcard matches the normalisation of its own text.
+    let source = String(decoding: raw, as: UTF8.self)
+    if let glob = try? PathGlob(source), !source.contains("*") {
+        switch normalize(Array(source.utf8), host: nil) {
+        case .success(let normalized):
+            check(normalized.query == nil, "glob with a query compiled: \(describe(source))")
+            check(glob.matches(normalized.path), "glob \(describe(source)) does not match its normalised text")
+        case .failure(let rejection):
+            check(false, "glob \(describe(source)) compiled but its text is rejected: \(rejection)")
+        }
+    }
+    return 0
+}

@@ -1,3 +1,0 @@
-import SessionGateApp
-
-await SessionGateCommand.main()

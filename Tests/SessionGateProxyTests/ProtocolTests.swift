@@ -1,0 +1,199 @@
+import NIOCore
+import SessionGateCore
+import Testing
+
+/// HTTP/1.1 behaviour through a real listener: framing, limits, timeouts, streaming, upgrades.
+@Suite struct ProtocolTests {
+    @Test func keepAliveAndUpstreamConnectionReuse() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        for index in 0..<5 {
+            try await client.send(ProxyHarness.requestText("GET", "/public/\(index)"))
+            #expect(try await client.response().status == 200)
+        }
+        #expect(!client.isClosed)
+        #expect(harness.upstream.connections.withLock { $0 } == 1, "upstream connection not reused")
+        await client.close()
+    }
+
+    @Test(arguments: [
+        // CL + TE together, differing duplicate Content-Length, bad chunk size, bad request line,
+        // TE obfuscations, obs-fold, bare LF inside headers, NUL in a header, space before colon.
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n",
+        "GET /public/x HTTP/1.1 extra\r\nHost: a\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: xchunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked, identity\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nContent-Length: +5\r\n\r\nhello",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nContent-Length: -1\r\n\r\n",
+        "GET /public/x HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n",
+        "GET /public/x HTTP/1.1\r\nHost: a\r\nX-Nul: a\u{0}b\r\n\r\n",
+        "GET /public/x HTTP/1.1\r\nHost : a\r\n\r\n",
+    ])
+    func ambiguousFramingIsRejected(_ request: String) async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send(request)
+        let response = try await client.response()
+        #expect(response.status == 400, "\(request.debugDescription)")
+        #expect(try await client.waitForClose(), "connection left open after a framing error")
+        #expect(harness.upstream.requests.isEmpty, "a rejected request reached the upstream")
+    }
+
+    @Test func limits() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let bigHeader = String(repeating: "a", count: 9000)
+        #expect(try await harness.request("GET", "/public/x", headers: [("X-Big", bigHeader)]).status == 431)
+        let manyHeaders = (0..<400).map { ("X-H\($0)", "0123456789012345678901234567") }
+        #expect(try await harness.request("GET", "/public/x", headers: manyHeaders).status == 431)
+        #expect(try await harness.request("GET", "/public/" + String(repeating: "b", count: 9000)).status == 414)
+        let tooLarge = try await harness.request("POST", "/public/x", headers: [("Content-Length", "2000000")])
+        #expect(tooLarge.status == 413)
+        // A chunked body that grows past the limit is cut off too.
+        let client = try await harness.client()
+        try await client.send("POST /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n")
+        let chunk = String(repeating: "z", count: 65536)
+        for _ in 0..<20 where !client.isClosed {
+            try? await client.send(String(65536, radix: 16) + "\r\n" + chunk + "\r\n")
+        }
+        #expect(try await client.response().status == 413)
+    }
+
+    @Test func upstreamFailures() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let slow = try await harness.request("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "3000")])
+        #expect(slow.status == 504)
+        let raw = Base64.encode(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd".utf8))
+        #expect(try await harness.request("GET", "/public/dup", headers: [("X-Test-Raw", raw)]).status == 502)
+        let garbage = Base64.encode(Array("NOT HTTP AT ALL\r\n\r\n".utf8))
+        #expect(try await harness.request("GET", "/public/garbage", headers: [("X-Test-Raw", garbage)]).status == 502)
+        try await harness.upstream.stop()
+        let refused = try await harness.request("GET", "/public/x")
+        #expect(refused.status == 502)
+        #expect(refused.text.contains("upstream"))
+    }
+
+    @Test func upstreamClosingMidBodyTruncatesTheResponse() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let raw = Base64.encode(Array("HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nonly-part".utf8))
+        let client = try await harness.client()
+        try await client.send(ProxyHarness.requestText("GET", "/public/cut", headers: [("X-Test-Raw", raw)]))
+        #expect(try await client.waitForClose(), "client kept waiting for bytes that will never come")
+    }
+
+    @Test func largeUploadStreamsAndSlowChunkedResponseArrivesInPieces() async throws {
+        let harness = try await ProxyHarness {
+            $0.server.maxBodyBytes = 0
+            $0.upstream.responseTimeout = .seconds(30)
+        }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        let size = 32 << 20
+        try await client.send("POST /public/upload HTTP/1.1\r\nHost: a\r\nContent-Length: \(size)\r\n\r\n")
+        let piece = [UInt8](repeating: 0x61, count: 1 << 20)
+        for _ in 0..<(size >> 20) { try await client.send(bytes: piece) }
+        let response = try await client.response(timeout: .seconds(30))
+        #expect(response.status == 200)
+        #expect(harness.upstream.lastHead?.uri == "/public/upload")
+        #expect(try JSONParser.parse(response.body)["body_bytes"] == .int(Int64(size)))
+
+        // SSE-style: the first chunk reaches the client long before the last is written.
+        let streaming = try await harness.client()
+        try await streaming.send(
+            ProxyHarness.requestText("GET", "/public/sse", headers: [("X-Test-Chunks", "5"), ("X-Test-Chunk-Delay-Ms", "300")]))
+        let start = ContinuousClock.now
+        while streaming.collector.received.withLock({ !String(decoding: $0, as: UTF8.self).contains("chunk-0") }) {
+            try await Task.sleep(for: .milliseconds(10))
+            #expect(ContinuousClock.now - start < .seconds(1), "first chunk was held back")
+            if ContinuousClock.now - start > .seconds(1) { break }
+        }
+        let full = try await streaming.response()
+        #expect(full.text == (0..<5).map { "chunk-\($0)\n" }.joined())
+    }
+
+    @Test func webSocketUpgradeIsTunnelled() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let cookie = try await harness.login("wendy")
+        let denied = try await harness.request(
+            "GET", "/ws",
+            headers: [("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", "x"), ("Sec-WebSocket-Version", "13")])
+        #expect(denied.status == 401, "upgrade bypassed the route rules")
+        let client = try await harness.client()
+        try await client.send(
+            ProxyHarness.requestText(
+                "GET", "/ws",
+                headers: [
+                    ("Upgrade", "websocket"), ("Connection", "Upgrade"), ("Sec-WebSocket-Key", "x"), ("Sec-WebSocket-Version", "13"),
+                ],
+                cookie: cookie))
+        let switching = try await client.response()
+        #expect(switching.status == 101)
+        #expect(switching.header("x-session-set") == nil)
+        #expect(harness.upstream.lastHead?.headers.first(name: "x-session-token") != nil)
+        let frame: [UInt8] = [0x81, 0x85, 1, 2, 3, 4] + Array("hello".utf8)
+        try await client.send(bytes: frame)
+        let deadline = ContinuousClock.now + .seconds(5)
+        while client.collector.received.withLock({ $0.count < frame.count }), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        #expect(client.collector.received.withLock { $0 } == frame, "tunnel is not byte for byte")
+        await client.close()
+    }
+
+    @Test func headContinueAndHTTP10() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send("HEAD /public/h HTTP/1.1\r\nHost: a\r\n\r\n")
+        try await Task.sleep(for: .milliseconds(200))
+        let bytes = client.collector.received.withLock { $0 }
+        let parsed = try #require(RawResponse.parse(bytes, closed: false, headRequest: true))
+        #expect(parsed.0.status == 200)
+        #expect(parsed.1 == bytes.count, "HEAD response carried a body")
+        await client.close()
+
+        let expecting = try await harness.client()
+        try await expecting.send("POST /public/e HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+        #expect(try await expecting.response().status == 100)
+        try await expecting.send("hello")
+        let done = try await expecting.response()
+        #expect(done.status == 200)
+        #expect(try JSONParser.parse(done.body)["body_bytes"] == 5)
+
+        let old = try await harness.client()
+        try await old.send("GET /public/old HTTP/1.0\r\nHost: a\r\n\r\n")
+        #expect(try await old.response().status == 200)
+        #expect(try await old.waitForClose(), "HTTP/1.0 without keep-alive must close")
+    }
+
+    @Test func slowlorisIsCutOff() async throws {
+        let harness = try await ProxyHarness { $0.server.headerTimeout = .milliseconds(500) }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        for byte in "GET /public/x HTTP/1.1\r\n".utf8.prefix(6) {
+            try? await client.send(bytes: [byte])
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        #expect(try await client.waitForClose(timeout: .seconds(3)))
+    }
+
+    @Test func gracefulDrainLetsInFlightFinish() async throws {
+        let harness = try await ProxyHarness()
+        let client = try await harness.client()
+        try await client.send(ProxyHarness.requestText("GET", "/public/slowish", headers: [("X-Test-Delay-Ms", "400")]))
+        try await Task.sleep(for: .milliseconds(100))
+        async let drained: Void = harness.proxy.drain()
+        let response = try await client.response()
+        #expect(response.status == 200, "in-flight request cut by the drain")
+        await drained
+        await #expect(throws: (any Error).self) { _ = try await harness.client() }
+        try? await harness.upstream.stop()
+    }
+}

@@ -1,0 +1,3 @@
+module example.com/sessiongate-upstream
+
+go 1.19
