@@ -20,6 +20,7 @@ import Testing
             await #expect(throws: StoreError.self) { _ = try await store.load(session.ticket, now: 1001) }
             print("OUTAGE failed after", ContinuousClock.now - start)
             try control("start")
+            print("OUTAGE started")
             let back = ContinuousClock.now
             var loaded: StoredSession? = nil
             while loaded == nil, ContinuousClock.now - back < .seconds(20) {
@@ -29,5 +30,6 @@ import Testing
             print("OUTAGE recovered after", ContinuousClock.now - back)
             #expect(loaded != nil)
         }
+        print("OUTAGE store closed")
     }
 }

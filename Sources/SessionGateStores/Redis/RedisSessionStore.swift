@@ -1,0 +1,200 @@
+import Crypto
+import Logging
+import RedisWire
+import SessionGateCore
+
+/// Sessions in Redis, standalone or Cluster, shared by every proxy replica.
+///
+/// Layout (see `RedisSessionScripts` for the fields):
+/// - `<prefix>{<storeKey>}`: one hash per session; the hash tag keeps each session in one slot.
+/// - `<prefix>u:{<sha256(user id)>}`: the user's index, a sorted set of store keys scored by
+///   each session's *absolute* expiry. Every index write first drops members whose score has
+///   passed (`ZREMRANGEBYSCORE`), so it holds at most the sessions started within one absolute
+///   timeout — Spring Session's index grew forever. Absolute, not idle, expiry is the score
+///   because touches slide only the idle expiry and must stay one command on the session key.
+///
+/// In a cluster the index and a session usually live in different slots, so no script can
+/// touch both. The index is therefore a list of *candidates*: revocation reads it, then deletes
+/// each session with a script on the session's own slot that checks the session still belongs
+/// to that user (`revokeOne`). Index writes happen next to the session write (same pipeline on
+/// create); a member without a session, or one whose user changed, is harmless and pruned.
+///
+/// Costs: `load` is one `HMGET`; `touch` one `EVALSHA`; `create` one pipeline.
+public final class RedisSessionStore: SessionStore {
+    public let reach = StoreReach.serverSide
+    public let executor: any RedisExecutor
+    let policy: SessionPolicy
+    let random: any RandomBytes
+    let keyPrefix: String
+    let maxDataBytes: Int
+    let logger: Logger
+
+    /// - Parameters:
+    ///   - executor: a `RedisClient` (standalone) or `RedisClusterClient`.
+    ///   - keyPrefix: namespace for every key, so several deployments can share a server.
+    ///   - maxDataBytes: largest session data (JSON) accepted; larger writes fail `.tooLarge`.
+    public init(
+        executor: any RedisExecutor, policy: SessionPolicy, random: any RandomBytes, keyPrefix: String = "sg:",
+        maxDataBytes: Int = 1 << 20, logger: Logger = Logger(label: "sessiongate.store.redis")
+    ) {
+        self.executor = executor
+        self.policy = policy
+        self.random = random
+        self.keyPrefix = keyPrefix
+        self.maxDataBytes = maxDataBytes
+        self.logger = logger
+    }
+
+    /// A store on `url` (`redis://[[user]:password@]host:port/db`); with `cluster`, `url` names
+    /// any node of a Redis Cluster. `timeout` bounds connecting and every command.
+    public convenience init(
+        url: String, cluster: Bool, policy: SessionPolicy, random: any RandomBytes, timeout: Duration = .seconds(1),
+        poolSize: Int = 4, keyPrefix: String = "sg:", logger: Logger = Logger(label: "sessiongate.store.redis")
+    ) throws(StoreError) {
+        var configuration: RedisConfiguration
+        do {
+            configuration = try RedisConfiguration(url: url)
+        } catch {
+            throw StoreError(.unavailable, "invalid redis url: \(error.message)")
+        }
+        configuration.commandTimeout = timeout
+        configuration.connectTimeout = timeout
+        configuration.poolSize = poolSize
+        let executor: any RedisExecutor =
+            cluster
+            ? RedisClusterClient(configuration: configuration, logger: logger)
+            : RedisClient(configuration: configuration, logger: logger)
+        self.init(executor: executor, policy: policy, random: random, keyPrefix: keyPrefix, logger: logger)
+    }
+
+    /// Closes the connections (the `RedisStoreService` calls this on shutdown).
+    public func shutdown() async {
+        switch executor {
+        case let client as RedisClient: await client.close()
+        case let cluster as RedisClusterClient: await cluster.close()
+        default: break
+        }
+    }
+
+    // MARK: - SessionStore
+
+    public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        let reply = try await run("load") { () async throws(RedisError) in
+            try await self.executor.send(["HMGET", self.sessionKey(id)] + RedisSessionScripts.fields)
+        }
+        guard let session = decode(reply, id: id), session.times.isLive(at: now) else { return nil }
+        return session
+    }
+
+    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        let json = JSONSerializer.serialize(.object(data))
+        guard json.count <= maxDataBytes else { throw StoreError(.tooLarge, "session data over \(maxDataBytes) bytes") }
+        let id = SessionID.generate(using: random)
+        let times = policy.newTimes(now: now)
+        let user = policy.userID(of: data)
+        var commands = [writeCommand(id, json: json, times: times, user: user, now: now)]
+        if let user { commands.append(indexAddCommand(user: user, member: id, times: times, dropping: nil, now: now)) }
+        try await runScripts("create", commands)
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: times)
+    }
+
+    public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard case .object(let members) = patch else { return try await load(session.ticket, now: now) }
+        // A merge replaces data[userKey] with the patch's value (merged into {} when an object),
+        // so the patch alone says whether and how the user changes.
+        let userChange: String?? = members[policy.userKey].map { policy.userID(of: [policy.userKey: $0]) }
+        let arguments: [RESPArgument] = [
+            RESPArgument(now), RESPArgument(bytes: JSONSerializer.serialize(patch)), userChange == nil ? "0" : "1",
+            RESPArgument((userChange ?? nil) ?? ""), RESPArgument(maxDataBytes),
+        ]
+        let reply = try await run("patch") { () async throws(RedisError) in
+            try await self.executor.evaluate(RedisSessionScripts.patch, keys: [self.sessionKey(id)], arguments: arguments)
+        }
+        guard let updated = decode(reply, id: id) else { return nil }
+        if let userChange, let previous = reply.array?[7].string, previous != (userChange ?? "") {
+            try await reindex(id, from: previous.isEmpty ? nil : previous, to: userChange, times: updated.times, now: now)
+        }
+        return updated
+    }
+
+    public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        // Take (read + delete atomically) then write under the new key: the two keys may be in
+        // different slots, and a patch racing the rotation then finds no session rather than
+        // writing into one that is about to be copied.
+        let reply = try await run("rotate") { () async throws(RedisError) in
+            try await self.executor.evaluate(RedisSessionScripts.take, keys: [self.sessionKey(old)], arguments: [RESPArgument(now)])
+        }
+        guard let taken = decode(reply, id: old), let fields = reply.array else { return nil }
+        let fresh = SessionID.generate(using: random)
+        let user = fields[6].string.flatMap { $0.isEmpty ? nil : $0 }
+        var commands = [writeCommand(fresh, json: fields[0].bytes ?? [], times: taken.times, user: user, now: now)]
+        if let user {
+            commands.append(indexAddCommand(user: user, member: fresh, times: taken.times, dropping: old, now: now))
+        }
+        try await runScripts("rotate", commands)
+        return StoredSession(ticket: SessionTicket(fresh.bytes), handle: fresh.handle, data: taken.data, times: taken.times)
+    }
+
+    public func destroy(_ session: StoredSession) async throws(StoreError) {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        let reply = try await run("destroy") { () async throws(RedisError) in
+            try await self.executor.evaluate(RedisSessionScripts.destroy, keys: [self.sessionKey(id)])
+        }
+        if let user = reply.string, !user.isEmpty {
+            _ = try await run("destroy") { () async throws(RedisError) in
+                try await self.executor.send(["ZREM", self.indexKey(user), RESPArgument(id.storeKey)])
+            }
+        }
+    }
+
+    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let reply = try await run("touch") { () async throws(RedisError) in
+            try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: [RESPArgument(now)])
+        }
+        return decode(reply, id: id)
+    }
+
+    public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
+        guard let id = SessionID(bytes: session.ticket.bytes), seconds > 0 else { return nil }
+        let reply = try await run("lifetime") { () async throws(RedisError) in
+            try await self.executor.evaluate(
+                RedisSessionScripts.setLifetime, keys: [self.sessionKey(id)], arguments: [RESPArgument(now), RESPArgument(seconds)])
+        }
+        guard let updated = decode(reply, id: id) else { return nil }
+        if let user = reply.array?[6].string, !user.isEmpty {
+            try await runScripts("lifetime", [indexAddCommand(user: user, member: id, times: updated.times, dropping: nil, now: now)])
+        }
+        return updated
+    }
+
+    public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
+        let index = indexKey(userID)
+        let listed = try await run("revoke") { () async throws(RedisError) in
+            try await self.executor.evaluate(RedisSessionScripts.indexList, keys: [index], arguments: [RESPArgument(now)])
+        }
+        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey }
+        let members = (listed.array ?? []).compactMap(\.string).filter { $0 != keep }
+        guard !members.isEmpty else { return 0 }
+        let commands = members.map { member in
+            scriptCommand(RedisSessionScripts.revokeOne, key: RESPArgument(keyPrefix + "{" + member + "}"),
+                arguments: [RESPArgument(userID), RESPArgument(now)])
+        }
+        let replies = try await runScripts("revoke", commands)
+        _ = try await run("revoke") { () async throws(RedisError) in
+            try await self.executor.send(["ZREM", index] + members.map { RESPArgument($0) })
+        }
+        return replies.reduce(0) { $0 + Int($1.integer ?? 0) }
+    }
+
+    public func checkHealth() async throws(StoreError) {
+        _ = try await run("health check") { () async throws(RedisError) in try await self.executor.send(["PING"]) }
+    }
+}
