@@ -28,9 +28,9 @@ CREATE INDEX IF NOT EXISTS sessiongate_sessions_user_id
     ON sessiongate_sessions (user_id) WHERE user_id IS NOT NULL;
 INSERT OR IGNORE INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (1, 'sessions table and user index', CAST(strftime('%s', 'now') AS INTEGER));
 
--- migration 2: merge patch function, user id function and sweeper index
+-- migration 2: sweeper index (json_patch is built in)
 CREATE INDEX IF NOT EXISTS sessiongate_sessions_expiry
     ON sessiongate_sessions (min(idle_expires_at, absolute_expires_at));
-INSERT OR IGNORE INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (2, 'merge patch function, user id function and sweeper index', CAST(strftime('%s', 'now') AS INTEGER));
+INSERT OR IGNORE INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (2, 'sweeper index (json_patch is built in)', CAST(strftime('%s', 'now') AS INTEGER));
 
 COMMIT;

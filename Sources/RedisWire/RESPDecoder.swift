@@ -132,9 +132,10 @@ private struct Parser {
             return try aggregate(depth: depth) { .push($0) }
         case UInt8(ascii: "%"):
             return try aggregate(depth: depth, pairs: true) { elements in
-                .map(stride(from: 0, to: elements.count, by: 2).map {
-                    RESPMapEntry(key: elements[$0], value: elements[$0 + 1])
-                })
+                .map(
+                    stride(from: 0, to: elements.count, by: 2).map {
+                        RESPMapEntry(key: elements[$0], value: elements[$0 + 1])
+                    })
             }
         case UInt8(ascii: "|"):
             // Attributes annotate the value that follows; nothing here uses them.

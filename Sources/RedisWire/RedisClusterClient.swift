@@ -153,7 +153,7 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
             }
             do {
                 results[index] = .success(try await send(commands[index]))
-            } catch where error.code == .server {
+            } catch  where error.code == .server {
                 results[index] = .failure(error)
             }
         }

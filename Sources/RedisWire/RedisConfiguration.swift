@@ -56,7 +56,9 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         }
         var rest = Substring(url.dropFirst("redis://".count))
         if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
-            throw RedisError(.configuration, "redis URL must not have a query or fragment (at offset \(rest.distance(from: rest.startIndex, to: query) + 8))")
+            throw RedisError(
+                .configuration,
+                "redis URL must not have a query or fragment (at offset \(rest.distance(from: rest.startIndex, to: query) + 8))")
         }
         if let at = rest.lastIndex(of: "@") {
             let userInfo = rest[..<at]

@@ -137,7 +137,8 @@ public final class RedisConnection: Sendable {
                 // Without a password, NOAUTH means "authenticate first": go on in RESP2 and let
                 // commands report NOAUTH themselves.
                 let prefix = error.serverErrorPrefix
-                let fallsBack = prefix == "NOPROTO" || error.message.lowercased().contains("unknown command")
+                let fallsBack =
+                    prefix == "NOPROTO" || error.message.lowercased().contains("unknown command")
                     || (prefix == "NOAUTH" && configuration.password == nil)
                 guard fallsBack else { throw error }
             }

@@ -123,9 +123,10 @@ private let samples: [(wire: String, value: RESPValue)] = [
         #expect(throws: RESPDecodingError(.tooDeep)) {
             try decodeAll([Array("*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n".utf8)], limits: limits)
         }
-        #expect(try decodeAll([Array("*1\r\n*1\r\n*1\r\n:1\r\n".utf8)], limits: limits) == [
-            .array([.array([.array([.integer(1)])])])
-        ])
+        #expect(
+            try decodeAll([Array("*1\r\n*1\r\n*1\r\n:1\r\n".utf8)], limits: limits) == [
+                .array([.array([.array([.integer(1)])])])
+            ])
         // A line that never ends is refused once it passes the limit, even before its CRLF.
         #expect(throws: RESPDecodingError(.lineTooLong)) {
             try decodeAll([Array(("+" + String(repeating: "a", count: 40)).utf8)], limits: limits)

@@ -21,7 +21,8 @@ import Testing
             nodesUsed.insert(owner)
             // The owner answers a plain GET itself (no MOVED): the client routed correctly.
             #expect(try await cluster.client(for: owner).send(["GET", RESPArgument(key)]).integer == Int64(index))
-            #expect(try await cluster.client(for: owner).send(["CLUSTER", "KEYSLOT", RESPArgument(key)]).integer == Int64(HashSlot.of(key)))
+            #expect(
+                try await cluster.client(for: owner).send(["CLUSTER", "KEYSLOT", RESPArgument(key)]).integer == Int64(HashSlot.of(key)))
         }
         #expect(nodesUsed.count == 3)
         #expect(cluster.statistics.movedRedirections == 0)
@@ -44,7 +45,8 @@ import Testing
         defer { Task { await cluster.close() } }
         let tag = "{\(TestServers.uniqueKey("tag"))}"
         _ = try await cluster.send(["MSET", RESPArgument("\(tag):a"), "1", RESPArgument("\(tag):b"), "2"])
-        #expect(try await cluster.send(["MGET", RESPArgument("\(tag):a"), RESPArgument("\(tag):b")]).array?.compactMap(\.integer) == [1, 2])
+        #expect(
+            try await cluster.send(["MGET", RESPArgument("\(tag):a"), RESPArgument("\(tag):b")]).array?.compactMap(\.integer) == [1, 2])
         let script = RedisScript("return redis.call('GET', KEYS[1]) .. redis.call('GET', KEYS[2])")
         #expect(try await cluster.evaluate(script, keys: [RESPArgument("\(tag):a"), RESPArgument("\(tag):b")]).string == "12")
         _ = try await cluster.send(["DEL", RESPArgument("\(tag):a"), RESPArgument("\(tag):b")])

@@ -71,7 +71,9 @@ import Testing
     }
 
     @Test func evalshaFallsBackToEvalAfterScriptFlush() async throws {
-        let connection = try await RedisConnection.connect(configuration: try TestServers.standalone())
+        // A private server: SCRIPT FLUSH on the shared one would disturb tests that count round trips.
+        let server = try await PrivateRedisServer.start()
+        let connection = try await RedisConnection.connect(configuration: try RedisConfiguration(url: server.url))
         defer { Task { await connection.close() } }
         let script = RedisScript("return {KEYS[1], ARGV[1], '\(TestServers.uniqueKey("script"))'}")
         _ = try await connection.send(["SCRIPT", "FLUSH"])
@@ -109,7 +111,8 @@ import Testing
 
     @Test func passwordACLUserAndSelect() async throws {
         let server = try await PrivateRedisServer.start(["--requirepass", "pw-top-secret"])
-        let admin = try await RedisConnection.connect(configuration: try RedisConfiguration(url: "redis://:pw-top-secret@127.0.0.1:\(server.port)/0"))
+        let admin = try await RedisConnection.connect(
+            configuration: try RedisConfiguration(url: "redis://:pw-top-secret@127.0.0.1:\(server.port)/0"))
         defer { Task { await admin.close() } }
         _ = try await admin.send(["ACL", "SETUSER", "app", "on", ">app-secret", "~*", "+@all"])
         _ = try await admin.send(["SET", "where", "db0"])

@@ -42,7 +42,9 @@ import Testing
 
     @Test func slotMapFromClusterSlotsReply() throws {
         let reply = RESPValue.array([
-            .array([.integer(0), .integer(5460), .array([.bulkString(.init(string: "")), .integer(7000), .bulkString(.init(string: "id1"))])]),
+            .array([
+                .integer(0), .integer(5460), .array([.bulkString(.init(string: "")), .integer(7000), .bulkString(.init(string: "id1"))]),
+            ]),
             .array([.integer(5461), .integer(16383), .array([.bulkString(.init(string: "10.0.0.2")), .integer(7001)])]),
         ])
         let map = try ClusterSlotMap(clusterSlots: reply, queried: RedisNodeAddress(host: "10.0.0.1", port: 7000))

@@ -66,8 +66,10 @@ final class PrivateRedisServer: @unchecked Sendable {  // mutated only by the te
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments =
-            ["redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
-             "--dir", directory.path, "--protected-mode", "no"] + arguments
+            [
+                "redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
+                "--dir", directory.path, "--protected-mode", "no",
+            ] + arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()

@@ -36,7 +36,10 @@ import Testing
         defer { Task { await harness.shutdown() } }
         _ = try await harness.request(
             "GET", "/public/xff",
-            headers: [("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Host", "evil.test"), ("X-Forwarded-Proto", "https"), ("Forwarded", "for=6.6.6.6")])
+            headers: [
+                ("X-Forwarded-For", "6.6.6.6"), ("X-Forwarded-Host", "evil.test"), ("X-Forwarded-Proto", "https"),
+                ("Forwarded", "for=6.6.6.6"),
+            ])
         let seen = try #require(harness.upstream.lastHead)
         #expect(seen.headers["x-forwarded-for"] == ["127.0.0.1"])
         #expect(seen.headers["x-forwarded-host"] == ["app.test"])
@@ -83,7 +86,8 @@ import Testing
         #expect(LoginRedirect.safeNext(next) == nil, "\(next)")
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
-        let response = try await harness.request("GET", "/account" + "?next=" + next.replacingOccurrences("\\", "%5C"), headers: [("Accept", "text/html")])
+        let response = try await harness.request(
+            "GET", "/account" + "?next=" + next.replacingOccurrences("\\", "%5C"), headers: [("Accept", "text/html")])
         let location = try #require(response.header("location"))
         #expect(location.hasPrefix("/login?next=/"), "\(location)")
     }
@@ -104,7 +108,9 @@ import Testing
         // The first cookie that opens wins, even after garbage.
         #expect(try await harness.request("GET", "/api/x", cookie: "__Host-session=garbage; \(cookie)").status == 200)
         // Replayed after logout and after rotation.
-        let rotated = try #require(ProxyHarness.sessionCookie(from: try await harness.request("GET", "/x", headers: [("X-Test-Action", "rotate")], cookie: cookie)))
+        let rotated = try #require(
+            ProxyHarness.sessionCookie(from: try await harness.request("GET", "/x", headers: [("X-Test-Action", "rotate")], cookie: cookie))
+        )
         #expect(try await harness.request("GET", "/api/x", cookie: cookie).status == 401, "replayed after rotation")
         _ = try await harness.request("GET", "/x", headers: [("X-Test-Action", "destroy")], cookie: rotated)
         #expect(try await harness.request("GET", "/api/x", cookie: rotated).status == 401, "replayed after logout")

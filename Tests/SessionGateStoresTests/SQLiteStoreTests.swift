@@ -50,13 +50,14 @@ import Testing
         try await withTemporaryDatabase { path in
             let ticket = SessionTicket([UInt8](repeating: 42, count: 32))
             let storeKey = SessionID(bytes: ticket.bytes)!.storeKey
-            let oldSchema = [
-                """
-                CREATE TABLE sessiongate_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
-                applied_at INTEGER NOT NULL)
-                """,
-                "INSERT INTO sessiongate_schema_migrations VALUES (1, 'v1', 0)",
-            ] + SQLiteSchema.migrations[0].statements
+            let oldSchema =
+                [
+                    """
+                    CREATE TABLE sessiongate_schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL,
+                    applied_at INTEGER NOT NULL)
+                    """,
+                    "INSERT INTO sessiongate_schema_migrations VALUES (1, 'v1', 0)",
+                ] + SQLiteSchema.migrations[0].statements
             for statement in oldSchema { _ = try await rawQuery(path, statement) }
             _ = try await rawQuery(
                 path,
@@ -228,4 +229,37 @@ func rawQuery(_ path: String, _ sql: String, _ binds: [SQLiteData] = []) async t
         try? await connection.close()
         throw error
     }
+}
+
+// MARK: - RFC 7396 examples (shared with the Postgres tests)
+
+/// RFC 7396 Appendix A, checked against every SQL merge implementation.
+enum MergePatchExamples {
+    struct Example: Sendable, CustomTestStringConvertible {
+        let target: String
+        let patch: String
+        let result: String
+
+        func expected() throws -> JSONValue { try JSONParser.parse(result) }
+        var testDescription: String { "\(target) + \(patch)" }
+    }
+
+    static let rfc7396AppendixA: [Example] = [
+        Example(target: #"{"a":"b"}"#, patch: #"{"a":"c"}"#, result: #"{"a":"c"}"#),
+        Example(target: #"{"a":"b"}"#, patch: #"{"b":"c"}"#, result: #"{"a":"b","b":"c"}"#),
+        Example(target: #"{"a":"b"}"#, patch: #"{"a":null}"#, result: #"{}"#),
+        Example(target: #"{"a":"b","b":"c"}"#, patch: #"{"a":null}"#, result: #"{"b":"c"}"#),
+        Example(target: #"{"a":["b"]}"#, patch: #"{"a":"c"}"#, result: #"{"a":"c"}"#),
+        Example(target: #"{"a":"c"}"#, patch: #"{"a":["b"]}"#, result: #"{"a":["b"]}"#),
+        Example(
+            target: #"{"a":{"b":"c"}}"#, patch: #"{"a":{"b":"d","c":null}}"#, result: #"{"a":{"b":"d"}}"#),
+        Example(target: #"{"a":[{"b":"c"}]}"#, patch: #"{"a":[1]}"#, result: #"{"a":[1]}"#),
+        Example(target: #"["a","b"]"#, patch: #"["c","d"]"#, result: #"["c","d"]"#),
+        Example(target: #"{"a":"b"}"#, patch: #"["c"]"#, result: #"["c"]"#),
+        Example(target: #"{"a":"foo"}"#, patch: "null", result: "null"),
+        Example(target: #"{"a":"foo"}"#, patch: #""bar""#, result: #""bar""#),
+        Example(target: #"{"e":null}"#, patch: #"{"a":1}"#, result: #"{"e":null,"a":1}"#),
+        Example(target: #"[1,2]"#, patch: #"{"a":"b","c":null}"#, result: #"{"a":"b"}"#),
+        Example(target: #"{}"#, patch: #"{"a":{"bb":{"ccc":null}}}"#, result: #"{"a":{"bb":{}}}"#),
+    ]
 }

@@ -134,6 +134,8 @@ def check_dockerfile() -> str:
     check(build_image.startswith("swift:"), f"Dockerfile: build stage is {build_image}, not a swift image")
     check(not runtime_image.startswith("swift:"), f"Dockerfile: runtime stage {runtime_image} is the full toolchain")
 
+    check_toolchain(build_image)
+
     runs = [rest for stage in stages for keyword, rest in stage if keyword == "RUN" and BUILD_COMMAND_START in rest]
     check(len(runs) == 1, f"Dockerfile: {len(runs)} RUN lines contain '{BUILD_COMMAND_START}', expected 1")
     command = extract_build_command(runs[0]) if runs else ""
@@ -159,6 +161,30 @@ def check_dockerfile() -> str:
     check(cmd == ["serve", "--config", CONFIG_PATH], f"Dockerfile: CMD {cmd} does not serve {CONFIG_PATH}")
     check(final.get("STOPSIGNAL") == "SIGTERM", "Dockerfile: STOPSIGNAL is not SIGTERM (graceful drain)")
     return command
+
+
+def tools_version(manifest: Path) -> tuple[int, ...]:
+    match = re.match(r"//\s*swift-tools-version:\s*(\d+(?:\.\d+)*)", manifest.read_text())
+    return tuple(int(part) for part in match[1].split(".")) if match else (0,)
+
+
+def check_toolchain(build_image: str) -> None:
+    """The build image's Swift can read every manifest: the root and each resolved dependency
+    (a dependency counts with its oldest variant, Package@swift-X.Y.swift included)."""
+    match = re.match(r"swift:(\d+)\.(\d+)", build_image)
+    if not check(bool(match), f"Dockerfile: build image {build_image} names no Swift version (swift:X.Y-...)"):
+        return
+    image = (int(match[1]), int(match[2]))
+    checkouts = ROOT / ".build" / "checkouts"
+    check(checkouts.is_dir(), f"{checkouts} is missing: resolve the package first")
+    needs = {"the root package": tools_version(ROOT / "Package.swift")}
+    for package in sorted(checkouts.iterdir()) if checkouts.is_dir() else []:
+        manifests = list(package.glob("Package.swift")) + list(package.glob("Package@swift-*.swift"))
+        if manifests:
+            needs[package.name] = min(tools_version(m) for m in manifests)
+    for name, version in needs.items():
+        check(version[:2] <= image, f"Dockerfile: {build_image} is older than the Swift "
+              f"{'.'.join(map(str, version))} that {name} needs")
 
 
 def check_readmes(dockerfile_command: str) -> None:

@@ -14,6 +14,9 @@
 #   - log out, and check the protected page then answers 401 (API) / 302 (browser), also for a
 #     replay of the old cookie,
 #   - "remember me" sets a 30-day cookie.
+# One more Python run uses the dev.toml that docs/upstream.md tells readers to write, and the
+# doc's Swift snippet is compiled (against the swift-crypto objects of .build) and run on the
+# same good and bad tokens.
 # Builds nothing of SessionGate itself (scripts/test.sh has built .build/debug/sessiongate).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -42,7 +45,9 @@ cleanup() {
     rm -rf "$WORK"
     exit $status
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
 fail() {
     echo "FAIL [$CASE]: $*" >&2

@@ -103,6 +103,15 @@ pg_start() {
       useradd --system --no-create-home --shell /usr/sbin/nologin "$SESSIONGATE_PG_USER_OS"
     fi
     chown -R "$SESSIONGATE_PG_USER_OS" "$SESSIONGATE_PG_DIR"
+    # The server user must be able to reach the directory: a mktemp -d parent is mode 700, so
+    # grant search (not read) permission on the ancestors that lack it.
+    local ancestor="$SESSIONGATE_PG_DIR"
+    while [ "$ancestor" != "/" ]; do
+      ancestor="$(dirname "$ancestor")"
+      if ! runuser -u "$SESSIONGATE_PG_USER_OS" -- test -x "$ancestor"; then
+        chmod o+x "$ancestor"
+      fi
+    done
   fi
   local password
   password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"

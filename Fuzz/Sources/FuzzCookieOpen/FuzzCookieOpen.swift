@@ -5,9 +5,9 @@ import SessionGateCore
 // send (it must never open, unless it is exactly what `seal` produced for that plaintext and
 // nonce) and as a plaintext to seal (open(seal(x)) == x; any change to the sealed value fails).
 
-private let newKey = (0..<32).map { UInt8($0 &* 7 &+ 1) }
-private let oldKey = (0..<32).map { UInt8($0 &* 13 &+ 5) }
-private let otherKey = (0..<32).map { UInt8($0 &* 17 &+ 11) }
+private let newKey = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 7 &+ 1) }
+private let oldKey = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 13 &+ 5) }
+private let otherKey = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 17 &+ 11) }
 private let ring = try! CookieKeyRing(keys: [newKey, oldKey])
 private let rotatedRing = try! CookieKeyRing(keys: [oldKey, newKey])
 private let strangerRing = try! CookieKeyRing(keys: [otherKey])

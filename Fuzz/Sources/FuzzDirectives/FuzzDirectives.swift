@@ -19,7 +19,7 @@ private func reference(set: [String], action: [String], lifetime: [String]) -> S
         }
     }
     for value in action {
-        for element in value.split(separator: ",", omittingEmptySubsequences: false) {
+        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             let word = trimmed(Substring(element))
             if word.isEmpty { continue }
             guard let verb = SessionAction.allCases.first(where: { $0.rawValue == lowercasedASCII(word) }) else {

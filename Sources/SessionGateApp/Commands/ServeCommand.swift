@@ -24,6 +24,6 @@ struct ServeCommand: AsyncParsableCommand {
         }
         let level = logLevel.flatMap(ProxyConfig.LogLevel.init(rawValue:)) ?? proxyConfig.log.level
         let logger = LogSetup.bootstrap(format: proxyConfig.log.format, level: level)
-        try await ProxyApp(config: proxyConfig, logger: logger).run()
+        try await ProxyApp(config: proxyConfig, logger: logger).run(configPath: config)
     }
 }

@@ -39,15 +39,31 @@ public struct ProxyApp: Sendable {
         return Parts(proxy: proxy, admin: admin, runtimes: runtimes, events: events, services: storeServices + [admin, proxy])
     }
 
-    /// Runs until SIGTERM or SIGINT, then drains and returns (exit 0).
-    public func run() async throws {
+    /// Runs until SIGTERM or SIGINT, then drains and returns (exit 0). With `configPath`, SIGHUP
+    /// reloads that file.
+    public func run(configPath: String? = nil) async throws {
         let group = MultiThreadedEventLoopGroup.singleton
         let parts = try await build(group: group)
         try await parts.admin.start()
         try await parts.proxy.start()
+        var services = parts.services
+        if let configPath {
+            let reloads = ReloadCounter()
+            parts.events.addExtraMetrics {
+                let counts = reloads.snapshot
+                return """
+                    # HELP sessiongate_config_reloads_total Configuration reloads (SIGHUP), by result.
+                    # TYPE sessiongate_config_reloads_total counter
+                    sessiongate_config_reloads_total{result="ok"} \(counts.ok)
+                    sessiongate_config_reloads_total{result="rejected"} \(counts.failed)
+
+                    """
+            }
+            services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, reloads: reloads), at: 0)
+        }
         let serviceGroup = ServiceGroup(
             configuration: .init(
-                services: parts.services.map { .init(service: $0) },
+                services: services.map { .init(service: $0) },
                 gracefulShutdownSignals: [.sigterm, .sigint],
                 logger: logger))
         try await serviceGroup.run()

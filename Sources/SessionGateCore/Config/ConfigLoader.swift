@@ -41,7 +41,7 @@ public enum ConfigLoader {
         if let table = pass.section(document, "signing", allowed: SigningKeys.all) {
             config.signing = pass.readSigning(table)
         }
-        if let table = pass.section(document, "log", allowed: ["format", "level"]) {
+        if let table = pass.section(document, "log", allowed: ["format", "level", "access"]) {
             config.log = pass.readLog(table)
         }
         if let table = pass.table(document["inject"], key: "inject") {
@@ -58,6 +58,7 @@ extension ConfigPass {
         var log = ProxyConfig.Log()
         if let format = choice(table, "format", [ProxyConfig.LogFormat.json, .text]) { log.format = format }
         if let level = choice(table, "level", ProxyConfig.LogLevel.allCases) { log.level = level }
+        if let access = bool(table, "access") { log.access = access }
         return log
     }
 }

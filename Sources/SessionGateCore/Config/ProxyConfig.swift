@@ -126,6 +126,8 @@ public struct ProxyConfig: Sendable, Equatable {
     public struct Log: Sendable, Equatable {
         public var format: LogFormat = .json
         public var level: LogLevel = .info
+        /// One access line per request (at `info`).
+        public var access: Bool = true
         public init() {}
     }
 

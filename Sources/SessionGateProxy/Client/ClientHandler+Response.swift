@@ -8,17 +8,24 @@ extension ClientHandler: UpstreamDelegate {
         guard let exchange, let context else { return }
         switch part {
         case .head(let head):
+            guard exchange.phase == .forwarding else {
+                // A second, unsolicited response: this connection can never be reused.
+                exchange.upstream?.handler.markBroken()
+                return
+            }
             exchange.responseTimer?.cancel()
+            exchange.upstreamHeadAt = .now()
             if head.status == .switchingProtocols, exchange.isUpgrade {
                 return startTunnel(exchange, head: head, context: context)
             }
             receiveResponseHead(head, exchange: exchange)
         case .body(let buffer):
             if exchange.phase == .applying {
-                exchange.pendingResponseParts.append(part)
+                if !exchange.responseEnded { exchange.pendingResponseParts.append(part) }
                 return
             }
             guard exchange.phase == .streaming else { return }
+            exchange.responseBytes += buffer.readableBytes
             context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         case .end(let trailers):
             if exchange.phase == .tunnelling, let upstream = exchange.upstream {
@@ -27,7 +34,8 @@ extension ClientHandler: UpstreamDelegate {
                 return Tunnel.join(client: context.channel, upstream: upstream.channel, upstreamHandler: upstream.handler)
             }
             if exchange.phase == .applying {
-                exchange.pendingResponseParts.append(part)
+                if !exchange.responseEnded { exchange.pendingResponseParts.append(part) }
+                exchange.responseEnded = true
                 return
             }
             guard exchange.phase == .streaming else { return }
@@ -37,7 +45,14 @@ extension ClientHandler: UpstreamDelegate {
 
     func upstreamFailed(_ error: any Error) {
         guard let exchange, let context else { return }
+        let upstream = exchange.upstream
         exchange.upstream = nil
+        if exchange.responseEnded {
+            // The response is complete and held while directives apply; the connection closing
+            // afterwards (even after sending stray bytes) changes nothing for this client.
+            upstream?.handler.markBroken()
+            return
+        }
         switch exchange.phase {
         case .forwarding:
             exchange.runtime.logger.warning("upstream failed before responding", metadata: ["error": "\(error)"])
@@ -154,6 +169,7 @@ extension ClientHandler: UpstreamDelegate {
             headers.add(name: "Set-Cookie", value: runtime.clearCookie())
         }
         if runtime.config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
+        headers.add(name: "X-Request-Id", value: exchange.requestID)
         if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
 
         let bodyless =
@@ -179,14 +195,17 @@ extension ClientHandler: UpstreamDelegate {
 
         let head = HTTPResponseHead(version: exchange.head.version, status: upstreamHead.status, headers: headers)
         exchange.phase = .streaming
-        events.responseStarted(status: Int(upstreamHead.status.code))
+        exchange.status = Int(upstreamHead.status.code)
+        events.responseStarted(status: exchange.status)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         let pending = exchange.pendingResponseParts
         exchange.pendingResponseParts.removeAll()
         for part in pending {
             switch part {
             case .head: break
-            case .body(let buffer): context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            case .body(let buffer):
+                exchange.responseBytes += buffer.readableBytes
+                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
             case .end(let trailers): return finishResponse(exchange, trailers: trailers, context: context)
             }
         }
@@ -224,6 +243,7 @@ extension ClientHandler: UpstreamDelegate {
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
         }
         events.requestFinished(status: nil)
+        logAccess(exchange)
         resumeClientReads()
     }
 

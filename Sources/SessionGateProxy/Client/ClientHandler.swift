@@ -189,10 +189,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             switch result {
             case .success(let session):
                 exchange.session = session
+                exchange.sessionOutcome = session == nil ? "miss" : "hit"
                 self.events.sessionLoaded(session == nil ? .miss : .hit)
                 self.authorize(exchange)
             case .failure(let error):
                 self.events.sessionLoaded(.storeError)
+                exchange.sessionOutcome = "store_error"
                 runtime.logger.warning("session load failed", metadata: ["error": "\(error)"])
                 if match.access == .public {
                     self.authorize(exchange)  // public routes keep serving, as anonymous
@@ -216,7 +218,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let upstreamHead = ForwardedRequest.head(
             for: exchange.head, target: exchange.target, session: exchange.session, runtime: runtime, peer: peer,
-            now: exchange.now, isUpgrade: exchange.isUpgrade)
+            now: exchange.now, isUpgrade: exchange.isUpgrade, requestID: exchange.requestID)
         pool.acquire { result in
             guard self.exchange === exchange, !self.closed else {
                 if case .success(let connection) = result { self.pool.release(connection) }
@@ -252,6 +254,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func startForwarding(_ exchange: Exchange, head: HTTPRequestHead, on connection: UpstreamConnection) {
         guard let context else { return pool.release(connection) }
         exchange.upstream = connection
+        exchange.upstreamStartedAt = .now()
         connection.handler.delegate = self
         connection.handler.setReadsPaused(!context.channel.isWritable)
         exchange.phase = .forwarding
@@ -348,14 +351,43 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.pendingRequestParts.removeAll()
         let close = forceClose || !exchange.keepAlive || (!exchange.requestEnded && exchange.requestHasBody)
         exchange.keepAlive = !close
-        events.requestFinished(status: Int(response.status.code))
+        exchange.status = Int(response.status.code)
+        exchange.responseBytes = response.body.utf8.count
+        events.requestFinished(status: exchange.status)
+        var response = response
+        response.headers.add(name: "X-Request-Id", value: exchange.requestID)
         writeLocal(response, version: exchange.head.version, close: close, context: context)
+        logAccess(exchange)
         if close {
             self.exchange = nil
         } else if exchange.requestEnded {
             finishAnswered(exchange)
         }
         updateReadPause()
+    }
+
+    /// One structured line per request; never a cookie, token, key or session data.
+    func logAccess(_ exchange: Exchange) {
+        let runtime = exchange.runtime
+        guard runtime.config.log.access, runtime.logger.logLevel <= .info else { return }
+        let now = NIODeadline.now()
+        var metadata: Logger.Metadata = [
+            "request_id": .string(exchange.requestID), "method": .string(exchange.head.method.rawValue),
+            "path": .string(exchange.target.path), "rule": .string(exchange.match.rule.map { "route[\($0.index)]" } ?? "default"),
+            "status": .stringConvertible(exchange.status), "bytes": .stringConvertible(exchange.responseBytes),
+            "request_bytes": .stringConvertible(exchange.requestBodyBytes),
+            "duration_ms": .string(Self.milliseconds(now - exchange.startedAt)), "session": .string(exchange.sessionOutcome),
+        ]
+        if let peer { metadata["client"] = .string(peer) }
+        if let start = exchange.upstreamStartedAt, let head = exchange.upstreamHeadAt {
+            metadata["upstream_ms"] = .string(Self.milliseconds(head - start))
+        }
+        runtime.logger.info("access", metadata: metadata)
+    }
+
+    static func milliseconds(_ amount: TimeAmount) -> String {
+        let micros = amount.nanoseconds / 1000
+        return "\(micros / 1000).\(String(format3: Int(micros % 1000)))"
     }
 
     private func finishAnswered(_ exchange: Exchange) {

@@ -39,6 +39,16 @@ final class Exchange {
     var keepAlive: Bool
     /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
     var closeDelimited = false
+    let requestID: String
+    let startedAt = NIODeadline.now()
+    var upstreamStartedAt: NIODeadline?
+    var upstreamHeadAt: NIODeadline?
+    var status = 0
+    /// The upstream's response ended (buffered while directives apply); later bytes are ignored.
+    var responseEnded = false
+    var responseBytes = 0
+    /// none | hit | miss | store_error, for the access log.
+    var sessionOutcome = "none"
 
     init(head: HTTPRequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds) {
         self.head = head
@@ -51,6 +61,7 @@ final class Exchange {
             head.headers.contains(name: "upgrade")
             && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
         self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
+        self.requestID = RequestID.accept(head.headers.first(name: "x-request-id"))
     }
 
     /// Whether the request can carry a body still to come.

@@ -8,7 +8,7 @@ import SessionGateCore
 enum ForwardedRequest {
     static func head(
         for head: HTTPRequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
-        peer: String?, now: UnixSeconds, isUpgrade: Bool
+        peer: String?, now: UnixSeconds, isUpgrade: Bool, requestID: String
     ) -> HTTPRequestHead {
         let policy = runtime.headerPolicy
         let config = runtime.config
@@ -25,6 +25,8 @@ enum ForwardedRequest {
         for (name, value) in head.headers {
             let lower = name.lowercased()
             switch lower {
+            case "x-request-id":
+                continue  // replaced by the exchange's id below
             case "x-forwarded-for":
                 if trusted { inboundForwardedFor.append(value) }
                 continue
@@ -61,6 +63,10 @@ enum ForwardedRequest {
         if isUpgrade { headers.add(name: "Connection", value: "upgrade") }
         if hasBodyFraming, !headers.contains(name: "content-length") {
             headers.add(name: "Transfer-Encoding", value: "chunked")
+        } else if !hasBodyFraming, !isUpgrade, head.method != .GET, head.method != .HEAD {
+            // No framing means no body; say so, or NIO's encoder would frame an empty chunked body
+            // that some apps misread.
+            headers.add(name: "Content-Length", value: "0")
         }
 
         let host = head.headers.first(name: "host")
@@ -72,6 +78,7 @@ enum ForwardedRequest {
         headers.add(name: "X-Forwarded-Proto", value: inboundProto ?? "http")
         if let forwardedHost = inboundHost ?? host { headers.add(name: "X-Forwarded-Host", value: forwardedHost) }
         if config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
+        headers.add(name: "X-Request-Id", value: requestID)
 
         if let session {
             let claims = TokenClaims(

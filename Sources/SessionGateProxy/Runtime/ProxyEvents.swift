@@ -18,6 +18,10 @@ public final class ProxyEvents: Sendable {
     }
 
     private let counters = Mutex(Counters())
+    private let extras = Mutex<[@Sendable () -> String]>([])
+
+    /// Adds a renderer whose text is appended to `/metrics` (for parts outside the data plane).
+    public func addExtraMetrics(_ render: @escaping @Sendable () -> String) { extras.withLock { $0.append(render) } }
 
     public init() {}
 
@@ -77,6 +81,7 @@ public final class ProxyEvents: Sendable {
         out += "sessiongate_directives_rejected_total \(snapshot.directivesRejected)\n"
         family("sessiongate_store_write_failures_total", "counter", "Directive applications the store could not save.")
         out += "sessiongate_store_write_failures_total \(snapshot.storeWriteFailures)\n"
+        for render in extras.withLock({ $0 }) { out += render() }
         return out
     }
 }

@@ -14,9 +14,10 @@ public struct MemoryStoreSweeper: Service {
     }
 
     public func run() async throws {
+        // Sleeping is cancelled by graceful shutdown, so SIGTERM never waits for a sweep interval.
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await Task.sleep(for: interval)
+                try await cancelWhenGracefulShutdown { try await Task.sleep(for: interval) }
             } catch {
                 return
             }

@@ -27,9 +27,10 @@ extension PostgresSessionStore {
     /// The schema versions recorded in the migrations table (empty when it does not exist).
     public func appliedSchemaVersions() async throws(StoreError) -> [Int] {
         do {
-            let exists = try await client.query(
-                "SELECT to_regclass(\(PostgresSchema.migrationsTable)) IS NOT NULL", logger: logger
-            ).collect().first?.decode(Bool.self) ?? false
+            let exists =
+                try await client.query(
+                    "SELECT to_regclass(\(PostgresSchema.migrationsTable)) IS NOT NULL", logger: logger
+                ).collect().first?.decode(Bool.self) ?? false
             guard exists else { return [] }
             return try await client.query(
                 "SELECT version FROM \(unescaped: PostgresSchema.migrationsTable) ORDER BY version", logger: logger
@@ -48,8 +49,17 @@ extension PostgresSessionStore {
     private static func migrate(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
         try await connection.query("SELECT pg_advisory_xact_lock(\(PostgresSchema.advisoryLockKey))", logger: logger)
             .consume()
-        try await connection.query(PostgresQuery(unsafeSQL: PostgresSchema.createMigrationsTable), logger: logger)
-            .consume()
+        // No DDL when the table exists: a DBA-created schema may be used by a role without CREATE.
+        var exists = false
+        for try await found in try await connection.query(
+            "SELECT to_regclass(\(PostgresSchema.migrationsTable)) IS NOT NULL", logger: logger
+        ).decode(Bool.self) {
+            exists = found
+        }
+        if !exists {
+            try await connection.query(PostgresQuery(unsafeSQL: PostgresSchema.createMigrationsTable), logger: logger)
+                .consume()
+        }
         var done = Set<Int>()
         for try await version in try await connection.query(
             "SELECT version FROM \(unescaped: PostgresSchema.migrationsTable)", logger: logger

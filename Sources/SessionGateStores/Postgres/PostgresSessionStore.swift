@@ -40,6 +40,15 @@ public final class PostgresSessionStore: SessionStore {
         self.logger = logger
     }
 
+    /// A store with a client of its own for `[store] url` (run it with `PostgresStoreService`).
+    public convenience init(
+        url: String, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
+        timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.postgres")
+    ) throws(StoreError) {
+        let client = PostgresClient(configuration: try PostgresURL(url).clientConfiguration(), backgroundLogger: logger)
+        self.init(client: client, policy: policy, random: random, timeout: timeout, logger: logger)
+    }
+
     /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/postgres.sql`).
     public static var schemaSQL: String { PostgresSchema.sql }
 

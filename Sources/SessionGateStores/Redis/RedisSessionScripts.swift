@@ -113,7 +113,8 @@ enum RedisSessionScripts {
     private static func script(_ body: String) -> RedisScript { RedisScript(prelude + body) }
 
     /// KEYS: session. ARGV: d c l i a s u ttl. Writes a whole session with its native TTL.
-    static let write = script(#"""
+    static let write = script(
+        #"""
         redis.call('DEL', KEYS[1])
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ARGV[2], 'l', ARGV[3], 'i', ARGV[4], 'a', ARGV[5],
           's', ARGV[6], 'u', ARGV[7])
@@ -122,7 +123,8 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: session. ARGV: now. Slides the idle expiry (capped by the absolute one).
-    static let touch = script(#"""
+    static let touch = script(
+        #"""
         local now = tonumber(ARGV[1])
         local f = hmget(KEYS[1])
         if not live(f, now) then return false end
@@ -136,7 +138,8 @@ enum RedisSessionScripts {
 
     /// KEYS: session. ARGV: now, patch JSON, '1' to set the user (else '0'), user, max data bytes.
     /// Returns the fields followed by the user before the patch.
-    static let patch = script(#"""
+    static let patch = script(
+        #"""
         local now = tonumber(ARGV[1])
         local f = hmget(KEYS[1])
         if not live(f, now) then return false end
@@ -152,7 +155,8 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: session. ARGV: now, seconds. Idle window and absolute expiry become `seconds` from now.
-    static let setLifetime = script(#"""
+    static let setLifetime = script(
+        #"""
         local now = tonumber(ARGV[1])
         local f = hmget(KEYS[1])
         if not live(f, now) then return false end
@@ -167,7 +171,8 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: session. ARGV: now. Deletes a live session and returns its fields (for rotation).
-    static let take = script(#"""
+    static let take = script(
+        #"""
         local f = hmget(KEYS[1])
         if not live(f, tonumber(ARGV[1])) then return false end
         redis.call('DEL', KEYS[1])
@@ -175,7 +180,8 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: session. Deletes it; returns its user ('' or nil when none).
-    static let destroy = script(#"""
+    static let destroy = script(
+        #"""
         local user = redis.call('HGET', KEYS[1], 'u')
         redis.call('DEL', KEYS[1])
         return user
@@ -183,7 +189,8 @@ enum RedisSessionScripts {
 
     /// KEYS: session. ARGV: user, now. Deletes the session if it still belongs to `user`;
     /// returns 1 when it was live.
-    static let revokeOne = script(#"""
+    static let revokeOne = script(
+        #"""
         local f = hmget(KEYS[1])
         if not f[1] or f[7] ~= ARGV[1] then return 0 end
         redis.call('DEL', KEYS[1])
@@ -194,7 +201,8 @@ enum RedisSessionScripts {
     /// KEYS: user index. ARGV: now, member to add, its absolute expiry, member to drop (or '').
     /// Prunes members whose absolute expiry has passed, so the set cannot grow without bound,
     /// and keeps the index's own TTL at its longest-lived member.
-    static let indexAdd = script(#"""
+    static let indexAdd = script(
+        #"""
         local now = tonumber(ARGV[1])
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
         if ARGV[4] ~= '' then redis.call('ZREM', KEYS[1], ARGV[4]) end
@@ -205,7 +213,8 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: user index. ARGV: now. Prunes, then lists the members (store keys).
-    static let indexList = script(#"""
+    static let indexList = script(
+        #"""
         redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', tonumber(ARGV[1]))
         return redis.call('ZRANGE', KEYS[1], 0, -1)
         """#)

@@ -25,8 +25,9 @@ public final class RedisSessionStore: SessionStore {
     public let executor: any RedisExecutor
     let policy: SessionPolicy
     let random: any RandomBytes
-    let keyPrefix: String
-    let maxDataBytes: Int
+    /// Namespace of every key this store writes.
+    public let keyPrefix: String
+    public let maxDataBytes: Int
     let logger: Logger
 
     /// - Parameters:
@@ -184,7 +185,8 @@ public final class RedisSessionStore: SessionStore {
         let members = (listed.array ?? []).compactMap(\.string).filter { $0 != keep }
         guard !members.isEmpty else { return 0 }
         let commands = members.map { member in
-            scriptCommand(RedisSessionScripts.revokeOne, key: RESPArgument(keyPrefix + "{" + member + "}"),
+            scriptCommand(
+                RedisSessionScripts.revokeOne, key: RESPArgument(keyPrefix + "{" + member + "}"),
                 arguments: [RESPArgument(userID), RESPArgument(now)])
         }
         let replies = try await runScripts("revoke", commands)

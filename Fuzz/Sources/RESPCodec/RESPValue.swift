@@ -1,0 +1,1 @@
+../../../Sources/RedisWire/RESPValue.swift

@@ -1,0 +1,71 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import SessionGateCore
+import SessionGateProxy
+import Synchronization
+import UnixSignals
+
+/// Reloads the configuration on SIGHUP. The new file is validated completely first; an invalid
+/// file is rejected with every error logged and the running configuration keeps serving. A valid
+/// one replaces the runtime for requests that start afterwards (routes, cookie keys, signing,
+/// header rules, timeouts); connections stay open. Listen addresses, the upstream address and the
+/// store backend need a restart, and a reload that changes them is refused.
+struct ReloadService: Service {
+    let path: String
+    let runtimes: RuntimeSource
+    let logger: Logger
+    let reloads: ReloadCounter
+
+    func run() async throws {
+        let signals = await UnixSignalsSequence(trapping: .sighup)
+        for await _ in signals.cancelOnGracefulShutdown() {
+            reload()
+        }
+    }
+
+    func reload() {
+        let current = runtimes.current
+        switch ConfigFile.load(path: path, environment: ProcessInfo.processInfo.environment) {
+        case .failure(let errors):
+            reloads.record(success: false)
+            logger.error("reload rejected; keeping the running configuration", metadata: ["errors": "\(errors.issues.map(\.description))"])
+        case .success(let config):
+            if let reason = Self.needsRestart(old: current.config, new: config) {
+                reloads.record(success: false)
+                logger.error("reload rejected; keeping the running configuration", metadata: ["reason": "\(reason)"])
+                return
+            }
+            do {
+                let runtime = try ProxyRuntime(
+                    config: config, store: current.store, clock: current.clock, random: current.random, logger: logger)
+                runtimes.replace(with: runtime)
+                reloads.record(success: true)
+                logger.notice("configuration reloaded", metadata: ["routes": "\(config.routes.rules.count)"])
+            } catch {
+                reloads.record(success: false)
+                logger.error("reload rejected; keeping the running configuration", metadata: ["error": "\(error)"])
+            }
+        }
+    }
+
+    static func needsRestart(old: ProxyConfig, new: ProxyConfig) -> String? {
+        if old.server.listen != new.server.listen { return "server.listen changed (restart to apply)" }
+        if old.server.adminListen != new.server.adminListen { return "server.admin_listen changed (restart to apply)" }
+        if old.upstream.url != new.upstream.url { return "upstream.url changed (restart to apply)" }
+        if old.store != new.store { return "[store] changed (restart to apply)" }
+        if old.session.userKey != new.session.userKey || old.session.idleTimeout != new.session.idleTimeout
+            || old.session.absoluteTimeout != new.session.absoluteTimeout
+        {
+            return "[session] timeouts or user_key changed (restart to apply)"
+        }
+        return nil
+    }
+}
+
+/// Counts reloads for `/metrics`.
+final class ReloadCounter: Sendable {
+    private let counts = Mutex<(ok: Int, failed: Int)>((0, 0))
+    func record(success: Bool) { counts.withLock { success ? ($0.ok += 1) : ($0.failed += 1) } }
+    var snapshot: (ok: Int, failed: Int) { counts.withLock { $0 } }
+}

@@ -1,0 +1,35 @@
+import SessionGateCore
+import Synchronization
+
+/// Request ids for `X-Request-Id`: a client's own id is kept when it is a plain token (so a
+/// trace can cross several hops); otherwise a process-unique one is made from a random prefix and
+/// a counter (no syscall per request).
+enum RequestID {
+    private static let prefix = Hex.encode(SystemRandomBytes().bytes(6))
+    private static let counter = Atomic<UInt64>(0)
+
+    static func next() -> String {
+        let value = counter.add(1, ordering: .relaxed).newValue
+        return prefix + "-" + String(value, radix: 16)
+    }
+
+    /// The inbound id if it is 1–128 characters of `A-Z a-z 0-9 - _ . :`, else a fresh one.
+    static func accept(_ inbound: String?) -> String {
+        guard let inbound, (1...128).contains(inbound.utf8.count),
+            inbound.utf8.allSatisfy({ byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                    || byte == 0x2d || byte == 0x5f || byte == 0x2e || byte == 0x3a
+            })
+        else { return next() }
+        return inbound
+    }
+}
+
+extension String {
+    /// Three digits, zero-padded (for millisecond fractions).
+    init(format3 value: Int) {
+        let digits = String(value)
+        let padding = Swift.max(0, 3 - digits.count)
+        self = String(repeating: "0", count: padding) + digits
+    }
+}
