@@ -78,7 +78,14 @@ let package = Package(
 
         .testTarget(name: "SessionGateCoreTests", dependencies: ["SessionGateCore"]),
         .testTarget(name: "RedisWireTests", dependencies: ["RedisWire"]),
-        .testTarget(name: "SessionGateStoresTests", dependencies: ["SessionGateStores", "SessionGateCore"]),
+        .testTarget(
+            name: "SessionGateStoresTests",
+            dependencies: [
+                "SessionGateStores", "SessionGateCore", "RedisWire",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ]
+        ),
         .testTarget(
             name: "SessionGateProxyTests",
             dependencies: [

@@ -10,31 +10,54 @@
 // no library product to depend on.
 import PackageDescription
 
-/// Every fuzz target: an executable whose only entry point is `LLVMFuzzerTestOneInput`.
-let coreTargets = [
-    "FuzzCookieOpen", "FuzzCookieHeader", "FuzzPath", "FuzzJSON", "FuzzDirectives", "FuzzToken", "FuzzConfig",
-]
+/// A fuzz target: an executable whose only entry point is `LLVMFuzzerTestOneInput`.
+func fuzzTarget(_ name: String, _ dependencies: [Target.Dependency]) -> Target {
+    .executableTarget(
+        name: name,
+        dependencies: ["FuzzSupport", "SessionGateCore"] + dependencies,
+        swiftSettings: [.unsafeFlags(["-parse-as-library"])]
+    )
+}
+
+let crypto = Target.Dependency.product(name: "Crypto", package: "swift-crypto")
+let nioCore = Target.Dependency.product(name: "NIOCore", package: "swift-nio")
 
 let package = Package(
     name: "SessionGateFuzz",
     dependencies: [
-        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2")
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(
             name: "SessionGateCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
+            dependencies: [crypto],
             // `package` declarations need a package name, which SwiftPM passes only from 5.9 on.
             swiftSettings: [.unsafeFlags(["-package-name", "sessiongatefuzz"])]
         ),
+        // RedisWire's decoder and value type only (symlinked files): the rest of RedisWire needs NIOPosix.
+        .target(name: "RESPCodec", dependencies: [nioCore]),
+        // SessionGateApp's TOMLReader.swift alone (symlinked), the only file that imports TOMLKit.
+        .target(name: "SessionGateTOML", dependencies: ["SessionGateCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "FuzzSupport", dependencies: ["SessionGateCore"]),
-    ]
-        + coreTargets.map { name in
-            .executableTarget(
-                name: name,
-                dependencies: ["SessionGateCore", "FuzzSupport", .product(name: "Crypto", package: "swift-crypto")],
-                swiftSettings: [.unsafeFlags(["-parse-as-library"])]
-            )
-        },
+
+        fuzzTarget("FuzzCookieOpen", []),
+        fuzzTarget("FuzzCookieHeader", []),
+        fuzzTarget("FuzzPath", []),
+        fuzzTarget("FuzzJSON", []),
+        fuzzTarget("FuzzDirectives", []),
+        fuzzTarget("FuzzToken", [crypto]),
+        fuzzTarget("FuzzConfig", []),
+        fuzzTarget("FuzzTOML", ["SessionGateTOML"]),
+        fuzzTarget("FuzzRESP", ["RESPCodec", nioCore]),
+        fuzzTarget(
+            "FuzzHTTPHead",
+            [
+                nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+    ],
     swiftLanguageVersions: [.version("6")]
 )

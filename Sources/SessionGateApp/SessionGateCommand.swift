@@ -14,6 +14,7 @@ public struct SessionGateCommand: AsyncParsableCommand {
             KeygenCommand.self,
             ServeCommand.self,
             DemoCommand.self,
+            MigrateCommand.self,
         ]
     )
 

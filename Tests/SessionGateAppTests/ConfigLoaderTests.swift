@@ -167,7 +167,7 @@ struct ConfigLoaderTests {
 
             [store]
             backend = "redis"
-            url = "rediss://:pw@cache:6380/2"
+            url = "redis://:pw@cache:6380/2"
             cluster = true
             timeout = "250ms"
 
@@ -212,7 +212,7 @@ struct ConfigLoaderTests {
         #expect(config.session.idleTimeout == 3600 && config.session.absoluteTimeout == 43200)
         #expect(config.session.touchInterval == 90 && config.session.userKey == "uid")
         #expect(config.session.maxLifetime == 60 * 86400)
-        #expect(config.store.backend == .redis && config.store.cluster && config.store.url == "rediss://:pw@cache:6380/2")
+        #expect(config.store.backend == .redis && config.store.cluster && config.store.url == "redis://:pw@cache:6380/2")
         #expect(config.store.timeout == .milliseconds(250))
         #expect(config.signing.algorithm == .edDSA && config.signing.privateKey == [UInt8](repeating: 7, count: 32))
         #expect(config.signing.secret == nil && config.signing.ttl == 120)

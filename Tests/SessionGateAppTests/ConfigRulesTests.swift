@@ -29,7 +29,7 @@ struct ConfigRulesTests {
             (Fixture.minimal + "[store]\nurl = \"redis://localhost\"", "store.url", "only used by the redis and postgres backends"),
             (
                 Fixture.minimal + "[store]\nbackend = \"redis\"\nurl = \"http://localhost:6379\"", "store.url",
-                "must start with redis:// or rediss://"
+                "must start with redis://"
             ),
             (Fixture.minimal + "[store]\nbackend = \"postgres\"\nurl = \"redis://x\"", "store.url", "postgres:// or postgresql://"),
             (Fixture.minimal + "[store]\nbackend = \"redis\"\nurl = \"redis:///0\"", "store.url", "has no host"),

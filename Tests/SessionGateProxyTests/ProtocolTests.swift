@@ -152,7 +152,12 @@ import Testing
         defer { Task { await harness.shutdown() } }
         let client = try await harness.client()
         try await client.send("HEAD /public/h HTTP/1.1\r\nHost: a\r\n\r\n")
-        try await Task.sleep(for: .milliseconds(200))
+        let deadline = ContinuousClock.now + .seconds(5)
+        while client.collector.received.withLock({ RawResponse.find($0, [13, 10, 13, 10], from: 0) == nil }), ContinuousClock.now < deadline
+        {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        try await Task.sleep(for: .milliseconds(100))  // a stray body would have arrived by now
         let bytes = client.collector.received.withLock { $0 }
         let parsed = try #require(RawResponse.parse(bytes, closed: false, headRequest: true))
         #expect(parsed.0.status == 200)

@@ -8,6 +8,7 @@ private func hexValue(_ byte: UInt8) -> UInt8 {
     byte <= UInt8(ascii: "9") ? byte - UInt8(ascii: "0") : byte - UInt8(ascii: "A") + 10
 }
 
+/// RFC 3986 §2.3 unreserved characters.
 public func isUnreserved(_ byte: UInt8) -> Bool {
     switch byte {
     case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),

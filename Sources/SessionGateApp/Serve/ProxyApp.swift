@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import NIOCore
 import NIOPosix
@@ -42,7 +43,11 @@ public struct ProxyApp: Sendable {
     /// Runs until SIGTERM or SIGINT, then drains and returns (exit 0). With `configPath`, SIGHUP
     /// reloads that file.
     public func run(configPath: String? = nil) async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
+        // SESSIONGATE_THREADS pins the event-loop count (benchmarks compare with 1-worker nginx);
+        // the default is one loop per core.
+        let threads = ProcessInfo.processInfo.environment["SESSIONGATE_THREADS"].flatMap(Int.init).flatMap { $0 > 0 ? $0 : nil }
+        let group: any EventLoopGroup =
+            threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let parts = try await build(group: group)
         try await parts.admin.start()
         try await parts.proxy.start()
@@ -84,8 +89,22 @@ enum StoreFactory {
             return (store, [MemoryStoreSweeper(store: store, clock: clock)])
         case .cookie:
             return (CookieSessionStore(policy: policy, random: random), [])
-        case .redis, .postgres, .sqlite:
-            throw StoreFactoryError(message: "store backend \"\(config.store.backend.rawValue)\" is not wired in yet")
+        case .postgres:
+            guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for postgres") }
+            let store = try PostgresSessionStore(
+                url: url, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
+            return (store, [PostgresStoreService(store: store, clock: clock, logger: logger)])
+        case .sqlite:
+            guard let path = config.store.path else { throw StoreFactoryError(message: "store.path is required for sqlite") }
+            let store = try await SQLiteSessionStore.open(
+                path: path, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
+            return (store, [SQLiteStoreService(store: store, clock: clock, logger: logger)])
+        case .redis:
+            guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
+            let store = try RedisSessionStore(
+                url: url, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
+                logger: logger)
+            return (store, [RedisStoreService(store: store)])
         }
     }
 }

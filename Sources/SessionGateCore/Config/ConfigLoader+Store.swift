@@ -23,7 +23,7 @@ extension ConfigPass {
 
         switch backend {
         case .redis, .postgres:
-            let schemes = backend == .redis ? ["redis", "rediss"] : ["postgres", "postgresql"]
+            let schemes = backend == .redis ? ["redis"] : ["postgres", "postgresql"]  // TLS to Redis (rediss://) is not supported
             let example = backend == .redis ? "redis://[:password@]host:6379/0" : "postgres://user:password@host:5432/db"
             requireKey(table, "url", "backend \"\(backend.rawValue)\" needs url = \"\(example)\"")
             if let url = string(table, "url") {

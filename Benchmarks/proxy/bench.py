@@ -1,0 +1,302 @@
+#!/usr/bin/env python3
+"""SessionGate proxy benchmark: one table, interleaved wrk rounds, CPU per request from /proc.
+
+Started by Benchmarks/proxy/run.sh (which installs wrk/nginx/haproxy/caddy/redis/postgres and
+builds the release binary). Everything runs on 127.0.0.1 and is stopped by PID at the end.
+"""
+import argparse, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+procs = []
+
+
+def free_port():
+    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+
+
+def wait_port(port, timeout=20):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listening on {port}")
+
+
+def start(cmd, log, env=None, **kw):
+    p = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, start_new_session=True, **kw)
+    procs.append(p)
+    return p
+
+
+def stop_all():
+    for p in reversed(procs):
+        try: os.killpg(p.pid, signal.SIGTERM)
+        except ProcessLookupError: pass
+    for p in procs:
+        try: p.wait(5)
+        except subprocess.TimeoutExpired: os.killpg(p.pid, signal.SIGKILL)
+
+
+def cpu_ticks(pids):
+    total = 0
+    for pid in pids:
+        try:
+            fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime + stime
+        except FileNotFoundError:
+            pass
+    return total
+
+
+def children(pid):
+    out = [pid]
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                if int(open(f"/proc/{entry}/stat").read().rsplit(")", 1)[1].split()[1]) == pid: out.append(int(entry))
+            except (FileNotFoundError, IndexError, ValueError): pass
+    return out
+
+
+def rss_kib(pid, field="VmRSS"):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith(field + ":"): return int(line.split()[1])
+    return 0
+
+
+def units_ms(text):
+    value, unit = float(re.match(r"([\d.]+)", text).group(1)), re.sub(r"[\d.]+", "", text)
+    return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
+
+
+def wrk(url, seconds, conns, headers=()):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    for h in headers: cmd += ["-H", h]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    lat = dict(re.findall(r"\s+(50|99)%\s+(\S+)", out))
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m: errors += sum(map(int, m.groups()))
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    if m: errors += int(m.group(1))
+    return dict(rps=rps, requests=requests, p50=units_ms(lat["50"]), p99=units_ms(lat["99"]), errors=errors)
+
+
+def login(port):
+    import http.client
+    c = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    c.request("POST", "/login", body=b"", headers={"Content-Length": "0"})
+    r = c.getresponse(); r.read()
+    cookie = r.getheader("Set-Cookie")
+    if not cookie: raise SystemExit(f"login on {port} gave {r.status} without a cookie")
+    return cookie.split(";")[0]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--binary", required=True)
+    ap.add_argument("--seconds", type=int, default=5)
+    ap.add_argument("--rounds", type=int, default=2, help="each round runs every target; odd rounds reversed")
+    ap.add_argument("--threads", type=int, default=1, help="SessionGate event-loop threads (nginx/haproxy use 1)")
+    ap.add_argument("--skip-extra", action="store_true", help="only the main table")
+    args = ap.parse_args()
+    resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+    tmp = tempfile.mkdtemp(prefix="sg-bench-")
+    try:
+        run(args, tmp)
+    finally:
+        stop_all()
+        pg_ctl = os.environ.get("SG_BENCH_PG_CTL")
+        if pg_ctl: subprocess.run([pg_ctl, "stop"], capture_output=True)
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def run(args, tmp):
+    up, ngx, hap, cad, red = (free_port() for _ in range(5))
+    with open(f"{tmp}/big.bin", "wb") as f: f.write(os.urandom(65536))
+    with open(f"{tmp}/huge.bin", "wb") as f: f.truncate(1 << 30)
+    # nginx as the upstream app: small body, 64 KiB body, 1 GiB body, and a login that sets a session.
+    open(f"{tmp}/upstream.conf", "w").write(f"""
+worker_processes 1; daemon off; pid {tmp}/up.pid; error_log {tmp}/up.err;
+events {{ worker_connections 20000; }}
+http {{ access_log off; keepalive_requests 1000000; client_max_body_size 0;
+  server {{ listen 127.0.0.1:{up};
+    location / {{ return 200 "hello from upstream\\n"; }}
+    location = /big {{ alias {tmp}/big.bin; }}
+    location = /huge {{ alias {tmp}/huge.bin; }}
+    location = /upload {{ proxy_request_buffering off; return 200 "ok\\n"; }}
+    location = /login {{ add_header X-Session-Set '{{"user_id":"bench","role":"user"}}'; return 200 "ok\\n"; }}
+  }} }}""")
+    open(f"{tmp}/proxy.conf", "w").write(f"""
+worker_processes 1; daemon off; pid {tmp}/px.pid; error_log {tmp}/px.err;
+events {{ worker_connections 20000; }}
+http {{ access_log off; keepalive_requests 1000000;
+  upstream app {{ server 127.0.0.1:{up}; keepalive 64; }}
+  server {{ listen 127.0.0.1:{ngx};
+    location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}""")
+    open(f"{tmp}/haproxy.cfg", "w").write(f"""
+global
+  nbthread 1
+  maxconn 20000
+defaults
+  mode http
+  timeout connect 2s
+  timeout client 30s
+  timeout server 30s
+  http-reuse always
+frontend f
+  bind 127.0.0.1:{hap}
+  default_backend b
+backend b
+  server app 127.0.0.1:{up}
+""")
+    open(f"{tmp}/Caddyfile", "w").write(f"{{\n admin off\n auto_https off\n}}\nhttp://127.0.0.1:{cad} {{\n reverse_proxy 127.0.0.1:{up}\n}}\n")
+    start(["nginx", "-p", tmp, "-c", f"{tmp}/upstream.conf"], f"{tmp}/up.log"); wait_port(up)
+    nginx_proxy = start(["nginx", "-p", tmp, "-c", f"{tmp}/proxy.conf"], f"{tmp}/nginx.log"); wait_port(ngx)
+    haproxy = start(["haproxy", "-f", f"{tmp}/haproxy.cfg"], f"{tmp}/haproxy.log"); wait_port(hap)
+    caddy = None
+    if shutil.which("caddy"):
+        caddy = start(["caddy", "run", "--config", f"{tmp}/Caddyfile", "--adapter", "caddyfile"], f"{tmp}/caddy.log",
+                      env=dict(os.environ, GOMAXPROCS="1", XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
+        wait_port(cad)
+    redis = start(["redis-server", "--port", str(red), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], f"{tmp}/redis.log")
+    wait_port(red)
+    pg = subprocess.run(["bash", "-c", f'source {ROOT}/scripts/lib/postgres.sh; pg_start {tmp}/pg >&2; '
+                         'echo "$SESSIONGATE_TEST_POSTGRES_URL"; echo "$SESSIONGATE_TEST_POSTGRES_CTL"'],
+                        capture_output=True, text=True)
+    pg_url, pg_ctl = pg.stdout.strip().splitlines()[-2:]
+    os.environ["SG_BENCH_PG_CTL"] = pg_ctl
+    pg_port = int(re.search(r"@127\.0\.0\.1:(\d+)/", pg_url).group(1))
+    postmaster = int(open(f"{tmp}/pg/data/postmaster.pid").readline())
+
+    key = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
+    secret = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
+    env = dict(os.environ, SG_KEY=key, SG_SECRET=secret, SESSIONGATE_THREADS=str(args.threads))
+    gates = {}
+    for mode, store in [("public", 'backend = "memory"'), ("memory", 'backend = "memory"'),
+                        ("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{red}/0"'),
+                        ("postgres", f'backend = "postgres"\nurl = "{pg_url}"')]:
+        port, admin = free_port(), free_port()
+        open(f"{tmp}/{mode}.toml", "w").write(f"""
+[server]
+listen = "127.0.0.1:{port}"
+admin_listen = "127.0.0.1:{admin}"
+max_body_bytes = 0
+[upstream]
+url = "http://127.0.0.1:{up}"
+[cookie]
+name = "sg"
+secure = false
+keys = ["${{SG_KEY}}"]
+[signing]
+secret = "${{SG_SECRET}}"
+[store]
+{store}
+[log]
+access = false
+level = "warning"
+[routes]
+default = "session"
+[[route]]
+path = "/login"
+access = "public"
+[[route]]
+path = "/public/**"
+access = "public"
+""")
+        p = start([args.binary, "serve", "--config", f"{tmp}/{mode}.toml"], f"{tmp}/{mode}.log", env=env)
+        wait_port(port)
+        gates[mode] = (p, port)
+    time.sleep(1.0)  # postgres store migrates at start
+    cookies = {m: login(gates[m][1]) for m in ("memory", "redis", "postgres")}
+
+    targets = [  # name, url, headers, proxy pids, store pids
+        ("direct", f"http://127.0.0.1:{up}/", (), [], []),
+        ("nginx proxy_pass", f"http://127.0.0.1:{ngx}/", (), children(nginx_proxy.pid), []),
+        ("haproxy", f"http://127.0.0.1:{hap}/", (), [haproxy.pid], []),
+    ]
+    if caddy: targets.append(("caddy reverse_proxy", f"http://127.0.0.1:{cad}/", (), [caddy.pid], []))
+    targets += [
+        ("sessiongate public", f"http://127.0.0.1:{gates['public'][1]}/public/x", (), [gates["public"][0].pid], []),
+        ("sessiongate memory", f"http://127.0.0.1:{gates['memory'][1]}/", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
+        ("sessiongate redis", f"http://127.0.0.1:{gates['redis'][1]}/", (f"Cookie: {cookies['redis']}",), [gates["redis"][0].pid], [redis.pid]),
+        ("sessiongate postgres", f"http://127.0.0.1:{gates['postgres'][1]}/", (f"Cookie: {cookies['postgres']}",), [gates["postgres"][0].pid], "pg"),
+        ("direct 64KiB", f"http://127.0.0.1:{up}/big", (), [], []),
+        ("nginx 64KiB", f"http://127.0.0.1:{ngx}/big", (), children(nginx_proxy.pid), []),
+        ("sessiongate memory 64KiB", f"http://127.0.0.1:{gates['memory'][1]}/big", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
+    ]
+    for name, url, headers, *_ in targets:  # warm-up (and sanity: every target answers without errors)
+        result = wrk(url, 1, 64, headers)
+        if result["errors"]: print(f"warning: {name} had {result['errors']} errors in warm-up", file=sys.stderr)
+    results = {t[0]: [] for t in targets}
+    for rnd in range(args.rounds):
+        order = targets if rnd % 2 == 0 else list(reversed(targets))
+        for name, url, headers, proxy_pids, store_pids in order:
+            spids = children(postmaster) if store_pids == "pg" else store_pids
+            before, sbefore = cpu_ticks(proxy_pids), cpu_ticks(spids)
+            r = wrk(url, args.seconds, 64, headers)
+            r["cpu"] = (cpu_ticks(proxy_pids) - before) / CLK_TCK
+            r["scpu"] = (cpu_ticks(spids) - sbefore) / CLK_TCK
+            results[name].append(r)
+
+    def agg(name):
+        runs = results[name]
+        req = sum(r["requests"] for r in runs)
+        return dict(rps=statistics.mean(r["rps"] for r in runs), p50=statistics.mean(r["p50"] for r in runs),
+                    p99=statistics.mean(r["p99"] for r in runs), errors=sum(r["errors"] for r in runs),
+                    cpu=sum(r["cpu"] for r in runs) * 1e6 / req, scpu=sum(r["scpu"] for r in runs) * 1e6 / req)
+
+    print(f"\nwrk -t1 -c64, {args.seconds}s × {args.rounds} interleaved rounds; SessionGate threads={args.threads}, "
+          f"nginx/haproxy 1 worker, caddy GOMAXPROCS=1; {os.cpu_count()} cores")
+    print(f"{'target':28} {'req/s':>9} {'×direct':>8} {'×nginx':>7} {'p50 ms':>7} {'p99 ms':>7} {'µs/req':>7} {'store µs':>8} {'errors':>6}")
+    direct, nginx = agg("direct")["rps"], agg("nginx proxy_pass")["rps"]
+    direct_big, nginx_big = agg("direct 64KiB")["rps"], agg("nginx 64KiB")["rps"]
+    for name, *_ in targets:
+        a = agg(name)
+        base, nbase = (direct_big, nginx_big) if "64KiB" in name else (direct, nginx)
+        cpu = f"{a['cpu']:.0f}" if name not in ("direct", "direct 64KiB") else "-"
+        scpu = f"{a['scpu']:.0f}" if a["scpu"] else "-"
+        print(f"{name:28} {a['rps']:9.0f} {a['rps']/base:8.2f} {a['rps']/nbase:7.2f} {a['p50']:7.2f} {a['p99']:7.2f} {cpu:>7} {scpu:>8} {a['errors']:6d}")
+
+    if args.skip_extra: return
+    print("\nunloaded latency (wrk -c1), p50 ms:")
+    for name, url, headers in [("direct", f"http://127.0.0.1:{up}/", ()), ("nginx proxy_pass", f"http://127.0.0.1:{ngx}/", ()),
+                               ("sessiongate memory", f"http://127.0.0.1:{gates['memory'][1]}/", (f"Cookie: {cookies['memory']}",))]:
+        r = wrk(url, args.seconds, 1, headers)
+        print(f"  {name:24} p50 {r['p50']:.3f}  p99 {r['p99']:.3f}")
+
+    pid, port = gates["public"][0].pid, gates["public"][1]
+    rss0 = rss_kib(pid)
+    socks = []
+    for i in range(10000):
+        s = socket.create_connection(("127.0.0.1", port))
+        s.sendall(b"GET /public/idle HTTP/1.1\r\nHost: bench\r\n\r\n")
+        socks.append(s)
+    for s in socks:
+        s.settimeout(10); s.recv(4096)
+    time.sleep(1)
+    print(f"\n10,000 idle keep-alive connections: proxy RSS {rss0/1024:.1f} MiB → {rss_kib(pid)/1024:.1f} MiB")
+    for s in socks: s.close()
+
+    pid, port = gates["memory"][0].pid, gates["memory"][1]
+    hwm0 = rss_kib(pid, "VmHWM")
+    t0 = time.time()
+    subprocess.run(["curl", "-s", "-o", "/dev/null", "-H", f"Cookie: {cookies['memory']}", f"http://127.0.0.1:{port}/huge"], check=True)
+    down = time.time() - t0
+    s = socket.create_connection(("127.0.0.1", port))
+    s.sendall(f"POST /upload HTTP/1.1\r\nHost: bench\r\nCookie: {cookies['memory']}\r\nContent-Length: {1 << 30}\r\n\r\n".encode())
+    chunk = bytes(1 << 20)
+    t0 = time.time()
+    for _ in range(1024): s.sendall(chunk)
+    s.settimeout(30); reply = s.recv(4096); up_t = time.time() - t0; s.close()
+    print(f"1 GiB download {1024/down:.0f} MiB/s, upload {1024/up_t:.0f} MiB/s ({reply.split(b' ')[1].decode()}); "
+          f"proxy peak RSS {hwm0/1024:.1f} → {rss_kib(pid, 'VmHWM')/1024:.1f} MiB")
+
+
+if __name__ == "__main__":
+    main()

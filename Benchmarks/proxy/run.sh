@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Side-by-side proxy benchmark (not part of the test run): nginx upstream; direct, nginx
+# proxy_pass, HAProxy, Caddy and SessionGate (public route, memory/Redis/Postgres sessions), wrk in
+# interleaved rounds. Prints one table. Usage: Benchmarks/proxy/run.sh [seconds-per-run] [rounds]
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+missing=()
+for pkg in wrk nginx haproxy redis-server postgresql; do dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg"); done
+dpkg -s caddy >/dev/null 2>&1 || missing+=(caddy)
+if ((${#missing[@]})); then
+    $sudo apt-get update -qq
+    # caddy is optional: if the distribution lacks it, its row is skipped.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null 2>&1 \
+        || DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]/caddy}" >/dev/null
+fi
+# Keep the distribution's services out of the way; the benchmark starts its own.
+for svc in nginx haproxy caddy redis-server postgresql; do $sudo systemctl stop "$svc" 2>/dev/null || true; done
+echo "building sessiongate (release)…"
+swift build -c release --product sessiongate --scratch-path .build-release 2>&1 | tail -1
+exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate "$@"
