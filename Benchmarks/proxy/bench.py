@@ -15,14 +15,14 @@ def free_port():
     s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
 
 
-def wait_port(port, timeout=20):
+def wait_port(port, timeout=20, name=""):
     deadline = time.time() + timeout
     while time.time() < deadline:
         try:
             socket.create_connection(("127.0.0.1", port), 0.2).close(); return
         except OSError:
             time.sleep(0.05)
-    raise SystemExit(f"nothing listening on {port}")
+    raise SystemExit(f"nothing listening on {port} {name}")
 
 
 def start(cmd, log, env=None, **kw):
@@ -105,7 +105,8 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="SessionGate event-loop threads (nginx/haproxy use 1)")
     ap.add_argument("--skip-extra", action="store_true", help="only the main table")
     args = ap.parse_args()
-    resource.setrlimit(resource.RLIMIT_NOFILE, (65536, 65536))
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
     tmp = tempfile.mkdtemp(prefix="sg-bench-")
     try:
         run(args, tmp)
@@ -142,7 +143,7 @@ http {{ access_log off; keepalive_requests 1000000;
     open(f"{tmp}/haproxy.cfg", "w").write(f"""
 global
   nbthread 1
-  maxconn 20000
+  maxconn 8000
 defaults
   mode http
   timeout connect 2s
@@ -158,7 +159,7 @@ backend b
     open(f"{tmp}/Caddyfile", "w").write(f"{{\n admin off\n auto_https off\n}}\nhttp://127.0.0.1:{cad} {{\n reverse_proxy 127.0.0.1:{up}\n}}\n")
     start(["nginx", "-p", tmp, "-c", f"{tmp}/upstream.conf"], f"{tmp}/up.log"); wait_port(up)
     nginx_proxy = start(["nginx", "-p", tmp, "-c", f"{tmp}/proxy.conf"], f"{tmp}/nginx.log"); wait_port(ngx)
-    haproxy = start(["haproxy", "-f", f"{tmp}/haproxy.cfg"], f"{tmp}/haproxy.log"); wait_port(hap)
+    haproxy = start(["haproxy", "-f", f"{tmp}/haproxy.cfg"], f"{tmp}/haproxy.log"); wait_port(hap, name="haproxy")
     caddy = None
     if shutil.which("caddy"):
         caddy = start(["caddy", "run", "--config", f"{tmp}/Caddyfile", "--adapter", "caddyfile"], f"{tmp}/caddy.log",

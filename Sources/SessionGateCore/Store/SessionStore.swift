@@ -133,6 +133,14 @@ public protocol SessionStore: Sendable {
 
     /// Throws when the backend is unreachable (for `/readyz`).
     func checkHealth() async throws(StoreError)
+
+    /// For stores that answer from memory: the result of `load` without suspending, so the data
+    /// plane can stay on its event loop. `.none` means "not available, call `load`".
+    func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession??
+}
+
+extension SessionStore {
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? { .none }
 }
 
 /// A store failure. The description never holds a session id, a URL password or data.

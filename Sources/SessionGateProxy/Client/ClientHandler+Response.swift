@@ -26,7 +26,8 @@ extension ClientHandler: UpstreamDelegate {
             }
             guard exchange.phase == .streaming else { return }
             exchange.responseBytes += buffer.readableBytes
-            context.writeAndFlush(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            clientNeedsFlush = true
         case .end(let trailers):
             if exchange.phase == .tunnelling, let upstream = exchange.upstream {
                 // The 101 message is complete: from here on both sides speak raw bytes.
@@ -65,6 +66,14 @@ extension ClientHandler: UpstreamDelegate {
         }
     }
 
+    func upstreamReadComplete() {
+        // One flush (one syscall) per upstream read, not one per body part.
+        if clientNeedsFlush, let context {
+            clientNeedsFlush = false
+            context.flush()
+        }
+    }
+
     func upstreamWritabilityChanged(isWritable: Bool) {
         guard let exchange, exchange.phase != .tunnelling else { return }
         if isWritable, exchange.phase != .preparing { resumeClientReads() } else if !isWritable { pauseClientReads() }
@@ -95,7 +104,7 @@ extension ClientHandler: UpstreamDelegate {
         let touchDue = exchange.session.map { exchange.now - $0.times.lastSeenAt >= runtime.config.session.touchInterval } ?? false
         let staleCookie = exchange.presentedCookie && exchange.session == nil
         if directives.isEmpty, !touchDue, !staleCookie {
-            return sendResponseHead(head, exchange: exchange, cookie: .keep)
+            return sendResponseHead(head, exchange: exchange, cookie: .keep, flushNow: false)
         }
         exchange.phase = .applying
         exchange.upstream?.handler.setReadsPaused(true)
@@ -111,7 +120,7 @@ extension ClientHandler: UpstreamDelegate {
             case .success(let outcome):
                 for directive in outcome.applied { self.events.directiveApplied(directive) }
                 exchange.session = outcome.session
-                self.sendResponseHead(head, exchange: exchange, cookie: outcome.cookie)
+                self.sendResponseHead(head, exchange: exchange, cookie: outcome.cookie, flushNow: true)
             case .failure(let error):
                 runtime.logger.error("session store failed while applying directives", metadata: ["error": "\(error)"])
                 self.events.sessionWriteFailed()
@@ -135,7 +144,8 @@ extension ClientHandler: UpstreamDelegate {
         upstream.channel.close(promise: nil)
     }
 
-    private func sendResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, cookie: CookieChange) {
+    /// `flushNow`: called from a store callback, where no upstream read-complete will follow.
+    private func sendResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, cookie: CookieChange, flushNow: Bool) {
         guard let context else { return }
         let runtime = exchange.runtime
         var headers = HTTPHeaders()
@@ -198,6 +208,7 @@ extension ClientHandler: UpstreamDelegate {
         exchange.status = Int(upstreamHead.status.code)
         events.responseStarted(status: exchange.status)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
+        clientNeedsFlush = true
         let pending = exchange.pendingResponseParts
         exchange.pendingResponseParts.removeAll()
         for part in pending {
@@ -209,7 +220,10 @@ extension ClientHandler: UpstreamDelegate {
             case .end(let trailers): return finishResponse(exchange, trailers: trailers, context: context)
             }
         }
-        context.flush()
+        if flushNow {
+            clientNeedsFlush = false
+            context.flush()
+        }
         exchange.upstream?.handler.setReadsPaused(!context.channel.isWritable)
         resumeClientReadsIfForwarding(exchange)
     }
@@ -235,6 +249,7 @@ extension ClientHandler: UpstreamDelegate {
             }
         }
         self.exchange = nil
+        clientNeedsFlush = false
         if exchange.keepAlive {
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
             timeouts.exchangeFinished()

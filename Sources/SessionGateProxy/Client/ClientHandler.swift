@@ -22,6 +22,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsPaused = false
     private var pendingRead = false
     var closed = false
+    /// Writes are batched: flushed once per read from the other side.
+    var clientNeedsFlush = false
+    var upstreamNeedsFlush = false
 
     init(runtimes: RuntimeSource, pool: UpstreamPool, timeouts: ClientTimeoutHandler, events: ProxyEvents) {
         self.runtimes = runtimes
@@ -58,6 +61,14 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             exchange.requestEnded = true
             relayRequestPart(part, exchange: exchange)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        if upstreamNeedsFlush {
+            upstreamNeedsFlush = false
+            exchange?.upstream?.channel.flush()
+        }
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -179,9 +190,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return authorize(exchange)
         }
         exchange.presentedCookie = true
+        let now = exchange.now
+        if case .some(let session) = SessionFlow.loadWithoutSuspending(cookieValues: cookieValues, runtime: runtime, now: now) {
+            exchange.session = session
+            exchange.sessionOutcome = session == nil ? "miss" : "hit"
+            events.sessionLoaded(session == nil ? .miss : .hit)
+            return authorize(exchange)
+        }
         updateReadPause()
         let presented = cookieValues
-        let now = exchange.now
         StoreCall.run(on: context.eventLoop, timeout: config.store.timeout) { () async throws(StoreError) -> StoredSession? in
             try await SessionFlow.load(cookieValues: presented, runtime: runtime, now: now)
         } completion: { result in
@@ -300,7 +317,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .forwarding, .applying, .streaming:
             guard let upstream = exchange.upstream else { return }
             writeUpstream(part, to: upstream.channel)
-            upstream.channel.flush()
+            if case .end = part {
+                upstreamNeedsFlush = false
+                upstream.channel.flush()
+            } else {
+                upstreamNeedsFlush = true
+            }
             if case .end = part, exchange.phase == .forwarding { armResponseTimer(exchange) }
             updateReadPause()
         case .answered:

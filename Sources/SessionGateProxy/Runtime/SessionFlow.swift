@@ -30,6 +30,15 @@ enum SessionFlow {
         return nil
     }
 
+    /// The same as `load` for stores that answer without suspending; `.none` otherwise.
+    static func loadWithoutSuspending(cookieValues: [Substring], runtime: ProxyRuntime, now: UnixSeconds) -> StoredSession?? {
+        for value in cookieValues {
+            guard let ticket = runtime.keyRing.open(value, cookieName: runtime.config.cookie.name) else { continue }
+            return runtime.store.loadWithoutSuspending(SessionTicket(ticket), now: now)
+        }
+        return .some(nil)
+    }
+
     /// Applies the upstream's directives (patches, then actions, then lifetime) and the throttled
     /// touch. `presentedCookie` is true when the request carried a session cookie that did not
     /// lead to a live session (so it is cleared).

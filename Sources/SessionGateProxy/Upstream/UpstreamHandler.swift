@@ -6,6 +6,8 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamResponsePart(_ part: HTTPClientResponsePart)
     func upstreamFailed(_ error: any Error)
     func upstreamWritabilityChanged(isWritable: Bool)
+    /// The current read from the upstream socket is done: a good moment to flush the client.
+    func upstreamReadComplete()
 }
 
 /// The thin handler at the end of an upstream connection's pipeline. It forwards response parts
@@ -46,6 +48,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
             isBroken = true
             context.close(promise: nil)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        delegate?.upstreamReadComplete()
+        context.fireChannelReadComplete()
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -22,6 +22,11 @@ public struct CookieSessionStore: SessionStore {
         return session
     }
 
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? {
+        guard let session = CookieTicketCodec.decode(ticket), session.times.isLive(at: now) else { return .some(nil) }
+        return .some(session)
+    }
+
     public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
         encoded(handle: newHandle(), data: data, times: policy.newTimes(now: now))
     }

@@ -46,6 +46,14 @@ public final class MemorySessionStore: SessionStore {
     public var count: Int { state.withLock { $0.sessions.count } }
 
     public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        lookup(ticket, now: now)
+    }
+
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? {
+        .some(lookup(ticket, now: now))
+    }
+
+    private func lookup(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession? {
         guard let id = SessionID(bytes: ticket.bytes) else { return nil }
         return state.withLock { state in
             guard let entry = state.sessions[id.storeKey], entry.times.isLive(at: now) else { return nil }

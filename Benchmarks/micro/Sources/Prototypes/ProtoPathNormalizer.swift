@@ -1,0 +1,211 @@
+import SessionGateCore
+
+// A copy of SessionGateCore's PathNormalizer (HTTP/PathNormalizer.swift) with one change:
+// `removeDotAndEmptySegments` works in one pass over the bytes instead of building an array of
+// segment slices. Everything else is verbatim, so the benchmark isolates that change.
+
+private func bad(_ reason: String) -> TargetRejection { TargetRejection(status: 400, reason: reason) }
+
+public enum ProtoPathNormalizer {
+    public static func normalize(
+        target: String, maxLength: Int, host: String?
+    ) -> Result<NormalizedTarget, TargetRejection> {
+        let bytes = Array(target.utf8)
+        guard bytes.count <= maxLength else {
+            return .failure(TargetRejection(status: 414, reason: "request target longer than \(maxLength) bytes"))
+        }
+        do throws(TargetRejection) {
+            let pathStart = try originFormStart(bytes, host: host)
+            var pathEnd = pathStart
+            while pathEnd < bytes.count, bytes[pathEnd] != UInt8(ascii: "?") { pathEnd += 1 }
+            var query: String? = nil
+            if pathEnd < bytes.count {
+                let queryBytes = bytes[(pathEnd + 1)...]
+                for byte in queryBytes {
+                    if byte == UInt8(ascii: "#") { throw bad("fragment in request target") }
+                    if byte <= 0x20 || byte >= 0x7f { throw bad("control, space or non-ASCII byte in query") }
+                }
+                query = String(decoding: queryBytes, as: UTF8.self)
+            }
+            let decoded = try decodePath(bytes[pathStart..<pathEnd])
+            return .success(NormalizedTarget(path: removeDotAndEmptySegments(decoded), query: query))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    /// Index where the path starts: 0 for origin-form, after the authority for absolute-form.
+    private static func originFormStart(_ bytes: [UInt8], host: String?) throws(TargetRejection) -> Int {
+        guard let first = bytes.first else { throw bad("empty request target") }
+        if first == UInt8(ascii: "/") { return 0 }
+        if first == UInt8(ascii: "*") { throw bad("asterisk-form request target") }
+        let lowered = bytes.prefix(8).map { $0 | 0x20 }
+        let schemeLength: Int
+        let defaultPort: String
+        if lowered.starts(with: "http://".utf8) {
+            schemeLength = 7
+            defaultPort = ":80"
+        } else if lowered.starts(with: "https://".utf8) {
+            schemeLength = 8
+            defaultPort = ":443"
+        } else {
+            throw bad("request target is neither origin-form nor absolute-form")
+        }
+        var authorityEnd = schemeLength
+        while authorityEnd < bytes.count, bytes[authorityEnd] != UInt8(ascii: "/"),
+            bytes[authorityEnd] != UInt8(ascii: "?")
+        {
+            authorityEnd += 1
+        }
+        let authority = bytes[schemeLength..<authorityEnd]
+        guard let host, !authority.isEmpty, !authority.contains(UInt8(ascii: "@")),
+            sameAuthority(authority, host, defaultPort: defaultPort)
+        else {
+            throw bad("absolute-form request target for another host")
+        }
+        guard authorityEnd < bytes.count, bytes[authorityEnd] == UInt8(ascii: "/") else {
+            throw bad("absolute-form request target without a path")
+        }
+        return authorityEnd
+    }
+
+    private static func sameAuthority(_ authority: ArraySlice<UInt8>, _ host: String, defaultPort: String) -> Bool {
+        func canonical<Bytes: Sequence<UInt8>>(_ bytes: Bytes) -> [UInt8] {
+            var lowered = bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }
+            if lowered.count > defaultPort.utf8.count, lowered.reversed().starts(with: defaultPort.utf8.reversed()) {
+                lowered.removeLast(defaultPort.utf8.count)
+            }
+            return lowered
+        }
+        return canonical(authority) == canonical(host.utf8)
+    }
+
+    private static func isUnreserved(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."), UInt8(ascii: "_"),
+            UInt8(ascii: "~"):
+            true
+        default: false
+        }
+    }
+
+    private static func hexValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
+        default: nil
+        }
+    }
+
+    private static let upperHex = Array("0123456789ABCDEF".utf8)
+
+    /// Decodes unreserved escapes, upper-cases the others and refuses ambiguous bytes.
+    private static func decodePath(_ path: ArraySlice<UInt8>) throws(TargetRejection) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(path.count)
+        var utf8 = ProtoEscapedUTF8Validator()
+        var index = path.startIndex
+        while index < path.endIndex {
+            let byte = path[index]
+            if byte == UInt8(ascii: "%") {
+                guard index + 2 < path.endIndex,
+                    let high = hexValue(path[index + 1]), let low = hexValue(path[index + 2])
+                else { throw bad("invalid percent-encoding in path") }
+                let value = high << 4 | low
+                switch value {
+                case 0x2f: throw bad("encoded slash (%2F) in path")
+                case 0x5c: throw bad("encoded backslash (%5C) in path")
+                case 0x00: throw bad("encoded NUL (%00) in path")
+                case 0x01..<0x20, 0x7f: throw bad("encoded control character in path")
+                default: break
+                }
+                try utf8.feed(value)
+                if isUnreserved(value) {
+                    out.append(value)
+                } else {
+                    out.append(contentsOf: [UInt8(ascii: "%"), upperHex[Int(value >> 4)], upperHex[Int(value & 0x0f)]])
+                }
+                index += 3
+                continue
+            }
+            switch byte {
+            case UInt8(ascii: "\\"): throw bad("backslash in path")
+            case UInt8(ascii: ";"): throw bad("semicolon in path")
+            case UInt8(ascii: "#"): throw bad("fragment in request target")
+            case 0..<0x21, 0x7f...: throw bad("control, space or non-ASCII byte in path")
+            default:
+                try utf8.feed(byte)  // an ASCII byte where a continuation byte was due
+                out.append(byte)
+            }
+            index += 1
+        }
+        try utf8.finish()
+        return out
+    }
+
+    /// RFC 3986 §5.2.4 on whole segments, plus collapsing empty segments: one pass writing into
+    /// the output, `..` truncating it back to the previous `/` (no array of segment slices).
+    private static func removeDotAndEmptySegments(_ path: [UInt8]) -> String {
+        var out: [UInt8] = []
+        out.reserveCapacity(path.count + 1)
+        var trailingSlash = false
+        path.withUnsafeBufferPointer { bytes in
+            let count = bytes.count
+            // Segments after the first "/" (the path always starts with "/").
+            var start = 1
+            while start <= count {
+                var end = start
+                while end < count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+                let length = end - start
+                if length == 0 || (length == 1 && bytes[start] == UInt8(ascii: ".")) {
+                    trailingSlash = true
+                } else if length == 2, bytes[start] == UInt8(ascii: "."), bytes[start + 1] == UInt8(ascii: ".") {
+                    if let slash = out.lastIndex(of: UInt8(ascii: "/")) { out.removeSubrange(slash...) }
+                    trailingSlash = true
+                } else {
+                    out.append(UInt8(ascii: "/"))
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                    trailingSlash = false
+                }
+                start = end + 1
+            }
+        }
+        if out.isEmpty || trailingSlash { out.append(UInt8(ascii: "/")) }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+/// Checks that the bytes written as percent-escapes form valid UTF-8 (no overlongs such as
+/// `%C0%AE`, no surrogates), so no server can decode them into `.` or `/`.
+private struct ProtoEscapedUTF8Validator {
+    private var remaining = 0
+    private var lower: UInt8 = 0x80
+    private var upper: UInt8 = 0xBF
+
+    mutating func feed(_ byte: UInt8) throws(TargetRejection) {
+        if remaining > 0 {
+            guard byte >= lower, byte <= upper else { throw bad("percent-encoded bytes are not valid UTF-8") }
+            remaining -= 1
+            lower = 0x80
+            upper = 0xBF
+            return
+        }
+        switch byte {
+        case 0..<0x80: return
+        case 0xC2...0xDF: (remaining, lower, upper) = (1, 0x80, 0xBF)
+        case 0xE0: (remaining, lower, upper) = (2, 0xA0, 0xBF)
+        case 0xE1...0xEC, 0xEE...0xEF: (remaining, lower, upper) = (2, 0x80, 0xBF)
+        case 0xED: (remaining, lower, upper) = (2, 0x80, 0x9F)
+        case 0xF0: (remaining, lower, upper) = (3, 0x90, 0xBF)
+        case 0xF1...0xF3: (remaining, lower, upper) = (3, 0x80, 0xBF)
+        case 0xF4: (remaining, lower, upper) = (3, 0x80, 0x8F)
+        default: throw bad("percent-encoded bytes are not valid UTF-8")
+        }
+    }
+
+    func finish() throws(TargetRejection) {
+        if remaining > 0 { throw bad("percent-encoded bytes are not valid UTF-8") }
+    }
+}
