@@ -51,7 +51,7 @@ step "lint (swift format)"
 swift format lint --strict --recursive Sources Tests Package.swift
 
 step "tests"
-swift test --skip-build --parallel 2>&1 | tee "$WORK/test.log" | grep -E '✘|error|Test run with|Executed [0-9]+ tests' || true
+swift test --skip-build --parallel 2>&1 | tee "$WORK/test.log" | grep -E '^✘|Test run with|Executed [0-9]+ tests' || true
 if grep -qE '✘|Test run with .* failed' "$WORK/test.log"; then
     echo "tests failed (full log below)"
     grep -E '✘' "$WORK/test.log" | head -100

@@ -47,7 +47,8 @@ public func fuzzCookieHeader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
         let values = CookieHeader.values(named: name, in: header)
         // Compared as scalars: String equality would treat canonically equivalent text as equal.
         let expected = reference.filter { $0.name == Array(name.unicodeScalars) }.map(\.value)
-        check(scalars(values) == expected,
+        check(
+            scalars(values) == expected,
             "values(named: \(describe(name))) = \(values.map { describe(String($0)) }) disagrees with the pairs")
 
         let removed = CookieHeader.removing(named: name, from: header)
@@ -67,7 +68,8 @@ public func fuzzCookieHeader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
             for piece in header.unicodeScalars.split(separator: ";") {
                 let text = String(String.UnicodeScalarView(piece))
                 let blank = text.unicodeScalars.allSatisfy { $0 == " " || $0 == "\t" }
-                check(blank || !CookieHeader.values(named: name, in: text).isEmpty,
+                check(
+                    blank || !CookieHeader.values(named: name, in: text).isEmpty,
                     "removing(named: \(describe(name))) dropped the unrelated piece \(describe(text))")
             }
         }

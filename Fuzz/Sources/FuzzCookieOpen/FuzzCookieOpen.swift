@@ -60,7 +60,8 @@ public func fuzzCookieOpen(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let position = Int(nonce[0] ^ (bytes.first ?? 0)) &* 131 % chars.count
     let replacement = urlAlphabet[(urlAlphabet.firstIndex(of: chars[position])! + 1 + Int(bytes.last ?? 0) % 63) % 64]
     chars[position] = replacement
-    check(ring.open(String(decoding: chars, as: UTF8.self), cookieName: cookieName) == nil,
+    check(
+        ring.open(String(decoding: chars, as: UTF8.self), cookieName: cookieName) == nil,
         "a value with character \(position) changed still opens")
     check(ring.open(sealed.dropLast(), cookieName: cookieName) == nil, "a truncated value still opens")
     check(ring.open(sealed + "A", cookieName: cookieName) == nil, "an extended value still opens")

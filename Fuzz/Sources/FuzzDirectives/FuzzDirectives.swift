@@ -63,18 +63,21 @@ private func run(set: [String], action: [String], lifetime: [String]) {
             }
         }
         check(directives.lifetime.map { $0 > 0 } ?? true, "accepted a lifetime that is not positive")
-        check(directives.isEmpty == (set.isEmpty && directives.actions.isEmpty && lifetime.isEmpty),
+        check(
+            directives.isEmpty == (set.isEmpty && directives.actions.isEmpty && lifetime.isEmpty),
             "isEmpty is wrong")
     case .failure(let error):
         check(expected == nil, "refused directives the rules accept: \(error)")
         // The message goes to logs: one line, and never the patch itself.
         let description = error.description
-        check(!description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f },
+        check(
+            !description.unicodeScalars.contains { $0.value < 0x20 || $0.value == 0x7f },
             "error description has a control character: \(describe(description))")
         for value in set where value.utf8.count >= 24 {
             check(!description.contains(value), "error description quotes a patch")
         }
-        check(Header.allCases.contains { ["X-Session-Set", "X-Session-Action", "X-Session-Lifetime"][$0.rawValue] == error.header },
+        check(
+            Header.allCases.contains { ["X-Session-Set", "X-Session-Action", "X-Session-Lifetime"][$0.rawValue] == error.header },
             "error names an unknown header")
     }
 }

@@ -106,7 +106,8 @@ public func fuzzPath(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
         let match = routes.match(method: method, path: target.path)
         check(routes.match(method: method, path: target.path) == match, "route match is not deterministic")
         let expected = expectedRule(method: method, path: target.path)
-        check(match.rule?.index == expected,
+        check(
+            match.rule?.index == expected,
             "\(method) \(describe(target.path)) matched rule \(match.rule?.index ?? -1), expected \(expected ?? -1)")
     }
 

@@ -89,7 +89,8 @@ public func fuzzRESP(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
                 pieces.feed(bytes[start..<(start + size)])
                 start += size
             }
-            check(pieces.values.count == whole.values.count && zip(pieces.values, whole.values).allSatisfy(same),
+            check(
+                pieces.values.count == whole.values.count && zip(pieces.values, whole.values).allSatisfy(same),
                 "split input decoded to \(pieces.values) instead of \(whole.values)")
             check(pieces.outcome == whole.outcome, "split input ended \(pieces.outcome) instead of \(whole.outcome)")
         }

@@ -34,14 +34,17 @@ public func checkNormalizedTarget(_ target: NormalizedTarget, inputLength: Int) 
     while index < path.count {
         let byte = path[index]
         check(byte > 0x20 && byte < 0x7f, "control, space or non-ASCII byte in \(shown)")
-        check(![UInt8(ascii: "\\"), UInt8(ascii: ";"), UInt8(ascii: "#"), UInt8(ascii: "?")].contains(byte),
+        check(
+            ![UInt8(ascii: "\\"), UInt8(ascii: ";"), UInt8(ascii: "#"), UInt8(ascii: "?")].contains(byte),
             "forbidden character in \(shown)")
         if byte == UInt8(ascii: "%") {
-            check(index + 2 < path.count && isUpperHex(path[index + 1]) && isUpperHex(path[index + 2]),
+            check(
+                index + 2 < path.count && isUpperHex(path[index + 1]) && isUpperHex(path[index + 2]),
                 "escape not upper-case hex in \(shown)")
             let value = hexValue(path[index + 1]) << 4 | hexValue(path[index + 2])
             check(!isUnreserved(value), "escaped unreserved character in \(shown)")
-            check(value != 0x2f && value != 0x5c && value >= 0x20 && value != 0x7f,
+            check(
+                value != 0x2f && value != 0x5c && value >= 0x20 && value != 0x7f,
                 "escaped slash, backslash or control character in \(shown)")
             index += 3
         } else {
@@ -50,7 +53,8 @@ public func checkNormalizedTarget(_ target: NormalizedTarget, inputLength: Int) 
     }
     check(path.count <= inputLength + 1, "normalised path longer than the target: \(shown)")
     if let query = target.query {
-        check(!query.utf8.contains { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: "#") },
+        check(
+            !query.utf8.contains { $0 <= 0x20 || $0 >= 0x7f || $0 == UInt8(ascii: "#") },
             "query with a fragment, control or non-ASCII byte")
     }
 }

@@ -6,7 +6,7 @@ import SessionGateCore
 
 /// Makes sure each benchmark measures the path it claims to (a cookie that opens, the intended
 /// route rule, …), so a fixture typo cannot turn a benchmark into a cheap failure path.
-func checkFixtures(_ f: Fixtures) {
+func checkFixtures(_ f: Fixtures, differential: Bool) {
     func require(_ condition: Bool, _ what: String) {
         if !condition {
             print("fixture check failed: \(what)")
@@ -14,7 +14,7 @@ func checkFixtures(_ f: Fixtures) {
         }
     }
     let name = Fixtures.cookieName
-    require(f.sessionJSON.utf8.count >= 190 && f.sessionJSON.utf8.count <= 260, "session JSON is ~200 bytes")
+    require(f.sessionJSON.utf8.count == 207, "session JSON is 207 bytes")
     require(f.keyRing.open(f.sealedCookieSubstring, cookieName: name) == f.ticket, "cookie opens")
     require(f.rotatingKeyRing.open(f.sealedCookieSubstring, cookieName: name) == f.ticket, "cookie opens with key 2")
     require(CookieHeader.values(named: name, in: f.cookieHeader) == [f.sealedCookieSubstring], "cookie found")
@@ -41,5 +41,5 @@ func checkFixtures(_ f: Fixtures) {
     else { return require(false, "directives parse") }
     require(directives.patches.count == 1 && directives.actions == [.rotate] && directives.lifetime == 3600, "directives")
     require(f.sessionID.storeKey.utf8.count == 64, "store key is 64 hex digits")
-    checkPrototypes(f)
+    checkPrototypes(f, differential: differential)
 }

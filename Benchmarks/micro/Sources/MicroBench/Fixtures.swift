@@ -11,10 +11,10 @@ struct CountingRandomBytes: RandomBytes {
 struct Fixtures {
     static let cookieName = "__Host-session"
 
-    /// A 200-byte-class session object as an app would keep it.
+    /// A 207-byte session object as an app would keep it (nested object, array, int, double, bool).
     let sessionJSON = opaque(
-        #"{"user_id":"u_8f3a2c91","email":"ada.lovelace@example.com","name":"Ada Lovelace","#
-            + #""roles":["admin","billing"],"tenant":"acme-corp","plan":"enterprise","locale":"en-GB","#
+        #"{"user_id":"u_8f3a2c91","email":"ada@example.com","name":"Ada Lovelace","#
+            + #""roles":["admin","billing"],"tenant":"acme-corp","plan":"enterprise","#
             + #""mfa":true,"login_at":1732752000,"cart":{"items":3,"total":129.5}}"#)
     let sessionJSONBytes: [UInt8]
     let sessionData: [String: JSONValue]

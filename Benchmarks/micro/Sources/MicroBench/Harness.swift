@@ -14,6 +14,8 @@ struct Benchmark {
     let group: String
     let name: String
     let run: (Int) -> Void
+
+    var fullName: String { group + "/" + name }
 }
 
 /// What one benchmark measured.
@@ -112,7 +114,7 @@ enum Harness {
 /// Fixed-width table output.
 enum Report {
     static let columns: [(title: String, width: Int, leftAligned: Bool)] = [
-        ("benchmark", 46, true), ("ns/op (median)", 14, false), ("min ns/op", 10, false),
+        ("benchmark", 52, true), ("ns/op (median)", 14, false), ("min ns/op", 10, false),
         ("spread", 7, false), ("ops/s", 12, false), ("allocs/op", 9, false), ("B/op", 7, false),
     ]
 
@@ -160,7 +162,7 @@ enum Report {
     static func line(_ measurement: Measurement) -> String {
         let median = measurement.median
         return row([
-            measurement.benchmark.group + "/" + measurement.benchmark.name,
+            measurement.benchmark.fullName,
             format(median, decimals: median < 100 ? 1 : 0),
             format(measurement.fastest, decimals: measurement.fastest < 100 ? 1 : 0),
             format(measurement.spread * 100, decimals: 0) + "%",

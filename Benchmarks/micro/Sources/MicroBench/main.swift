@@ -1,6 +1,6 @@
 // Micro-benchmarks of SessionGateCore's hot pure functions.
 // Usage: MicroBench [--round-ms N] [--rounds N] [--list] [--fixed N] [filter ...]
-// A benchmark runs when "group/name" contains any filter (all run when none is given).
+// A benchmark runs when "group/name" equals or contains a filter (all run when none is given).
 #if canImport(Glibc)
     import Glibc
 #endif
@@ -32,13 +32,19 @@ func parseSettings(_ arguments: [String]) -> Settings {
 
 let settings = parseSettings(Array(CommandLine.arguments.dropFirst()))
 let fixtures = Fixtures()
-checkFixtures(fixtures)
+// The differential checks of the prototypes are skipped under --fixed/--list (valgrind runs).
+checkFixtures(fixtures, differential: settings.fixedIterations == nil && !settings.list)
 let all = coreBenchmarks(fixtures) + prototypeBenchmarks(fixtures)
+let fullNames = Set(all.map(\.fullName))
+/// A filter equal to a whole name selects that benchmark only; otherwise it is a substring.
 let selected = all.filter { benchmark in
-    settings.filters.isEmpty || settings.filters.contains { (benchmark.group + "/" + benchmark.name).contains($0) }
+    settings.filters.isEmpty
+        || settings.filters.contains {
+            fullNames.contains($0) ? benchmark.fullName == $0 : benchmark.fullName.contains($0)
+        }
 }
 if settings.list {
-    for benchmark in all { print(benchmark.group + "/" + benchmark.name) }
+    for benchmark in selected { print(benchmark.fullName) }
     exit(0)
 }
 

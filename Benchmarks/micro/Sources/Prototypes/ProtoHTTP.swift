@@ -10,19 +10,22 @@ public struct ProtoRouteTable: Sendable {
         case anyDepth
     }
 
-    struct Compiled: Sendable {
-        let rule: RouteRule
+    /// What matching reads, kept apart from the rule so the loop copies (retains) nothing.
+    struct Matcher: Sendable {
         let segments: [Segment]
-        let summary: String
+        /// The rule's methods as a small array: comparing a few short strings is cheaper than hashing.
+        let methods: [String]?
     }
 
-    let rules: [Compiled]
+    let matchers: [Matcher]
+    let rules: [RouteRule]
+    let summaries: [String]
     let defaultAccess: RouteAccess
 
     /// Prototype shortcut: literal glob segments are taken as written (the real change would keep
     /// `PathGlob`'s normalised `segments` and only replace `matches`).
     public init(_ routes: ProxyConfig.Routes) {
-        rules = routes.rules.map { rule in
+        matchers = routes.rules.map { rule in
             let segments: [Segment] = rule.pattern.source.split(separator: "/").map { part in
                 switch part {
                 case "*": .one
@@ -30,8 +33,10 @@ public struct ProtoRouteTable: Sendable {
                 default: .literal(Array(part.utf8))
                 }
             }
-            return Compiled(rule: rule, segments: segments, summary: rule.summary)
+            return Matcher(segments: segments, methods: rule.methods.map { Array($0) })
         }
+        rules = routes.rules
+        summaries = routes.rules.map(\.summary)
         defaultAccess = routes.defaultAccess
     }
 
@@ -39,15 +44,22 @@ public struct ProtoRouteTable: Sendable {
         let method = method.utf8.contains(where: { $0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z") })
             ? method.uppercased() : method
         var path = path
-        return path.withUTF8 { bytes in
-            for compiled in rules where Self.allows(compiled.rule.methods, method) && Self.matches(compiled.segments, bytes) {
-                return RouteMatch(rule: compiled.rule, access: compiled.rule.access, explanation: compiled.summary)
+        let found: Int? = path.withUTF8 { bytes in
+            matchers.withUnsafeBufferPointer { matchers in
+                for index in matchers.indices
+                where Self.allows(matchers[index].methods, method) && Self.matches(matchers[index].segments, bytes) {
+                    return index
+                }
+                return nil
             }
+        }
+        guard let found else {
             return RouteMatch(rule: nil, access: defaultAccess, explanation: "no rule matched; [routes] default")
         }
+        return RouteMatch(rule: rules[found], access: rules[found].access, explanation: summaries[found])
     }
 
-    static func allows(_ methods: Set<String>?, _ method: String) -> Bool {
+    static func allows(_ methods: [String]?, _ method: String) -> Bool {
         guard let methods else { return true }
         return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
     }
