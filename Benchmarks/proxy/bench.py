@@ -181,7 +181,8 @@ backend b
     gates = {}
     for mode, store in [("public", 'backend = "memory"'), ("memory", 'backend = "memory"'),
                         ("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{red}/0"'),
-                        ("postgres", f'backend = "postgres"\nurl = "{pg_url}"')]:
+                        ("postgres", f'backend = "postgres"\nurl = "{pg_url}"'),
+                        ("sqlite", f'backend = "sqlite"\npath = "{tmp}/sessions.db"')]:
         port, admin = free_port(), free_port()
         open(f"{tmp}/{mode}.toml", "w").write(f"""
 [server]
@@ -214,7 +215,7 @@ access = "public"
         wait_port(port)
         gates[mode] = (p, port)
     time.sleep(1.0)  # postgres store migrates at start
-    cookies = {m: login(gates[m][1]) for m in ("memory", "redis", "postgres")}
+    cookies = {m: login(gates[m][1]) for m in ("memory", "redis", "postgres", "sqlite")}
 
     targets = [  # name, url, headers, proxy pids, store pids
         ("direct", f"http://127.0.0.1:{up}/", (), [], []),
@@ -227,6 +228,7 @@ access = "public"
         ("sessiongate memory", f"http://127.0.0.1:{gates['memory'][1]}/", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
         ("sessiongate redis", f"http://127.0.0.1:{gates['redis'][1]}/", (f"Cookie: {cookies['redis']}",), [gates["redis"][0].pid], [redis.pid]),
         ("sessiongate postgres", f"http://127.0.0.1:{gates['postgres'][1]}/", (f"Cookie: {cookies['postgres']}",), [gates["postgres"][0].pid], "pg"),
+        ("sessiongate sqlite", f"http://127.0.0.1:{gates['sqlite'][1]}/", (f"Cookie: {cookies['sqlite']}",), [gates["sqlite"][0].pid], []),
         ("direct 64KiB", f"http://127.0.0.1:{up}/big", (), [], []),
         ("nginx 64KiB", f"http://127.0.0.1:{ngx}/big", (), children(nginx_proxy.pid), []),
         ("sessiongate memory 64KiB", f"http://127.0.0.1:{gates['memory'][1]}/big", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
