@@ -4,12 +4,17 @@
 #
 #   scripts/fuzz.sh [seconds-per-target] [target ...]    (default: 60 seconds, every target)
 #   FUZZ_REPLAY=1 scripts/fuzz.sh                          only replay the seed corpora (no fuzzing)
+#   FUZZ_KEEP_GOING=1 scripts/fuzz.sh 600                  long run: fork mode, a crash does not stop
+#                                                          the target (crashes are counted and kept)
+#   FUZZ_SKIP_KNOWN=id,id scripts/fuzz.sh                  skip reported, unfixed findings (see
+#                                                          Fuzz/Sources/FuzzSupport/KnownFindings.swift)
 #
 # Per target it prints executions, corpus size and crashes, and exits non-zero when any target
-# crashed, hit a property violation, timed out or ran out of memory. New corpus entries go to
-# .build-fuzz/corpus/<target>/ (kept between runs, never into the repo); crashing inputs go to
-# .build-fuzz/artifacts/<target>/ — turn each into a test in
-# Tests/SessionGateCoreTests/FuzzRegressionTests.swift and add it to the seed corpus.
+# crashed, hit a property violation, timed out or ran out of memory. The seed corpus includes the
+# inputs of every finding (regression-*), so a finding that comes back fails at once. New corpus
+# entries go to .build-fuzz/corpus/<target>/ (kept between runs, never into the repo); crashing
+# inputs go to .build-fuzz/artifacts/<target>/ — copy each to Fuzz/corpus/<target>/regression-NAME
+# and, for SessionGateCore, add a test to Tests/SessionGateCoreTests/FuzzRegressionTests.swift.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -51,16 +56,21 @@ for target in "${TARGETS[@]}"; do
     [ -d "$seeds" ] || mkdir -p "$seeds"
     if [ "${FUZZ_REPLAY:-0}" = 1 ]; then
         mode=(-runs=0)
+    elif [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
+        mode=(-max_total_time="$SECONDS_PER_TARGET" -fork=1 -ignore_crashes=1 -ignore_timeouts=1 -ignore_ooms=1)
     else
         mode=(-max_total_time="$SECONDS_PER_TARGET")
     fi
+    artifacts_before=$(find "$artifacts" -type f | wc -l)
     status=0
     "$BIN/$target" "${mode[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$work" "$seeds" >"$log" 2>&1 || status=$?
+    # Plain mode ends with stat:: lines; fork mode only has "#N: cov: ... corp: N ..." lines.
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
-    corpus=$(find "$work" -type f | wc -l)
-    crashes=$(grep -cE '^(==[0-9]+==ERROR|SUMMARY: libFuzzer|.*Fatal error: property violated|.*deadly signal)' "$log" || true)
-    if ((status != 0)); then
+    [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\)[:\t ].*/\1/p' "$log" | tail -1)
+    corpus=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
+    crashes=$(($(find "$artifacts" -type f | wc -l) - artifacts_before))
+    if ((status != 0 || crashes > 0)); then
         result="FAILED (exit $status; log $log)"
         failed+=("$target")
         ((crashes > 0)) || crashes=1
@@ -69,8 +79,8 @@ for target in "${TARGETS[@]}"; do
     fi
     printf '%-18s %12s %8s %8s  %s\n' "$target" "${execs:-?}" "$corpus" "$crashes" "$result"
     if ((status != 0)); then
-        grep -E 'property violated|Fatal error|ERROR: AddressSanitizer|ERROR: libFuzzer|SUMMARY|Test unit written' "$log" | head -8 |
-            sed 's/^/    /'
+        grep -E 'property violated|Fatal error|Assertion|ERROR: AddressSanitizer|ERROR: libFuzzer|Test unit written|^CRASH' "$log" |
+            sort -u | head -8 | sed 's/^/    /'
     fi
 done
 

@@ -9,7 +9,7 @@
 Each fault checks the status codes seen (session routes 503 / public routes 200 while the store is
 down; 502 / 504 for upstream faults), how long each answer took (no hang), the time to recover
 without restarting the proxy, that every session written before the fault is still there with its
-own data, and (c–e) that the proxy's open file descriptors return to the baseline. Prints a table.
+own data, and that the proxy's open file descriptors return to the baseline. Prints a table.
 Uses the servers scripts/test.sh started (SESSIONGATE_TEST_* variables); `wrk` must be installed.
 Run `faults.py app PORT` to start only the upstream app (used internally, in its own process)."""
 import base64, http.client, http.server, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
@@ -289,8 +289,9 @@ class Prober(threading.Thread):
                 cookie, user = self.sessions[i % len(self.sessions)]
                 t0 = time.time()
                 status, took, body, _ = request(self.port, path, cookie if kind == "session" else None)
-                if kind == "session" and status == 200 and body["data"].get("user_id") != user:
-                    status = f"WRONG SESSION (asked {user}, got {body['data'].get('user_id')})"
+                got = ((body or {}).get("data") or {}).get("user_id")
+                if kind == "session" and status == 200 and got != user:
+                    status = f"WRONG SESSION (asked {user}, got {got})"
                 self.samples.append((t0, t0 + took, kind, status))
             i += 1; time.sleep(0.03)
 

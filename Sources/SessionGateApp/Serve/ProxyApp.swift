@@ -53,18 +53,7 @@ public struct ProxyApp: Sendable {
         try await parts.proxy.start()
         var services = parts.services
         if let configPath {
-            let reloads = ReloadCounter()
-            parts.events.addExtraMetrics {
-                let counts = reloads.snapshot
-                return """
-                    # HELP sessiongate_config_reloads_total Configuration reloads (SIGHUP), by result.
-                    # TYPE sessiongate_config_reloads_total counter
-                    sessiongate_config_reloads_total{result="ok"} \(counts.ok)
-                    sessiongate_config_reloads_total{result="rejected"} \(counts.failed)
-
-                    """
-            }
-            services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, reloads: reloads), at: 0)
+            services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, events: parts.events), at: 0)
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(

@@ -3,7 +3,6 @@ import Logging
 import ServiceLifecycle
 import SessionGateCore
 import SessionGateProxy
-import Synchronization
 import UnixSignals
 
 /// Reloads the configuration on SIGHUP. The new file is validated completely first; an invalid
@@ -15,7 +14,8 @@ struct ReloadService: Service {
     let path: String
     let runtimes: RuntimeSource
     let logger: Logger
-    let reloads: ReloadCounter
+    /// Counts reloads (`sessiongate_config_reloads_total`).
+    let events: ProxyEvents
 
     func run() async throws {
         let signals = await UnixSignalsSequence(trapping: .sighup)
@@ -28,11 +28,11 @@ struct ReloadService: Service {
         let current = runtimes.current
         switch ConfigFile.load(path: path, environment: ProcessInfo.processInfo.environment) {
         case .failure(let errors):
-            reloads.record(success: false)
+            events.configReloaded(.rejected)
             logger.error("reload rejected; keeping the running configuration", metadata: ["errors": "\(errors.issues.map(\.description))"])
         case .success(let config):
             if let reason = Self.needsRestart(old: current.config, new: config) {
-                reloads.record(success: false)
+                events.configReloaded(.rejected)
                 logger.error("reload rejected; keeping the running configuration", metadata: ["reason": "\(reason)"])
                 return
             }
@@ -40,10 +40,10 @@ struct ReloadService: Service {
                 let runtime = try ProxyRuntime(
                     config: config, store: current.store, clock: current.clock, random: current.random, logger: logger)
                 runtimes.replace(with: runtime)
-                reloads.record(success: true)
+                events.configReloaded(.ok)
                 logger.notice("configuration reloaded", metadata: ["routes": "\(config.routes.rules.count)"])
             } catch {
-                reloads.record(success: false)
+                events.configReloaded(.rejected)
                 logger.error("reload rejected; keeping the running configuration", metadata: ["error": "\(error)"])
             }
         }
@@ -61,11 +61,4 @@ struct ReloadService: Service {
         }
         return nil
     }
-}
-
-/// Counts reloads for `/metrics`.
-final class ReloadCounter: Sendable {
-    private let counts = Mutex<(ok: Int, failed: Int)>((0, 0))
-    func record(success: Bool) { counts.withLock { success ? ($0.ok += 1) : ($0.failed += 1) } }
-    var snapshot: (ok: Int, failed: Int) { counts.withLock { $0 } }
 }

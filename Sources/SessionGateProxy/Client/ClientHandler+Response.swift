@@ -14,7 +14,9 @@ extension ClientHandler: UpstreamDelegate {
                 return
             }
             exchange.responseTimer?.cancel()
-            exchange.upstreamHeadAt = .now()
+            let headAt = NIODeadline.now()
+            exchange.upstreamHeadAt = headAt
+            if let sentAt = exchange.upstreamStartedAt { events.upstreamResponded(after: .nanoseconds((headAt - sentAt).nanoseconds)) }
             if head.status == .switchingProtocols, exchange.isUpgrade {
                 return startTunnel(exchange, head: head, context: context)
             }
@@ -102,9 +104,10 @@ extension ClientHandler: UpstreamDelegate {
         }
 
         let touchDue = exchange.session.map { exchange.now - $0.times.lastSeenAt >= runtime.config.session.touchInterval } ?? false
-        let staleCookie = exchange.presentedCookie && exchange.session == nil
-        if directives.isEmpty, !touchDue, !staleCookie {
-            return sendResponseHead(head, exchange: exchange, cookie: .keep, flushNow: false)
+        if directives.isEmpty, !touchDue {
+            // Nothing for the store: a cookie that led to no session is cleared, others stay.
+            let staleCookie = exchange.presentedCookie && exchange.session == nil
+            return sendResponseHead(head, exchange: exchange, cookie: staleCookie ? .clear : .keep, flushNow: false)
         }
         exchange.phase = .applying
         exchange.upstream?.handler.setReadsPaused(true)
@@ -112,7 +115,9 @@ extension ClientHandler: UpstreamDelegate {
         let presented = exchange.presentedCookie
         let now = exchange.now
         guard let loop = context?.eventLoop else { return }
-        StoreCall.run(on: loop, timeout: runtime.config.store.timeout) { () async throws(StoreError) -> SessionOutcome in
+        let observation = StoreCall.Observation(events: events, backend: runtime.config.store.backend, operation: .write)
+        StoreCall.run(on: loop, timeout: runtime.config.store.timeout, observe: observation) {
+            () async throws(StoreError) -> SessionOutcome in
             try await SessionFlow.apply(directives, to: loaded, presentedCookie: presented, runtime: runtime, now: now)
         } completion: { result in
             guard self.exchange === exchange, !self.closed else { return }
@@ -206,7 +211,6 @@ extension ClientHandler: UpstreamDelegate {
         let head = HTTPResponseHead(version: exchange.head.version, status: upstreamHead.status, headers: headers)
         exchange.phase = .streaming
         exchange.status = Int(upstreamHead.status.code)
-        events.responseStarted(status: exchange.status)
         context.write(wrapOutboundOut(.head(head)), promise: nil)
         clientNeedsFlush = true
         let pending = exchange.pendingResponseParts
@@ -257,7 +261,7 @@ extension ClientHandler: UpstreamDelegate {
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
         }
-        events.requestFinished(status: nil)
+        recordEnd(of: exchange)
         logAccess(exchange)
         resumeClientReads()
     }
@@ -274,7 +278,8 @@ extension ClientHandler: UpstreamDelegate {
         let response = HTTPResponseHead(version: exchange.head.version, status: .switchingProtocols, headers: headers)
         context.write(wrapOutboundOut(.head(response)), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        events.responseStarted(status: 101)
+        exchange.status = 101
+        recordEnd(of: exchange)
         _ = upstream
     }
 }

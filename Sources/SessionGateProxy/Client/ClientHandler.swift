@@ -74,6 +74,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelInactive(context: ChannelHandlerContext) {
         closed = true
         if let exchange {
+            recordEnd(of: exchange)
             exchange.responseTimer?.cancel()
             if let upstream = exchange.upstream {
                 upstream.handler.delegate = nil
@@ -90,10 +91,17 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if let parserError = error as? HTTPParserError {
             // Malformed or ambiguous framing: answer once (if nothing is in flight) and close.
             if exchange == nil || exchange?.phase == .preparing {
-                exchange = nil
                 let response =
                     parserError == .headerOverflow
                     ? LocalResponse.headersTooLarge : LocalResponse(status: .badRequest, error: "malformed request")
+                if let exchange {
+                    exchange.status = Int(response.status.code)
+                    recordEnd(of: exchange)
+                } else {
+                    // No head was parsed: answered before routing, never in flight.
+                    events.requestAnswered(rule: .rejected, method: .other, status: Int(response.status.code), duration: .zero)
+                }
+                exchange = nil
                 writeLocal(response, version: .http1_1, close: true, context: context)
             } else {
                 context.close(promise: nil)
@@ -152,14 +160,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let runtime = runtimes.current
         let config = runtime.config
+        let receivedAt = NIODeadline.now()
         events.requestStarted()
         if head.uri.utf8.count > config.server.maxHeaderBytes {
-            return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head)
+            return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head, receivedAt: receivedAt)
         }
         var headBytes = head.uri.utf8.count + 16
         for (name, value) in head.headers { headBytes += name.utf8.count + value.utf8.count + 4 }
         if headBytes > config.server.maxHeaderBytes {
-            return answerEarly(.headersTooLarge, head: head)
+            return answerEarly(.headersTooLarge, head: head, receivedAt: receivedAt)
         }
         let target: NormalizedTarget
         switch PathNormalizer.normalize(target: head.uri, maxLength: config.server.maxHeaderBytes, host: head.headers.first(name: "host")) {
@@ -167,16 +176,18 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .failure(let rejection):
             let status = HTTPResponseStatus(statusCode: rejection.status)
             return answerEarly(
-                LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head)
+                LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head,
+                receivedAt: receivedAt)
         }
         if config.server.maxBodyBytes > 0, let length = head.headers.first(name: "content-length").flatMap(Int.init),
             length > config.server.maxBodyBytes
         {
-            return answerEarly(.payloadTooLarge, head: head)
+            return answerEarly(.payloadTooLarge, head: head, receivedAt: receivedAt)
         }
 
         let match = runtime.routes.match(method: head.method.rawValue, path: target.path)
-        let exchange = Exchange(head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now())
+        let exchange = Exchange(
+            head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now(), startedAt: receivedAt)
         self.exchange = exchange
         if match.access == .deny {
             return answer(.forbidden, exchange: exchange)
@@ -190,28 +201,32 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             return authorize(exchange)
         }
         exchange.presentedCookie = true
+        guard let ticket = SessionFlow.openTicket(cookieValues: cookieValues, runtime: runtime) else {
+            sessionLoaded(.invalidCookie, session: nil, exchange: exchange)
+            return authorize(exchange)
+        }
         let now = exchange.now
-        if case .some(let session) = SessionFlow.loadWithoutSuspending(cookieValues: cookieValues, runtime: runtime, now: now) {
-            exchange.session = session
-            exchange.sessionOutcome = session == nil ? "miss" : "hit"
-            events.sessionLoaded(session == nil ? .miss : .hit)
+        let backend = config.store.backend
+        let loadStartedAt = NIODeadline.now()
+        if case .some(let session) = runtime.store.loadWithoutSuspending(ticket, now: now) {
+            events.storeCallFinished(
+                backend: backend, operation: .load, duration: .nanoseconds((NIODeadline.now() - loadStartedAt).nanoseconds), failed: false)
+            sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
             return authorize(exchange)
         }
         updateReadPause()
-        let presented = cookieValues
-        StoreCall.run(on: context.eventLoop, timeout: config.store.timeout) { () async throws(StoreError) -> StoredSession? in
-            try await SessionFlow.load(cookieValues: presented, runtime: runtime, now: now)
+        let observation = StoreCall.Observation(events: events, backend: backend, operation: .load)
+        StoreCall.run(on: context.eventLoop, timeout: config.store.timeout, observe: observation) {
+            () async throws(StoreError) -> StoredSession? in
+            try await SessionFlow.load(ticket: ticket, runtime: runtime, now: now)
         } completion: { result in
             guard self.exchange === exchange, !self.closed else { return }
             switch result {
             case .success(let session):
-                exchange.session = session
-                exchange.sessionOutcome = session == nil ? "miss" : "hit"
-                self.events.sessionLoaded(session == nil ? .miss : .hit)
+                self.sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
                 self.authorize(exchange)
             case .failure(let error):
-                self.events.sessionLoaded(.storeError)
-                exchange.sessionOutcome = "store_error"
+                self.sessionLoaded(.storeError, session: nil, exchange: exchange)
                 runtime.logger.warning("session load failed", metadata: ["error": "\(error)"])
                 if match.access == .public {
                     self.authorize(exchange)  // public routes keep serving, as anonymous
@@ -220,6 +235,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 }
             }
         }
+    }
+
+    private func sessionLoaded(_ result: ProxyEvents.LoadResult, session: StoredSession?, exchange: Exchange) {
+        exchange.session = session
+        exchange.sessionOutcome = result.label
+        events.sessionLoaded(result)
     }
 
     /// Enforces the route against the (possibly absent) session, then forwards.
@@ -293,10 +314,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func armResponseTimer(_ exchange: Exchange) {
         guard let context, exchange.responseTimer == nil else { return }
         let timeout = TimeAmount(exchange.runtime.config.upstream.responseTimeout)
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        exchange.responseTimer = context.eventLoop.scheduleTask(in: timeout) { [weak exchange] in
-            guard let exchange else { return }
-            loopBound.value.responseTimedOut(exchange)
+        // The timer holds the exchange until it fires or is cancelled (every path that ends the
+        // exchange cancels it).
+        let loopBound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
+        exchange.responseTimer = context.eventLoop.scheduleTask(in: timeout) {
+            let (handler, exchange) = loopBound.value
+            handler.responseTimedOut(exchange)
         }
     }
 
@@ -359,10 +382,25 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     // MARK: local answers
 
     /// Answers a request that never became an exchange (bad target, oversized head); closes.
-    private func answerEarly(_ response: LocalResponse, head: HTTPRequestHead) {
+    private func answerEarly(_ response: LocalResponse, head: HTTPRequestHead, receivedAt: NIODeadline) {
+        events.requestEnded()
+        events.requestAnswered(
+            rule: .rejected, method: ProxyEvents.MethodLabel(head.method), status: Int(response.status.code),
+            duration: .nanoseconds((NIODeadline.now() - receivedAt).nanoseconds))
         guard let context else { return }
-        events.requestFinished(status: Int(response.status.code))
         writeLocal(response, version: head.version, close: true, context: context)
+    }
+
+    /// Ends the exchange's request in the metrics, once: counted as answered when a status went
+    /// out, otherwise (the client left first) only no longer in flight.
+    func recordEnd(of exchange: Exchange) {
+        guard !exchange.recorded else { return }
+        exchange.recorded = true
+        events.requestEnded()
+        guard exchange.status > 0 else { return }
+        events.requestAnswered(
+            rule: ProxyEvents.RuleLabel(exchange.match.rule), method: ProxyEvents.MethodLabel(exchange.head.method),
+            status: exchange.status, duration: .nanoseconds((NIODeadline.now() - exchange.startedAt).nanoseconds))
     }
 
     /// Answers an exchange locally. The connection stays open only if the request body is done.
@@ -375,7 +413,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.keepAlive = !close
         exchange.status = Int(response.status.code)
         exchange.responseBytes = response.body.utf8.count
-        events.requestFinished(status: exchange.status)
+        recordEnd(of: exchange)
         var response = response
         response.headers.add(name: "X-Request-Id", value: exchange.requestID)
         writeLocal(response, version: exchange.head.version, close: close, context: context)

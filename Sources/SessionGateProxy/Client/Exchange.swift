@@ -40,18 +40,25 @@ final class Exchange {
     /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
     var closeDelimited = false
     let requestID: String
-    let startedAt = NIODeadline.now()
+    /// When the request head arrived.
+    let startedAt: NIODeadline
     var upstreamStartedAt: NIODeadline?
     var upstreamHeadAt: NIODeadline?
     var status = 0
     /// The upstream's response ended (buffered while directives apply); later bytes are ignored.
     var responseEnded = false
     var responseBytes = 0
-    /// none | hit | miss | store_error, for the access log.
+    /// none | hit | miss | invalid_cookie | store_error, for the access log.
     var sessionOutcome = "none"
+    /// The request's end is in the metrics (see `ClientHandler.recordEnd(of:)`).
+    var recorded = false
 
-    init(head: HTTPRequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds) {
+    init(
+        head: HTTPRequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds,
+        startedAt: NIODeadline = .now()
+    ) {
         self.head = head
+        self.startedAt = startedAt
         self.runtime = runtime
         self.target = target
         self.match = match

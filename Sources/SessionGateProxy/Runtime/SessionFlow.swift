@@ -18,25 +18,18 @@ struct SessionOutcome {
 /// The store work of the request path, kept apart from the channel handlers so it can be read
 /// (and tested) as plain async code. Every function does a bounded number of store calls.
 enum SessionFlow {
-    /// Opens the first session cookie that opens and loads its session: at most one store round
-    /// trip. Returns the session (nil = anonymous) and whether a cookie was presented at all.
-    static func load(
-        cookieValues: [Substring], runtime: ProxyRuntime, now: UnixSeconds
-    ) async throws(StoreError) -> StoredSession? {
+    /// The ticket inside the first session cookie that opens; nil when none does (tampered, or
+    /// sealed with a key no longer configured). No store work.
+    static func openTicket(cookieValues: [Substring], runtime: ProxyRuntime) -> SessionTicket? {
         for value in cookieValues {
-            guard let ticket = runtime.keyRing.open(value, cookieName: runtime.config.cookie.name) else { continue }
-            return try await runtime.store.load(SessionTicket(ticket), now: now)
+            if let ticket = runtime.keyRing.open(value, cookieName: runtime.config.cookie.name) { return SessionTicket(ticket) }
         }
         return nil
     }
 
-    /// The same as `load` for stores that answer without suspending; `.none` otherwise.
-    static func loadWithoutSuspending(cookieValues: [Substring], runtime: ProxyRuntime, now: UnixSeconds) -> StoredSession?? {
-        for value in cookieValues {
-            guard let ticket = runtime.keyRing.open(value, cookieName: runtime.config.cookie.name) else { continue }
-            return runtime.store.loadWithoutSuspending(SessionTicket(ticket), now: now)
-        }
-        return .some(nil)
+    /// Loads the session of `ticket` (nil = gone): one store round trip.
+    static func load(ticket: SessionTicket, runtime: ProxyRuntime, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        try await runtime.store.load(ticket, now: now)
     }
 
     /// Applies the upstream's directives (patches, then actions, then lifetime) and the throttled

@@ -33,10 +33,10 @@ final class UpstreamPools: @unchecked Sendable {
     // @unchecked: the dictionary is immutable after init; each pool is confined to its loop.
     private let pools: [ObjectIdentifier: UpstreamPool]
 
-    init(group: any EventLoopGroup, upstream: ProxyConfig.Upstream) {
+    init(group: any EventLoopGroup, upstream: ProxyConfig.Upstream, events: ProxyEvents) {
         var pools: [ObjectIdentifier: UpstreamPool] = [:]
         for loop in group.makeIterator() {
-            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, upstream: upstream)
+            pools[ObjectIdentifier(loop)] = UpstreamPool(eventLoop: loop, upstream: upstream, events: events)
         }
         self.pools = pools
     }

@@ -21,7 +21,8 @@ public final class ProxyServer: Service, Sendable {
         self.runtimes = runtimes
         self.events = events
         self.group = group
-        self.pools = UpstreamPools(group: group, upstream: runtimes.current.config.upstream)
+        self.pools = UpstreamPools(group: group, upstream: runtimes.current.config.upstream, events: events)
+        events.prepareStoreSeries(for: runtimes.current.config.store.backend)
     }
 
     /// Binds the listener (idempotent) and returns the bound port (useful with port 0).

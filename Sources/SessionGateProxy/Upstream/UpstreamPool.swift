@@ -23,13 +23,15 @@ final class UpstreamPool {
     private let target: UpstreamURL
     private let connectTimeout: TimeAmount
     private let maxIdle: Int
+    private let events: ProxyEvents
     private var idle: [UpstreamConnection] = []
     private(set) var openConnections = 0
     private(set) var connectFailures = 0
     private var closed = false
 
-    init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream) {
+    init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream, events: ProxyEvents) {
         self.eventLoop = eventLoop
+        self.events = events
         self.target = upstream.url
         self.connectTimeout = TimeAmount.nanoseconds(
             Int64(upstream.connectTimeout.components.seconds) * 1_000_000_000
@@ -89,14 +91,20 @@ final class UpstreamPool {
                 case .success(let channel):
                     let handler = boundHandler.value
                     self.openConnections += 1
+                    self.events.upstreamConnectionOpened()
                     handler.onClose = { [weak self] in
-                        guard let self else { return }
-                        self.openConnections -= 1
-                        self.idle.removeAll { $0.channel === channel }
+                        self?.idle.removeAll { $0.channel === channel }
+                    }
+                    // The close future also fires for tunnelled connections, whose handler is gone.
+                    let events = self.events
+                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
+                        self?.openConnections -= 1
+                        events.upstreamConnectionClosed()
                     }
                     completion(.success(UpstreamConnection(channel: channel, handler: handler)))
                 case .failure(let error):
                     self.connectFailures += 1
+                    self.events.upstreamConnectFailed()
                     completion(.failure(error))
                 }
             }
