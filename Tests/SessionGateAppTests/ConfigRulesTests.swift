@@ -127,10 +127,10 @@ struct ConfigRulesTests {
         arguments: [
             ("\"X-Session-User\" = \"user_id\"", "inject.X-Session-User", "reserved"),
             ("x_session_user = \"user_id\"", "inject.x_session_user", "reserved"),
-            ("\"x.session.token\" = \"user_id\"", "inject.x.session.token", "reserved"),
+            ("\"x.session.token\" = \"user_id\"", "inject.\"x.session.token\"", "reserved"),
             ("Host = \"user_id\"", "inject.Host", "managed by the proxy"),
             ("\"X-Forwarded-For\" = \"user_id\"", "inject.X-Forwarded-For", "managed by the proxy"),
-            ("\"X User\" = \"user_id\"", "inject.X User", "not a valid header name"),
+            ("\"X User\" = \"user_id\"", "inject.\"X User\"", "not a valid header name"),
             ("\"X-User\" = \"\"", "inject.X-User", "must not be empty"),
             ("\"X-User\" = \"a\"\n\"x-user\" = \"b\"", "inject.x-user", "listed twice"),
         ])

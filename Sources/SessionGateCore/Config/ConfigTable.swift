@@ -10,8 +10,20 @@ struct ConfigTable {
         self.entries = entries
     }
 
-    /// The full key of `name` inside this table.
-    func key(_ name: String) -> String { path.isEmpty ? name : "\(path).\(name)" }
+    /// The full key of `name` inside this table. Names that are not TOML bare keys (empty, or
+    /// with dots, spaces or quotes) are quoted as TOML would write them, so a key is never "".
+    func key(_ name: String) -> String {
+        let written = Self.isBareKey(name) ? name : "\"" + name.replacing("\\", with: "\\\\").replacing("\"", with: "\\\"") + "\""
+        return path.isEmpty ? written : "\(path).\(written)"
+    }
+
+    static func isBareKey(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a)
+                    || byte == 0x2d || byte == 0x5f
+            }
+    }
 
     subscript(name: String) -> ConfigNode? { entries.first { $0.key == name }?.value }
 
