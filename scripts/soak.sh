@@ -18,7 +18,12 @@ if [ -z "${SESSIONGATE_BIN:-}" ]; then
     done
 fi
 if [ -z "${SESSIONGATE_BIN:-}" ]; then
-    swift build --product sessiongate 2>&1 | tail -1
+    build_log=$(mktemp)
+    if ! swift build --product sessiongate >"$build_log" 2>&1; then
+        tail -20 "$build_log"; rm -f "$build_log"
+        echo "soak: swift build --product sessiongate failed"; exit 1
+    fi
+    rm -f "$build_log"
     SESSIONGATE_BIN=.build/debug/sessiongate
     echo "soak: no release build newer than the sources; using the DEBUG build (RSS and throughput are not release numbers)"
 fi

@@ -32,7 +32,7 @@ apt_install() {
 }
 
 step "dependencies"
-apt_install redis-server redis-tools postgresql curl
+apt_install redis-server redis-tools postgresql curl wrk
 python3 -c 'import joserfc' 2>/dev/null || pip install -q joserfc
 
 step "services"

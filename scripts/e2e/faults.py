@@ -517,7 +517,7 @@ def print_table():
 
 
 def main():
-    global TMP, ENV
+    global ENV
     open(f"{TMP}/status.lua", "w").write(WRK_LUA)
     ENV = dict(os.environ)
     ENV["SG_KEY"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
