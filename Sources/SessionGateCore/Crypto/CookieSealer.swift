@@ -77,21 +77,18 @@ public struct CookieKeyRing: Sendable {
             bytes.count >= Self.overheadByteCount,
             bytes[0] == Self.formatVersion
         else { return nil }
-        let header = Array(bytes[0..<Self.headerByteCount])
-        let keyID = header[1...]
+        let keyID = bytes[1..<Self.headerByteCount]
         // Key ids are public (they are in clear in the cookie), so an ordinary lookup is fine;
         // only the matching key is tried.
         guard let entry = entries.first(where: { $0.keyID.elementsEqual(keyID) }) else { return nil }
-        let nonceEnd = Self.headerByteCount + Self.nonceByteCount
-        let tagStart = bytes.count - Self.tagByteCount
+        var additionalData: [UInt8] = []
+        additionalData.reserveCapacity(Self.headerByteCount + cookieName.utf8.count)
+        additionalData.append(contentsOf: bytes[0..<Self.headerByteCount])
+        additionalData.append(contentsOf: cookieName.utf8)
         do {
-            let box = try AES.GCM.SealedBox(
-                nonce: AES.GCM.Nonce(data: bytes[Self.headerByteCount..<nonceEnd]),
-                ciphertext: bytes[nonceEnd..<tagStart],
-                tag: bytes[tagStart...])
-            let plaintext = try AES.GCM.open(
-                box, using: entry.key,
-                authenticating: Self.additionalData(header: header, cookieName: cookieName))
+            // `nonce ‖ ciphertext ‖ tag` is exactly AES-GCM's combined form.
+            let box = try AES.GCM.SealedBox(combined: bytes[Self.headerByteCount...])
+            let plaintext = try AES.GCM.open(box, using: entry.key, authenticating: additionalData)
             return Array(plaintext)
         } catch {
             return nil

@@ -45,19 +45,19 @@ public struct TokenClaims: Sendable, Equatable {
     /// directly because it runs on every request.
     func serialized() -> [UInt8] {
         var out: [UInt8] = []
-        out.reserveCapacity(192)
+        out.reserveCapacity(384)
         out.append(contentsOf: #"{"aud":"#.utf8)
         JSONSerializer.writeString(audience, into: &out)
         out.append(contentsOf: #","data":"#.utf8)
-        JSONSerializer.write(.object(data), into: &out)
+        JSONSerializer.writeObject(data, into: &out)
         out.append(contentsOf: #","exp":"#.utf8)
-        out.append(contentsOf: String(expiresAt).utf8)
+        JSONSerializer.writeInt(expiresAt, into: &out)
         out.append(contentsOf: #","htm":"#.utf8)
         JSONSerializer.writeString(method, into: &out)
         out.append(contentsOf: #","htu":"#.utf8)
         JSONSerializer.writeString(path, into: &out)
         out.append(contentsOf: #","iat":"#.utf8)
-        out.append(contentsOf: String(issuedAt).utf8)
+        JSONSerializer.writeInt(issuedAt, into: &out)
         out.append(contentsOf: #","iss":"#.utf8)
         JSONSerializer.writeString(issuer, into: &out)
         out.append(contentsOf: #","sid":"#.utf8)
@@ -91,7 +91,8 @@ public struct TokenSigner: Sendable {
     private let encodedHeaderAndDot: [UInt8]
 
     private enum SigningKey: Sendable {
-        case hmac(SymmetricKey)
+        /// Keyed once (the ipad/opad blocks), copied per token.
+        case hmac(HMAC<SHA256>)
         case ed25519(Curve25519.Signing.PrivateKey)
     }
 
@@ -109,7 +110,7 @@ public struct TokenSigner: Sendable {
             }
             let symmetricKey = SymmetricKey(data: secret)
             let keyIDMAC = HMAC<SHA256>.authenticationCode(for: Array("sessiongate-kid".utf8), using: symmetricKey)
-            key = .hmac(symmetricKey)
+            key = .hmac(HMAC<SHA256>(key: symmetricKey))
             keyID = Base64URL.encode(Array(keyIDMAC).prefix(8))
             jwks = .object(["keys": .array([])])
         case .edDSA:
@@ -141,13 +142,23 @@ public struct TokenSigner: Sendable {
 
     /// The compact JWS of `claims`.
     public func sign(claims: TokenClaims) -> String {
-        var token = encodedHeaderAndDot
         let payload = claims.serialized()
-        token.reserveCapacity(token.count + (payload.count * 4 + 2) / 3 + 90)
-        token.append(contentsOf: Base64URL.encode(payload).utf8)
-        let signature = signature(forSigningInput: token)
-        token.append(UInt8(ascii: "."))
-        token.append(contentsOf: Base64URL.encode(signature).utf8)
+        var token = encodedHeaderAndDot
+        // An Ed25519 signature (64 bytes) is the longest.
+        token.reserveCapacity(token.count + Base64URL.encodedCount(payload.count) + 1 + Base64URL.encodedCount(64))
+        payload.withUnsafeBytes { Base64URL.append($0, to: &token) }
+        switch key {
+        case .hmac(let keyed):
+            var mac = keyed
+            mac.update(data: token)
+            let code = mac.finalize()
+            token.append(UInt8(ascii: "."))
+            code.withUnsafeBytes { Base64URL.append($0, to: &token) }
+        case .ed25519:
+            let signature = signature(forSigningInput: token)
+            token.append(UInt8(ascii: "."))
+            signature.withUnsafeBytes { Base64URL.append($0, to: &token) }
+        }
         return String(decoding: token, as: UTF8.self)
     }
 
@@ -165,8 +176,10 @@ public struct TokenSigner: Sendable {
     /// to the package so published test vectors can be checked byte for byte.
     package func signature(forSigningInput signingInput: [UInt8]) -> [UInt8] {
         switch key {
-        case .hmac(let symmetricKey):
-            return Array(HMAC<SHA256>.authenticationCode(for: signingInput, using: symmetricKey))
+        case .hmac(let keyed):
+            var mac = keyed
+            mac.update(data: signingInput)
+            return Array(mac.finalize())
         case .ed25519(let privateKey):
             do {
                 return Array(try privateKey.signature(for: signingInput))

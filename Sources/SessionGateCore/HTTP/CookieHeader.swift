@@ -4,10 +4,24 @@ public enum CookieHeader {
     /// Every value of cookie `name`, in header order, with surrounding spaces and one pair of
     /// double quotes removed. Pairs without `=` are ignored.
     public static func values(named name: String, in header: String) -> [Substring] {
+        var header = header
+        var name = name
         var found: [Substring] = []
-        for pair in pairs(header) {
-            guard let (pairName, value) = split(pair), pairName.utf8.elementsEqual(name.utf8) else { continue }
-            found.append(value)
+        let utf8 = header.utf8
+        header.withUTF8 { bytes in
+            name.withUTF8 { name in
+                forEachPair(bytes) { pair, equals in
+                    guard let equals, nameMatches(bytes, pair, equals, name) else { return }
+                    var (low, high) = trim(bytes, equals + 1, pair.upperBound)
+                    if high - low >= 2, bytes[low] == UInt8(ascii: "\""), bytes[high - 1] == UInt8(ascii: "\"") {
+                        low += 1
+                        high -= 1
+                    }
+                    let lower = utf8.index(utf8.startIndex, offsetBy: low)
+                    let upper = utf8.index(utf8.startIndex, offsetBy: high)
+                    found.append(Substring(utf8[lower..<upper]))
+                }
+            }
         }
         return found
     }
@@ -15,33 +29,70 @@ public enum CookieHeader {
     /// The header without any pair named `name` (other pairs keep their text, joined by `; `);
     /// nil when nothing is left.
     public static func removing(named name: String, from header: String) -> String? {
-        var kept: [Substring] = []
-        for pair in pairs(header) {
-            if let (pairName, _) = split(pair), pairName.utf8.elementsEqual(name.utf8) { continue }
-            kept.append(pair)
+        var header = header
+        var name = name
+        var out: [UInt8] = []
+        var kept = 0
+        header.withUTF8 { bytes in
+            out.reserveCapacity(bytes.count)
+            name.withUTF8 { name in
+                forEachPair(bytes) { pair, equals in
+                    if let equals, nameMatches(bytes, pair, equals, name) { return }
+                    if kept > 0 { out.append(contentsOf: "; ".utf8) }
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pair]))
+                    kept += 1
+                }
+            }
         }
-        return kept.isEmpty ? nil : kept.joined(separator: "; ")
+        return kept == 0 ? nil : String(decoding: out, as: UTF8.self)
     }
 
-    /// Non-empty, trimmed `;`-separated pieces. Splits on scalars, not characters, so a combining
-    /// mark after `;` cannot hide a separator that the upstream would see.
-    private static func pairs(_ header: String) -> [Substring] {
-        header.unicodeScalars.split(separator: ";").compactMap { piece in
-            let trimmed = trim(Substring(piece))
-            return trimmed.isEmpty ? nil : trimmed
+    /// Calls `body` with each non-empty, trimmed `;`-separated piece of the header's UTF-8 and the
+    /// offset of its first `=` (nil when none). Every delimiter (`;`, `=`, space, tab, `"`) is
+    /// ASCII, and ASCII bytes never occur inside a multi-byte scalar, so splitting bytes equals
+    /// splitting scalars: a combining mark after `;` cannot hide a separator the upstream would see.
+    private static func forEachPair(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ body: (_ pair: Range<Int>, _ equals: Int?) -> Void
+    ) {
+        var start = 0
+        let count = bytes.count
+        while start <= count {
+            var end = start
+            while end < count, bytes[end] != UInt8(ascii: ";") { end += 1 }
+            let (low, high) = trim(bytes, start, end)
+            if low < high {
+                var equals: Int? = nil
+                var index = low
+                while index < high {
+                    if bytes[index] == UInt8(ascii: "=") {
+                        equals = index
+                        break
+                    }
+                    index += 1
+                }
+                body(low..<high, equals)
+            }
+            start = end + 1
         }
     }
 
-    private static func split(_ pair: Substring) -> (name: Substring, value: Substring)? {
-        guard let equals = pair.unicodeScalars.firstIndex(of: "=") else { return nil }
-        // Slice the scalar view: a character-level slice would round a mid-grapheme index.
-        let name = trim(Substring(pair.unicodeScalars[..<equals]))
-        var value = trim(Substring(pair.unicodeScalars[pair.unicodeScalars.index(after: equals)...]))
-        let scalars = value.unicodeScalars
-        if scalars.count >= 2, scalars.first == "\"", scalars.last == "\"" {
-            value = Substring(scalars.dropFirst().dropLast())
-        }
-        return (name, value)
+    /// `start..<end` without leading and trailing spaces and tabs.
+    private static func trim(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int) -> (Int, Int) {
+        var low = start
+        var high = end
+        while low < high, bytes[low] == 0x20 || bytes[low] == 0x09 { low += 1 }
+        while high > low, bytes[high - 1] == 0x20 || bytes[high - 1] == 0x09 { high -= 1 }
+        return (low, high)
+    }
+
+    /// Whether the pair's name (before `equals`, trimmed) is exactly `name`'s bytes.
+    private static func nameMatches(
+        _ bytes: UnsafeBufferPointer<UInt8>, _ pair: Range<Int>, _ equals: Int, _ name: UnsafeBufferPointer<UInt8>
+    ) -> Bool {
+        let (low, high) = trim(bytes, pair.lowerBound, equals)
+        guard high - low == name.count else { return false }
+        for index in 0..<name.count where bytes[low + index] != name[index] { return false }
+        return true
     }
 
     static func trim(_ text: Substring) -> Substring {

@@ -190,32 +190,34 @@ public enum PathNormalizer {
         return out
     }
 
-    /// RFC 3986 §5.2.4 on whole segments, plus collapsing empty segments.
+    /// RFC 3986 §5.2.4 on whole segments, plus collapsing empty segments: one pass writing into
+    /// the output, `..` truncating it back to the previous `/` (no array of segment slices).
+    /// `path` starts with `/`.
     private static func removeDotAndEmptySegments(_ path: [UInt8]) -> String {
-        var kept: [ArraySlice<UInt8>] = []
-        var trailingSlash = false
-        for segment in path.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: false).dropFirst() {
-            switch segment.count {
-            case 0:
-                trailingSlash = true
-                continue
-            case 1 where segment.first == UInt8(ascii: "."):
-                trailingSlash = true
-                continue
-            case 2 where segment.allSatisfy({ $0 == UInt8(ascii: ".") }):
-                _ = kept.popLast()
-                trailingSlash = true
-                continue
-            default:
-                kept.append(segment)
-                trailingSlash = false
-            }
-        }
         var out: [UInt8] = []
         out.reserveCapacity(path.count + 1)
-        for segment in kept {
-            out.append(UInt8(ascii: "/"))
-            out.append(contentsOf: segment)
+        var trailingSlash = false
+        path.withUnsafeBufferPointer { bytes in
+            let count = bytes.count
+            // The segments after the leading "/".
+            var start = 1
+            while start <= count {
+                var end = start
+                while end < count, bytes[end] != UInt8(ascii: "/") { end += 1 }
+                let length = end - start
+                if length == 0 || (length == 1 && bytes[start] == UInt8(ascii: ".")) {
+                    trailingSlash = true
+                } else if length == 2, bytes[start] == UInt8(ascii: "."), bytes[start + 1] == UInt8(ascii: ".") {
+                    // `out` is "/segment" pieces whose segments hold no "/": drop the last one.
+                    if let slash = out.lastIndex(of: UInt8(ascii: "/")) { out.removeSubrange(slash...) }
+                    trailingSlash = true
+                } else {
+                    out.append(UInt8(ascii: "/"))
+                    out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<end]))
+                    trailingSlash = false
+                }
+                start = end + 1
+            }
         }
         if out.isEmpty || trailingSlash { out.append(UInt8(ascii: "/")) }
         return String(decoding: out, as: UTF8.self)

@@ -16,7 +16,7 @@ public enum JSONSerializer {
         switch value {
         case .null: out.append(contentsOf: "null".utf8)
         case .bool(let flag): out.append(contentsOf: (flag ? "true" : "false").utf8)
-        case .int(let number): out.append(contentsOf: String(number).utf8)
+        case .int(let number): writeInt(number, into: &out)
         case .double(let number):
             if number.isFinite {
                 if number == number.rounded(), abs(number) < 1e15 {
@@ -35,47 +35,82 @@ public enum JSONSerializer {
                 write(element, into: &out)
             }
             out.append(UInt8(ascii: "]"))
-        case .object(let members):
-            out.append(UInt8(ascii: "{"))
-            for (index, key) in members.keys.sorted().enumerated() {
-                if index > 0 { out.append(UInt8(ascii: ",")) }
-                writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(members[key]!, into: &out)
-            }
-            out.append(UInt8(ascii: "}"))
+        case .object(let members): writeObject(members, into: &out)
+        }
+    }
+
+    /// An object with its members in key order, sorted as (key, value) pairs so no value is
+    /// looked up again.
+    static func writeObject(_ members: [String: JSONValue], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            write(value, into: &out)
+        }
+        out.append(UInt8(ascii: "}"))
+    }
+
+    /// Decimal digits, as `String(number)` spells them, without a String in between.
+    static func writeInt(_ number: Int64, into out: inout [UInt8]) {
+        if number < 0 { out.append(UInt8(ascii: "-")) }
+        var magnitude = number.magnitude
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
+            var start = 20
+            repeat {
+                start -= 1
+                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
+                magnitude /= 10
+            } while magnitude > 0
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
         }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
 
+    /// `text` as a JSON string. Runs of bytes that need no escape are copied in one `append`.
     public static func writeString(_ text: String, into out: inout [UInt8]) {
+        var text = text
         out.append(UInt8(ascii: "\""))
-        var utf8 = text.utf8.makeIterator()
-        while let byte = utf8.next() {
-            switch byte {
-            case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
-            case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
-            case 0x0a: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
-            case 0x0d: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
-            case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
-            case 0x00..<0x20, 0x7f:
-                out.append(contentsOf: "\\u00".utf8)
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0f)])
-            case 0xe2:
-                // U+2028 / U+2029 are E2 80 A8 / E2 80 A9.
-                let second = utf8.next()
-                let third = utf8.next()
-                if second == 0x80, let third, third == 0xa8 || third == 0xa9 {
-                    out.append(contentsOf: (third == 0xa8 ? "\\u2028" : "\\u2029").utf8)
-                } else {
-                    out.append(byte)
-                    if let second { out.append(second) }
-                    if let third { out.append(third) }
+        text.withUTF8 { bytes in
+            var runStart = 0
+            var index = 0
+            let count = bytes.count
+            while index < count {
+                let byte = bytes[index]
+                if byte >= 0x20, byte != UInt8(ascii: "\""), byte != UInt8(ascii: "\\"), byte != 0x7f, byte != 0xe2 {
+                    index += 1
+                    continue
                 }
-            default: out.append(byte)
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<index]))
+                switch byte {
+                case UInt8(ascii: "\""): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\"")])
+                case UInt8(ascii: "\\"): out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "\\")])
+                case 0x0a: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "n")])
+                case 0x0d: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "r")])
+                case 0x09: out.append(contentsOf: [UInt8(ascii: "\\"), UInt8(ascii: "t")])
+                case 0xe2:
+                    // U+2028 / U+2029 are E2 80 A8 / E2 80 A9. Any other E2 leads a valid
+                    // sequence whose continuation bytes (80...BF) need no escape.
+                    if index + 2 < count, bytes[index + 1] == 0x80, bytes[index + 2] == 0xa8 || bytes[index + 2] == 0xa9 {
+                        out.append(contentsOf: (bytes[index + 2] == 0xa8 ? "\\u2028" : "\\u2029").utf8)
+                        index += 3
+                        runStart = index
+                        continue
+                    }
+                    out.append(byte)
+                default:  // other control characters and DEL
+                    out.append(contentsOf: "\\u00".utf8)
+                    out.append(hexDigits[Int(byte >> 4)])
+                    out.append(hexDigits[Int(byte & 0x0f)])
+                }
+                index += 1
+                runStart = index
             }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[runStart..<count]))
         }
         out.append(UInt8(ascii: "\""))
     }

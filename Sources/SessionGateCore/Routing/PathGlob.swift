@@ -3,7 +3,8 @@
 /// Matching is case-sensitive.
 public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
     enum Segment: Sendable, Equatable {
-        case literal(String)
+        /// The segment's UTF-8, as `PathNormalizer` spells it.
+        case literal([UInt8])
         case one
         case anyDepth
     }
@@ -36,7 +37,7 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
                     throw CompileError(
                         description: "\"*\" must be a whole segment (\"/a/*\"), not part of \"\(part)\"")
                 }
-                segments.append(.literal(try Self.normalizedLiteral(part)))
+                segments.append(.literal(Array(try Self.normalizedLiteral(part).utf8)))
             }
         }
         self.source = source
@@ -64,17 +65,38 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
 
     /// Whether a normalised path (no query, no dot-segments, no empty segments) matches.
     public func matches(_ path: String) -> Bool {
-        var remaining = path.utf8.split(separator: UInt8(ascii: "/"), omittingEmptySubsequences: true)[...]
+        var path = path
+        return path.withUTF8 { Self.matches(segments, utf8: $0) }
+    }
+
+    /// `matches` over the path's UTF-8, walked in place: segments are the runs between `/`s,
+    /// empty runs skipped (as `split` with `omittingEmptySubsequences` would).
+    static func matches(_ segments: [Segment], utf8 path: UnsafeBufferPointer<UInt8>) -> Bool {
+        var position = 0
+        let count = path.count
+        func nextSegment() -> Range<Int>? {
+            while position < count, path[position] == UInt8(ascii: "/") { position += 1 }
+            guard position < count else { return nil }
+            let start = position
+            while position < count, path[position] != UInt8(ascii: "/") { position += 1 }
+            return start..<position
+        }
         for segment in segments {
             switch segment {
             case .anyDepth:
                 return true
             case .one:
-                guard remaining.popFirst() != nil else { return false }
-            case .literal(let text):
-                guard let next = remaining.popFirst(), next.elementsEqual(text.utf8) else { return false }
+                guard nextSegment() != nil else { return false }
+            case .literal(let literal):
+                guard let range = nextSegment(), range.count == literal.count else { return false }
+                let equal = literal.withUnsafeBufferPointer { literal in
+                    var index = 0
+                    while index < literal.count, literal[index] == path[range.lowerBound + index] { index += 1 }
+                    return index == literal.count
+                }
+                if !equal { return false }
             }
         }
-        return remaining.isEmpty
+        return nextSegment() == nil
     }
 }

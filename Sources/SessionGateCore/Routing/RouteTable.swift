@@ -18,19 +18,55 @@ public struct RouteMatch: Sendable, Equatable {
 /// Ordered route rules: the first rule whose glob and methods match wins, else `[routes] default`.
 public struct RouteTable: Sendable {
     public let routes: ProxyConfig.Routes
+    /// What matching reads per rule, in rule order, prepared once so a match allocates only
+    /// its result.
+    private let matchers: [Matcher]
+
+    /// One rule as matching sees it.
+    private struct Matcher: Sendable {
+        let segments: [PathGlob.Segment]
+        /// The rule's methods as a small array: comparing a few short strings beats hashing.
+        let methods: [String]?
+        /// The rule's `summary`, computed once.
+        let summary: String
+    }
 
     public init(_ routes: ProxyConfig.Routes) {
         self.routes = routes
+        self.matchers = routes.rules.map { rule in
+            Matcher(segments: rule.pattern.segments, methods: rule.methods.map { Array($0) }, summary: rule.summary)
+        }
     }
 
     /// Matches a normalised path (see `PathNormalizer`). Methods compare case-insensitively and a
     /// rule that allows GET also allows HEAD; a rule whose methods do not match is skipped.
     public func match(method: String, path: String) -> RouteMatch {
-        let method = method.uppercased()
-        for rule in routes.rules where rule.allows(method: method) && rule.pattern.matches(path) {
-            return RouteMatch(rule: rule, access: rule.access, explanation: rule.summary)
+        // Upper-casing is the identity on ASCII without lower-case letters.
+        let needsUppercasing = method.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) }
+        let method = needsUppercasing ? method.uppercased() : method
+        var path = path
+        let found: Int? = path.withUTF8 { bytes in
+            matchers.withUnsafeBufferPointer { matchers in
+                for index in matchers.indices
+                where Self.allows(matchers[index].methods, method)
+                    && PathGlob.matches(matchers[index].segments, utf8: bytes)
+                {
+                    return index
+                }
+                return nil
+            }
         }
-        return RouteMatch(rule: nil, access: routes.defaultAccess, explanation: "no rule matched; [routes] default")
+        guard let found else {
+            return RouteMatch(rule: nil, access: routes.defaultAccess, explanation: "no rule matched; [routes] default")
+        }
+        let rule = routes.rules[found]
+        return RouteMatch(rule: rule, access: rule.access, explanation: matchers[found].summary)
+    }
+
+    /// Whether an upper-cased request method passes a rule's `methods` (GET implies HEAD).
+    private static func allows(_ methods: [String]?, _ method: String) -> Bool {
+        guard let methods else { return true }
+        return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
     }
 }
 
@@ -42,12 +78,6 @@ extension RouteRule {
             text += " methods " + methods.sorted().joined(separator: ",")
         }
         return text
-    }
-
-    /// Whether an upper-cased request method passes this rule's `methods`.
-    func allows(method: String) -> Bool {
-        guard let methods else { return true }
-        return methods.contains(method) || (method == "HEAD" && methods.contains("GET"))
     }
 
     /// Whether session data meets `require`: every field must equal one of its values or, when

@@ -18,16 +18,22 @@ public struct SessionID: Sendable, Hashable {
 
     /// Lower-case hex of SHA-256(id): the key under which stores keep the session.
     public var storeKey: String {
-        Hex.encode(Array(SHA256.hash(data: bytes)))
+        SHA256.hash(data: bytes).withUnsafeBytes { Hex.encode(raw: $0) }
     }
+
+    /// SHA-256 already fed the `handle` domain prefix; copied per id.
+    private static let handleHasher: SHA256 = {
+        var hasher = SHA256()
+        hasher.update(data: Array("sessiongate-sid:".utf8))
+        return hasher
+    }()
 
     /// A non-secret, stable handle for this id (the `sid` claim): it reveals nothing about
     /// the id or the store key.
     public var handle: String {
-        var hasher = SHA256()
-        hasher.update(data: Array("sessiongate-sid:".utf8))
+        var hasher = Self.handleHasher
         hasher.update(data: bytes)
-        return Base64URL.encode(Array(hasher.finalize().prefix(16)))
+        return hasher.finalize().withUnsafeBytes { Base64URL.encode(raw: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
     }
 }
 
@@ -43,5 +49,18 @@ public enum Hex {
             out.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// `encode` of a raw buffer, written straight into the String's storage.
+    static func encode(raw bytes: UnsafeRawBufferPointer) -> String {
+        digits.withUnsafeBufferPointer { digits in
+            String(unsafeUninitializedCapacity: bytes.count * 2) { out in
+                for (index, byte) in bytes.enumerated() {
+                    out[2 * index] = digits[Int(byte >> 4)]
+                    out[2 * index + 1] = digits[Int(byte & 0x0f)]
+                }
+                return bytes.count * 2
+            }
+        }
     }
 }
