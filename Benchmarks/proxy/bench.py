@@ -130,7 +130,8 @@ http {{ access_log off; keepalive_requests 1000000; client_max_body_size 0;
     location / {{ return 200 "hello from upstream\\n"; }}
     location = /big {{ alias {tmp}/big.bin; }}
     location = /huge {{ alias {tmp}/huge.bin; }}
-    location = /upload {{ proxy_request_buffering off; return 200 "ok\\n"; }}
+    location = /upload {{ proxy_request_buffering off; proxy_http_version 1.1; proxy_pass http://127.0.0.1:{up}/sink; }}
+    location = /sink {{ return 200 "ok\\n"; }}
     location = /login {{ add_header X-Session-Set '{{"user_id":"bench","role":"user"}}'; return 200 "ok\\n"; }}
   }} }}""")
     open(f"{tmp}/proxy.conf", "w").write(f"""

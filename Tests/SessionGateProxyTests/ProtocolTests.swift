@@ -117,6 +117,19 @@ import Testing
         #expect(full.text == (0..<5).map { "chunk-\($0)\n" }.joined())
     }
 
+    @Test func earlyUpstreamAnswerReachesAClientStillUploading() async throws {
+        let harness = try await ProxyHarness { $0.server.maxBodyBytes = 0 }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        let size = 8 << 20
+        try await client.send("POST /public/early HTTP/1.1\r\nHost: a\r\nX-Test-Early: 1\r\nContent-Length: \(size)\r\n\r\n")
+        let piece = [UInt8](repeating: 0x62, count: 1 << 20)
+        for _ in 0..<(size >> 20) where !client.isClosed { try? await client.send(bytes: piece) }
+        let response = try await client.response()
+        #expect(response.status == 200, "the client saw a reset instead of the app's answer")
+        #expect(try await client.waitForClose(), "the connection must end after an early answer")
+    }
+
     @Test func webSocketUpgradeIsTunnelled() async throws {
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }

@@ -239,27 +239,41 @@ extension ClientHandler: UpstreamDelegate {
 
     func finishResponse(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
         exchange.responseTimer?.cancel()
+        var answeredEarly = false
         if let upstream = exchange.upstream {
             exchange.upstream = nil
             if exchange.requestEnded {
                 pool.release(upstream)
             } else {
-                // The upstream answered before reading the whole request: this connection's
-                // framing is unknown now, and so is the client's.
+                // The upstream answered before reading the whole request: its connection's
+                // framing is unknown now, and the client's connection ends after this exchange.
                 upstream.handler.delegate = nil
                 upstream.handler.markBroken()
                 upstream.channel.close(promise: nil)
                 exchange.keepAlive = false
+                answeredEarly = true
             }
         }
-        self.exchange = nil
         clientNeedsFlush = false
-        if exchange.keepAlive {
+        if answeredEarly {
+            // Keep reading (and dropping) the rest of the body, so the client reads this response
+            // instead of a connection reset; close when the body ends, or after a short linger.
+            exchange.phase = .answered
             context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
-            timeouts.exchangeFinished()
+            let bound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .seconds(5)) {
+                let (handler, exchange) = bound.value
+                if handler.exchange === exchange { handler.context?.close(promise: nil) }
+            }
         } else {
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+            self.exchange = nil
+            if exchange.keepAlive {
+                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                timeouts.exchangeFinished()
+            } else {
+                let channel = context.channel
+                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+            }
         }
         recordEnd(of: exchange)
         logAccess(exchange)

@@ -453,6 +453,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private func finishAnswered(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
         self.exchange = nil
+        if !exchange.keepAlive {
+            context?.close(promise: nil)
+            return
+        }
         timeouts.exchangeFinished()
         updateReadPause()
     }

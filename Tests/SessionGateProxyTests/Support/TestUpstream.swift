@@ -70,7 +70,14 @@ final class UpstreamAppHandler: ChannelInboundHandler {
             self.head = head
             bodyBytes = 0
             checksum = 0
+            if head.headers.first(name: "x-test-early") != nil {
+                // Answer before the body arrives (as an app rejecting an upload would).
+                self.head = nil
+                recorder.record(.init(head: head, bodyBytes: 0))
+                write(head, bodyBytes: 0, checksum: 0, context: context)
+            }
         case .body(let buffer):
+            guard head != nil else { return }
             bodyBytes += buffer.readableBytes
             if let first = buffer.readableBytesView.first { checksum = checksum &* 31 &+ UInt64(first) }
         case .end:
