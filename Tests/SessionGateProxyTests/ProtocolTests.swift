@@ -31,6 +31,8 @@ import Testing
         "GET /public/x HTTP/1.1\r\nHost: a\r\nX-Folded: one\r\n two\r\n\r\n",
         "GET /public/x HTTP/1.1\r\nHost: a\r\nX-Nul: a\u{0}b\r\n\r\n",
         "GET /public/x HTTP/1.1\r\nHost : a\r\n\r\n",
+        "POST /public/x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding:\r\n\r\n",
+        "POST /public/x HTTP/1.0\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n",
     ])
     func ambiguousFramingIsRejected(_ request: String) async throws {
         let harness = try await ProxyHarness()
