@@ -79,6 +79,22 @@ import Testing
         #expect(harness.upstream.lastHead?.uri == "/public/a/c?x=%2F&y=1")
     }
 
+    @Test func tracingHeadersPassAndRequestIdsAreKeptOrMade() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+        let response = try await harness.request(
+            "GET", "/public/t", headers: [("traceparent", traceparent), ("tracestate", "a=1,b=2"), ("X-Request-Id", "req-42")])
+        let seen = try #require(harness.upstream.lastHead)
+        #expect(seen.headers["traceparent"] == [traceparent])
+        #expect(seen.headers["tracestate"] == ["a=1,b=2"])
+        #expect(seen.headers["x-request-id"] == ["req-42"])
+        #expect(response.header("x-request-id") == "req-42")
+        _ = try await harness.request("GET", "/public/t", headers: [("X-Request-Id", "bad id with spaces\u{7f}")])
+        let generated = try #require(harness.upstream.lastHead?.headers["x-request-id"].first)
+        #expect(generated != "bad id with spaces\u{7f}" && !generated.isEmpty)
+    }
+
     @Test(arguments: [
         "https://evil.test/", "//evil.test/", "/\\evil.test", "/%2F%2Fevil.test", "/%5Cevil.test", "javascript:alert(1)",
     ])
