@@ -38,13 +38,14 @@ let package = Package(
         ),
         // RedisWire's decoder and value type only (symlinked files): the rest of RedisWire needs NIOPosix.
         .target(name: "RESPCodec", dependencies: [nioCore]),
-        // SessionGateApp's TOMLReader.swift alone (symlinked), the only file that imports TOMLKit.
+        // SessionGateApp's TOMLReader.swift and TOMLPreflight.swift (symlinked): TOML text to ConfigNode.
         .target(name: "SessionGateTOML", dependencies: ["SessionGateCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "FuzzSupport", dependencies: ["SessionGateCore"]),
 
         fuzzTarget("FuzzCookieOpen", []),
         fuzzTarget("FuzzCookieHeader", []),
         fuzzTarget("FuzzPath", []),
+        fuzzTarget("FuzzLoginRedirect", []),
         fuzzTarget("FuzzJSON", []),
         fuzzTarget("FuzzDirectives", []),
         fuzzTarget("FuzzToken", [crypto]),

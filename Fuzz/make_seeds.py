@@ -3,7 +3,7 @@
 
 Seeds are small, hand-picked inputs: bypass paths, real cookies, RFC 7396 examples, the TOML
 example file, RESP frames and HTTP request heads. Files named seed-* are owned by this script;
-regression inputs (crash-*) found by fuzzing are added by hand and kept.
+the inputs of findings (regression-*) are added by hand and kept.
 """
 import base64
 import hashlib
@@ -245,8 +245,16 @@ HTTP_HEADS = [
 ]
 
 
+NEXT = [
+    "/admin/x", "//evil.com", "/\\evil.com", "/%2F%2Fevil.com", "/%2f/evil.com", "/%252F%252Fevil.com",
+    "/%5Cevil.com", "/%09/evil.com", "/\t/evil.com", "https://evil.com", "/ok?a=b", "/%", "/%zz", "/caf%C3%A9",
+    "/%25252F%25252Fevil.com", "/./%2F/evil", "evil.com", "", "/", "/a\x00b", "/x\x00a=b&next=//evil",
+]
+
+
 def main():
     write("FuzzPath", PATHS)
+    write("FuzzLoginRedirect", NEXT)
     write("FuzzCookieOpen", COOKIES)
     write("FuzzCookieHeader", COOKIE_HEADERS + ["session\x00session=a; b=c", "\x00__Host-session=x"])
     write("FuzzJSON", JSON_DOCS + [patch + "\x00" + target for patch, target in RFC7396])

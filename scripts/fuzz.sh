@@ -41,19 +41,24 @@ BIN=$(cd Fuzz && swift build "${BUILD_FLAGS[@]}" --show-bin-path)
 echo "    built in $(($(date +%s) - build_start)) s"
 
 # A crash must reach libFuzzer at once: no Swift backtracer (it would hold the process for
-# seconds per crash), no core files.
+# seconds per crash), no core files. Leak checking is off: the Swift runtime's caches and
+# TOMLKit's small per-parse allocations would report on every input.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1:allocator_may_return_null=1}
+ulimit -c 0
 
 failed=()
 printf '\n%-18s %12s %8s %8s  %s\n' target execs corpus crashes result
 for target in "${TARGETS[@]}"; do
     work="$SCRATCH/corpus/$target"
     artifacts="$SCRATCH/artifacts/$target"
-    seeds="Fuzz/corpus/$target"
+    # libFuzzer may write into any corpus folder it is given, so it gets a copy of the seeds.
+    seeds="$SCRATCH/seeds/$target"
+    rm -rf "$seeds"
+    mkdir -p "$seeds"
+    if [ -d "Fuzz/corpus/$target" ]; then cp -r "Fuzz/corpus/$target/." "$seeds/"; fi
     log="$SCRATCH/logs/$target.log"
     mkdir -p "$work" "$artifacts" "$(dirname "$log")"
-    [ -d "$seeds" ] || mkdir -p "$seeds"
     if [ "${FUZZ_REPLAY:-0}" = 1 ]; then
         mode=(-runs=0)
     elif [ "${FUZZ_KEEP_GOING:-0}" = 1 ]; then
@@ -61,7 +66,7 @@ for target in "${TARGETS[@]}"; do
     else
         mode=(-max_total_time="$SECONDS_PER_TARGET")
     fi
-    artifacts_before=$(find "$artifacts" -type f | wc -l)
+    artifacts_before=$(find "$artifacts" -type f 2>/dev/null | wc -l)
     status=0
     "$BIN/$target" "${mode[@]}" -timeout=10 -rss_limit_mb=2048 -max_len=8192 -print_final_stats=1 \
         -artifact_prefix="$artifacts/" "$work" "$seeds" >"$log" 2>&1 || status=$?
@@ -69,7 +74,7 @@ for target in "${TARGETS[@]}"; do
     execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
     [ -n "$execs" ] || execs=$(sed -n 's/^#\([0-9]*\)[:\t ].*/\1/p' "$log" | tail -1)
     corpus=$(grep -oE 'corp: [0-9]+' "$log" | tail -1 | grep -oE '[0-9]+' || true)
-    crashes=$(($(find "$artifacts" -type f | wc -l) - artifacts_before))
+    crashes=$(($(find "$artifacts" -type f 2>/dev/null | wc -l) - artifacts_before))
     if ((status != 0 || crashes > 0)); then
         result="FAILED (exit $status; log $log)"
         failed+=("$target")

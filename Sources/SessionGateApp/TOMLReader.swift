@@ -19,6 +19,7 @@ public struct TOMLSyntaxError: Error, Sendable, Equatable, CustomStringConvertib
 /// Reads TOML text into the format-neutral `ConfigNode` tree. The only file that imports TOMLKit.
 public enum TOMLReader {
     public static func parse(_ text: String) throws(TOMLSyntaxError) -> ConfigNode {
+        try TOMLPreflight.check(text)
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)

@@ -78,3 +78,19 @@ struct TOMLReaderTests {
         #expect(config.store.path == directory.appendingPathComponent("sessions.db").path)
     }
 }
+
+/// Inputs on which toml++ asserts (found by FuzzTOML): an error with a position, never a crash.
+@Suite struct TOMLPreflightTests {
+    @Test(arguments: [
+        "[[=\n", "[\nx = 1\n", "a = 1979-05-27T\u{1d}07:32:00Z\n", "[.]\n", "[ # x\n", "a = \"\u{0}\"\n", "[}\n", "[{a=1}]\n", "[]\n",
+    ])
+    func malformedInputIsAnErrorNotACrash(_ text: String) {
+        #expect(throws: TOMLSyntaxError.self) { _ = try TOMLReader.parse(text) }
+    }
+
+    @Test func validDocumentsStillParse() throws {
+        let node = try TOMLReader.parse(
+            "[server]\nlisten = \"127.0.0.1:8080\"\n[[route]]\npath = \"/x\"\nkeys = [\n  [1, 2],\n  {a = 1},\n  [],\n]\n")
+        #expect(node["server"] != nil)
+    }
+}

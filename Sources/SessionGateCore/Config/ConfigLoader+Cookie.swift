@@ -82,6 +82,7 @@ extension ConfigPass {
         else { return [] }
         if elements.isEmpty { report(table.key("keys"), "is empty; at least one key is needed (\(advice))") }
         var keys: [[UInt8]] = []
+        var keyIDs: [[UInt8]: Int] = [:]  // key id -> first position, as CookieKeyRing checks them
         for (index, element) in elements.enumerated() {
             let key = "\(table.key("keys"))[\(index)]"
             guard let text = string(element, key: key, expected: "a base64 string") else { continue }
@@ -93,6 +94,11 @@ extension ConfigPass {
                 report(key, "decodes to \(bytes.count) bytes; expected exactly 32 (\(advice))")
                 continue
             }
+            if let first = keyIDs[CookieKeyRing.keyID(for: bytes)] {
+                report(key, "is the same key as \(table.key("keys"))[\(first)]; list each key once")
+                continue
+            }
+            keyIDs[CookieKeyRing.keyID(for: bytes)] = index
             keys.append(bytes)
         }
         return keys

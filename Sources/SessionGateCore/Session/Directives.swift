@@ -58,7 +58,9 @@ public struct SessionDirectives: Sendable, Equatable {
             for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                 let trimmed = trimOWS(element)
                 if trimmed.isEmpty { continue }  // RFC 9110 §5.6.1: empty list elements are ignored
-                guard let verb = SessionAction(rawValue: String(decoding: trimmed, as: UTF8.self).lowercased()) else {
+                // ASCII case folding only: Unicode lower-casing turns KELVIN SIGN (U+212A) into "k".
+                let word = String(decoding: trimmed.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                guard let verb = SessionAction(rawValue: word) else {
                     return .failure(
                         .init(
                             header: "X-Session-Action", position: index,

@@ -1,0 +1,1 @@
+../../../Sources/SessionGateApp/TOMLPreflight.swift
