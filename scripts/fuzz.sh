@@ -6,8 +6,6 @@
 #   FUZZ_REPLAY=1 scripts/fuzz.sh                          only replay the seed corpora (no fuzzing)
 #   FUZZ_KEEP_GOING=1 scripts/fuzz.sh 600                  long run: fork mode, a crash does not stop
 #                                                          the target (crashes are counted and kept)
-#   FUZZ_SKIP_KNOWN=id,id scripts/fuzz.sh                  skip reported, unfixed findings (see
-#                                                          Fuzz/Sources/FuzzSupport/KnownFindings.swift)
 #
 # Per target it prints executions, corpus size and crashes, and exits non-zero when any target
 # crashed, hit a property violation, timed out or ran out of memory. The seed corpus includes the

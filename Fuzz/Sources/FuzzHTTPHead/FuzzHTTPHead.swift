@@ -94,8 +94,21 @@ private func checkHead(_ head: HTTPRequestHead) {
     }
 }
 
-/// Checks on a request the decoder accepted completely: exactly one way to read its body.
+/// Whether `ClientHandler.hasUnambiguousTransferEncoding` lets the head through (a copy of it:
+/// it lives in SessionGateProxy). NIO accepts an empty `Transfer-Encoding:`, and any
+/// `Transfer-Encoding` on an upgrade request; the proxy answers those with 400.
+private func proxyAcceptsTransferEncoding(_ head: HTTPRequestHead) -> Bool {
+    let codings = head.headers["transfer-encoding"]
+    guard !codings.isEmpty else { return true }
+    guard head.version.major == 1, head.version.minor >= 1 else { return false }
+    let last = codings.joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false).last ?? ""
+    return canonical(last.trimmingCharacters(in: " \t")) == "chunked"
+}
+
+/// Checks on a request the decoder accepted completely and the proxy goes on to forward: exactly
+/// one way to read its body.
 private func checkFraming(_ head: HTTPRequestHead) {
+    guard proxyAcceptsTransferEncoding(head) else { return }
     let lengths = head.headers["content-length"]
     let codings = head.headers["transfer-encoding"]
     check(lengths.isEmpty || codings.isEmpty, "a head with both Content-Length and Transfer-Encoding was accepted")
@@ -103,15 +116,6 @@ private func checkFraming(_ head: HTTPRequestHead) {
         check(!length.isEmpty && length.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }, "Content-Length \(describe(length)) accepted")
     }
     check(Set(lengths).count <= 1, "differing Content-Length values accepted")
-    if !codings.isEmpty {
-        let last = codings.joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-        let chunked = canonical(last.trimmingCharacters(in: " \t")) == "chunked"
-        check(
-            // NIO accepts an empty `Transfer-Encoding:`; the proxy refuses it with 400
-            // (ClientHandler.hasUnambiguousTransferEncoding, ProtocolTests.ambiguousFramingIsRejected).
-            chunked || codings.allSatisfy(\.isEmpty),
-            "Transfer-Encoding \(describe(codings.joined(separator: ","))) not ending in chunked accepted")
-    }
 }
 
 private func run(_ bytes: [UInt8], chunk: Int) {
