@@ -18,9 +18,6 @@ func prototypeBenchmarks(_ f: Fixtures) -> [Benchmark] {
     add("cookie/open ChaCha20-Poly1305 (format change)") { n in
         for _ in 0..<n { blackHole(p.keyRing.openChaCha(p.chaChaCookie, cookieName: name)) }
     }
-    add("json/parse 200 B session (String)") { n in
-        for _ in 0..<n { blackHole(try? ProtoJSONParser.parse(f.sessionJSON)) }
-    }
     return list
 }
 
@@ -36,7 +33,8 @@ struct PrototypeFixtures {
 }
 
 /// Each prototype must give exactly what its original gives (the ChaCha format change: that it
-/// opens what it sealed), on the benchmark inputs and, for the parser, on a few edge cases.
+/// opens what it sealed). (A faster JSON parser was prototyped here — members collected on one
+/// stack, −15% instructions — and removed rather than kept as a copy of the core parser.)
 func checkPrototypes(_ f: Fixtures, differential _: Bool) {
     let p = PrototypeFixtures(f)
     var failures: [String] = []
@@ -44,13 +42,6 @@ func checkPrototypes(_ f: Fixtures, differential _: Bool) {
         if a != b, failures.count < 10 { failures.append(what()) }
     }
     same(p.keyRing.openChaCha(p.chaChaCookie, cookieName: Fixtures.cookieName), f.ticket, "ChaCha cookie opens")
-    let jsonSamples = [
-        f.sessionJSON, f.patchText, #"{"a":1,"a":2,"b":{"c":[1,{"d":null}],"c":true}}"#, "{}", #"[{"x":{}}]"#,
-        #"{"k":"\u2028\"\\\n\u0001é"}"#, #"{"a":1"#, #"{"a" 1}"#, "[1,2,]",
-    ]
-    for sample in jsonSamples {
-        same(try? ProtoJSONParser.parse(sample), try? JSONParser.parse(sample), "parse \(sample.utf8.count) B")
-    }
     if !failures.isEmpty {
         print("prototype check failed: " + failures.joined(separator: "; "))
         exit(1)
