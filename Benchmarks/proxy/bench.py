@@ -105,6 +105,7 @@ def main():
     ap.add_argument("--threads", type=int, default=1, help="SessionGate event-loop threads (nginx/haproxy use 1)")
     ap.add_argument("--skip-extra", action="store_true", help="only the main table")
     ap.add_argument("--only-extra", action="store_true", help="skip the main table")
+    ap.add_argument("--targets", default="", help="comma-separated names to run (direct and nginx rows always run)")
     args = ap.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -238,6 +239,9 @@ access = "public"
         ("sessiongate memory 64KiB", f"http://127.0.0.1:{gates['memory'][1]}/big", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
     ]
     if args.only_extra: targets = targets[:1] + [t for t in targets if t[0] == "nginx proxy_pass" or t[0] == "direct 64KiB" or t[0] == "nginx 64KiB"]
+    if args.targets:
+        wanted = {"direct", "nginx proxy_pass", "direct 64KiB", "nginx 64KiB"} | set(args.targets.split(","))
+        targets = [t for t in targets if t[0] in wanted]
     for name, url, headers, *_ in targets:  # warm-up (and sanity: every target answers without errors)
         result = wrk(url, 1, 64, headers)
         if result["errors"]: print(f"warning: {name} had {result['errors']} errors in warm-up", file=sys.stderr)

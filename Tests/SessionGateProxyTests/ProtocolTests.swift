@@ -204,6 +204,33 @@ import Testing
         #expect(try await client.waitForClose(timeout: .seconds(3)))
     }
 
+    /// The idle deadline moves with every request (one timer per connection, re-armed lazily):
+    /// a connection busy for longer than `idle_timeout` in total stays open, and one left idle
+    /// is closed; a slow upstream answer is cut by `response_timeout` after earlier requests
+    /// moved the same connection's deadlines.
+    @Test func idleTimeoutClosesOnlyIdleConnections() async throws {
+        let harness = try await ProxyHarness {
+            $0.server.idleTimeout = .milliseconds(400)
+            $0.upstream.responseTimeout = .milliseconds(300)
+        }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        for _ in 0..<8 {
+            try await client.send(ProxyHarness.requestText("GET", "/public/x"))
+            #expect(try await client.response().status == 200)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "1000")]))
+        let slow = try await client.response()
+        #expect(slow.status == 504)
+        let idle = try await harness.client()
+        try await idle.send(ProxyHarness.requestText("GET", "/public/x"))
+        #expect(try await idle.response().status == 200)
+        let started = ContinuousClock.now
+        #expect(try await idle.waitForClose(timeout: .seconds(3)))
+        #expect(ContinuousClock.now - started >= .milliseconds(300), "closed before idle_timeout")
+    }
+
     @Test func gracefulDrainLetsInFlightFinish() async throws {
         let harness = try await ProxyHarness()
         let client = try await harness.client()

@@ -13,7 +13,7 @@ extension ClientHandler: UpstreamDelegate {
                 exchange.upstream?.handler.markBroken()
                 return
             }
-            exchange.responseTimer?.cancel()
+            responseTimer?.set(nil)
             let headAt = NIODeadline.now()
             exchange.upstreamHeadAt = headAt
             if let sentAt = exchange.upstreamStartedAt { events.upstreamResponded(after: .nanoseconds((headAt - sentAt).nanoseconds)) }
@@ -238,7 +238,7 @@ extension ClientHandler: UpstreamDelegate {
     }
 
     func finishResponse(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
-        exchange.responseTimer?.cancel()
+        responseTimer?.set(nil)
         var answeredEarly = false
         if let upstream = exchange.upstream {
             exchange.upstream = nil

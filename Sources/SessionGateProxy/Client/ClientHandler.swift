@@ -25,6 +25,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes are batched: flushed once per read from the other side.
     var clientNeedsFlush = false
     var upstreamNeedsFlush = false
+    /// `response_timeout` of the current exchange (one timer per connection, moved per request).
+    var responseTimer: DeadlineTimer?
 
     init(runtimes: RuntimeSource, pool: UpstreamPool, timeouts: ClientTimeoutHandler, events: ProxyEvents) {
         self.runtimes = runtimes
@@ -36,9 +38,18 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         peer = context.channel.remoteAddress?.ipAddress
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // The timer holds the handler only through its expiry action, dropped by `stop()`.
+        responseTimer = DeadlineTimer(eventLoop: context.eventLoop) {
+            let handler = loopBound.value
+            if let exchange = handler.exchange { handler.responseTimedOut(exchange) }
+        }
     }
 
-    func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
+    func handlerRemoved(context: ChannelHandlerContext) {
+        responseTimer?.stop()
+        self.context = nil
+    }
 
     // MARK: inbound
 
@@ -75,7 +86,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         closed = true
         if let exchange {
             recordEnd(of: exchange)
-            exchange.responseTimer?.cancel()
+            responseTimer?.stop()
             if let upstream = exchange.upstream {
                 upstream.handler.delegate = nil
                 upstream.handler.markBroken()
@@ -315,15 +326,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// `response_timeout` counts from the moment the whole request is with the upstream.
     private func armResponseTimer(_ exchange: Exchange) {
-        guard let context, exchange.responseTimer == nil else { return }
-        let timeout = TimeAmount(exchange.runtime.config.upstream.responseTimeout)
-        // The timer holds the exchange until it fires or is cancelled (every path that ends the
-        // exchange cancels it).
-        let loopBound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
-        exchange.responseTimer = context.eventLoop.scheduleTask(in: timeout) {
-            let (handler, exchange) = loopBound.value
-            handler.responseTimedOut(exchange)
-        }
+        guard !exchange.responseTimerArmed else { return }
+        exchange.responseTimerArmed = true
+        responseTimer?.set(in: TimeAmount(exchange.runtime.config.upstream.responseTimeout))
     }
 
     private func writeUpstream(_ part: HTTPServerRequestPart, to channel: any Channel) {
@@ -374,7 +379,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     private func dropUpstream(_ exchange: Exchange) {
-        exchange.responseTimer?.cancel()
+        responseTimer?.set(nil)
         guard let upstream = exchange.upstream else { return }
         exchange.upstream = nil
         upstream.handler.delegate = nil
@@ -409,7 +414,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Answers an exchange locally. The connection stays open only if the request body is done.
     func answer(_ response: LocalResponse, exchange: Exchange, forceClose: Bool = false) {
         guard let context else { return }
-        exchange.responseTimer?.cancel()
+        responseTimer?.set(nil)
         exchange.phase = .answered
         exchange.pendingRequestParts.removeAll()
         let close = forceClose || !exchange.keepAlive || (!exchange.requestEnded && exchange.requestHasBody)

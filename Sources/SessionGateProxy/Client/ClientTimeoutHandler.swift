@@ -16,7 +16,7 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     private let idleTimeout: TimeAmount
     private let headerTimeout: TimeAmount
     private var phase = Phase.waitingForRequest
-    private var timer: Scheduled<Void>?
+    private var timer: DeadlineTimer?
     private var context: ChannelHandlerContext?
 
     init(idleTimeout: TimeAmount, headerTimeout: TimeAmount) {
@@ -26,29 +26,31 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
-        if context.channel.isActive { arm(idleTimeout, reason: .idle) }
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        // The timer holds the handler only through its expiry action, dropped by `stop()`.
+        timer = DeadlineTimer(eventLoop: context.eventLoop) { loopBound.value.expired() }
+        if context.channel.isActive { timer?.set(in: idleTimeout) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        timer?.cancel()
+        timer?.stop()
         self.context = nil
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        arm(idleTimeout, reason: .idle)
+        timer?.set(in: idleTimeout)
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        timer?.cancel()
-        timer = nil
+        timer?.stop()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         if phase == .waitingForRequest {
             phase = .readingHead
-            arm(headerTimeout, reason: .head)
+            timer?.set(in: headerTimeout)
         }
         context.fireChannelRead(data)
     }
@@ -56,37 +58,27 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     /// A complete request head was decoded: no timeout while the exchange runs.
     func requestHeadReceived() {
         phase = .busy
-        timer?.cancel()
-        timer = nil
+        timer?.set(nil)
     }
 
     /// The response ended and the connection stays open for the next request.
     func exchangeFinished() {
         phase = .waitingForRequest
-        arm(idleTimeout, reason: .idle)
+        timer?.set(in: idleTimeout)
     }
 
-    private enum Reason { case idle, head }
-
-    private func arm(_ delay: TimeAmount, reason: Reason) {
-        timer?.cancel()
+    private func expired() {
         guard let context else { return }
-        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: delay) {
-            loopBound.value.fire(reason)
-        }
-    }
-
-    private func fire(_ reason: Reason) {
-        guard let context else { return }
-        timer = nil
-        if reason == .head, phase == .readingHead {
+        switch phase {
+        case .readingHead:
             var buffer = context.channel.allocator.buffer(capacity: 96)
             buffer.writeString("HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n")
             let channel = context.channel
             context.writeAndFlush(NIOAny(buffer)).whenComplete { _ in channel.close(promise: nil) }
-        } else if reason == .idle, phase == .waitingForRequest {
+        case .waitingForRequest:
             context.close(promise: nil)
+        case .busy:
+            break
         }
     }
 }

@@ -35,7 +35,8 @@ final class Exchange {
     var pendingRequestParts: [HTTPServerRequestPart] = []
     var pendingResponseParts: [HTTPClientResponsePart] = []
     var upstream: UpstreamConnection?
-    var responseTimer: Scheduled<Void>?
+    /// `response_timeout` runs for this exchange (see `ClientHandler.responseTimer`).
+    var responseTimerArmed = false
     var keepAlive: Bool
     /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
     var closeDelimited = false

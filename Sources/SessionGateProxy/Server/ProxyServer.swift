@@ -59,7 +59,7 @@ public final class ProxyServer: Service, Sendable {
                     try ops.addHandler(timeouts)
                     try ops.configureHTTPServerPipeline(
                         withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
-                        withOutboundHeaderValidation: true, withEncoderConfiguration: .init(),
+                        withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
                     try ops.addHandler(
                         ClientHandler(
