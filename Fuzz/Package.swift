@@ -27,7 +27,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
-        .package(url: "https://github.com/LebJe/TOMLKit", from: "0.6.0"),
     ],
     targets: [
         .target(
@@ -38,8 +37,6 @@ let package = Package(
         ),
         // RedisWire's decoder and value type only (symlinked files): the rest of RedisWire needs NIOPosix.
         .target(name: "RESPCodec", dependencies: [nioCore]),
-        // SessionGateApp's TOMLReader.swift and TOMLPreflight.swift (symlinked): TOML text to ConfigNode.
-        .target(name: "SessionGateTOML", dependencies: ["SessionGateCore", .product(name: "TOMLKit", package: "TOMLKit")]),
         .target(name: "FuzzSupport", dependencies: ["SessionGateCore"]),
 
         fuzzTarget("FuzzCookieOpen", []),
@@ -50,7 +47,7 @@ let package = Package(
         fuzzTarget("FuzzDirectives", []),
         fuzzTarget("FuzzToken", [crypto]),
         fuzzTarget("FuzzConfig", []),
-        fuzzTarget("FuzzTOML", ["SessionGateTOML"]),
+        fuzzTarget("FuzzTOML", []),
         fuzzTarget("FuzzRESP", ["RESPCodec", nioCore]),
         fuzzTarget(
             "FuzzHTTPHead",

@@ -39,8 +39,8 @@ BIN=$(cd Fuzz && swift build "${BUILD_FLAGS[@]}" --show-bin-path)
 echo "    built in $(($(date +%s) - build_start)) s"
 
 # A crash must reach libFuzzer at once: no Swift backtracer (it would hold the process for
-# seconds per crash), no core files. Leak checking is off: the Swift runtime's caches and
-# TOMLKit's small per-parse allocations would report on every input.
+# seconds per crash), no core files. Leak checking is off: the Swift runtime's caches would
+# report on every input.
 export SWIFT_BACKTRACE=enable=no
 export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=0:abort_on_error=1:symbolize=1:allocator_may_return_null=1}
 ulimit -c 0

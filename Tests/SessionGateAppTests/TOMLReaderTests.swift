@@ -79,8 +79,9 @@ struct TOMLReaderTests {
     }
 }
 
-/// Inputs on which toml++ asserts (found by FuzzTOML): an error with a position, never a crash.
-@Suite struct TOMLPreflightTests {
+/// Inputs on which toml++ (TOMLKit, used before `TOMLParser`) aborted the process, found by
+/// FuzzTOML: an error with a position, never a crash.
+@Suite struct TOMLAbortRegressionTests {
     @Test(arguments: [
         "[[=\n", "[\nx = 1\n", "a = 1979-05-27T\u{1d}07:32:00Z\n", "[.]\n", "[ # x\n", "a = \"\u{0}\"\n", "[}\n", "[{a=1}]\n", "[]\n",
     ])

@@ -231,6 +231,20 @@ import Testing
         #expect(ContinuousClock.now - started >= .milliseconds(300), "closed before idle_timeout")
     }
 
+    /// A client that stops reading a response holds an upstream connection; after `idle_timeout`
+    /// without progress the proxy closes it (before, only backpressure bounded it, for ever).
+    @Test func slowReadClientIsCutOff() async throws {
+        let harness = try await ProxyHarness { $0.server.idleTimeout = .milliseconds(500) }
+        defer { Task { await harness.shutdown() } }
+        let total = 32 << 20
+        let client = try await RawClient.connect(port: harness.port, group: ProxyHarness.group, autoRead: false)
+        try await client.send(ProxyHarness.requestText("GET", "/public/big", headers: [("X-Test-Bytes", String(total))]))
+        try await Task.sleep(for: .milliseconds(1500))
+        try await client.startReading()
+        #expect(try await client.waitForClose(timeout: .seconds(10)), "a stalled reader kept its connection")
+        #expect(client.receivedByteCount < total, "the whole response arrived: nothing was stalled")
+    }
+
     @Test func gracefulDrainLetsInFlightFinish() async throws {
         let harness = try await ProxyHarness()
         let client = try await harness.client()

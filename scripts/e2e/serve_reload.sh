@@ -65,6 +65,16 @@ echo 'this is [not toml' > "$DIR/proxy.toml"
 kill -HUP $PROXY; sleep 0.5
 grep -q 'reload rejected' "$DIR/proxy.log" || fail "broken reload not logged"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/public/")" = 200 ] || fail "old config stopped serving"
+# Files on which the TOML library used before (toml++) aborted the process: each is a syntax error
+# with a position for `check`, and a rejected reload for a running proxy.
+for bad in 'a = [}]' '[}' '[[[1]]]' '[[ [x]]'; do
+    printf '%s\n' "$bad" > "$DIR/proxy.toml"
+    out=$($BIN check --config "$DIR/proxy.toml" 2>&1) && fail "check accepted: $bad"
+    echo "$out" | grep -q 'line 1, column' || fail "no position for: $bad ($out)"
+    kill -HUP $PROXY; sleep 0.3
+    kill -0 $PROXY 2>/dev/null || fail "proxy died reloading: $bad"
+done
+[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/public/")" = 200 ] || fail "old config stopped serving"
 
 # A good file applies, with no dropped request while reloading under load.
 write_config public /extra/**

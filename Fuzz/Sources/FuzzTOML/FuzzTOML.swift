@@ -1,8 +1,7 @@
 import FuzzSupport
 import SessionGateCore
-import SessionGateTOML
 
-// The TOML reader and the configuration loader behind it, on any text: no crash, positions of
+// The TOML parser (pure Swift, in the core) and the configuration loader behind it, on any text: no crash, positions of
 // syntax errors are real positions, and every configuration issue names its key.
 
 private let environment = [
@@ -16,7 +15,7 @@ public func fuzzTOML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     let text = String(decoding: input.rest(), as: UTF8.self)
     let document: ConfigNode
     do {
-        document = try TOMLReader.parse(text)
+        document = try TOMLParser.parse(text)
     } catch {
         let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
         check(error.line >= 1 && error.line <= lines + 1, "syntax error on line \(error.line) of \(lines)")

@@ -1,7 +1,9 @@
 import NIOCore
 
 /// Sits first in a client pipeline and closes connections that idle between requests
-/// (`idle_timeout`) or dribble a request head (`header_timeout`, the slowloris defence).
+/// (`idle_timeout`), dribble a request head (`header_timeout`, the slowloris defence), or stop
+/// reading a response for `idle_timeout` (a slow-read client would otherwise hold its upstream
+/// connection for ever: backpressure stops the upstream reads, nothing else ends the exchange).
 /// The client handler tells it when a head arrived and when the response ended.
 final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = ByteBuffer
@@ -16,6 +18,8 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
     private let idleTimeout: TimeAmount
     private let headerTimeout: TimeAmount
     private var phase = Phase.waitingForRequest
+    /// The client's socket and our write queue are full: it is not reading what we send.
+    private var stalled = false
     private var timer: DeadlineTimer?
     private var context: ChannelHandlerContext?
 
@@ -55,10 +59,20 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
         context.fireChannelRead(data)
     }
 
-    /// A complete request head was decoded: no timeout while the exchange runs.
+    /// A complete request head was decoded: no timeout while the exchange runs, unless the
+    /// client stops reading.
     func requestHeadReceived() {
         phase = .busy
-        timer?.set(nil)
+        timer?.set(stalled ? .now() + idleTimeout : nil)
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        stalled = !context.channel.isWritable
+        if phase == .busy {
+            // Every time the client drains the queue below the low-water mark, the clock restarts.
+            timer?.set(stalled ? .now() + idleTimeout : nil)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// The response ended and the connection stays open for the next request.
@@ -78,7 +92,7 @@ final class ClientTimeoutHandler: ChannelInboundHandler, RemovableChannelHandler
         case .waitingForRequest:
             context.close(promise: nil)
         case .busy:
-            break
+            if stalled { context.close(promise: nil) }
         }
     }
 }

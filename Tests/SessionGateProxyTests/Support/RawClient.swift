@@ -23,9 +23,13 @@ final class RawClient: Sendable {
         }
     }
 
-    static func connect(port: Int, group: any EventLoopGroup) async throws -> RawClient {
+    /// With `autoRead: false` nothing is read until `startReading()`: a client that does not
+    /// read what the server sends.
+    static func connect(port: Int, group: any EventLoopGroup, autoRead: Bool = true) async throws -> RawClient {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
+            .channelOption(ChannelOptions.autoRead, value: autoRead)
+            .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: autoRead ? 0 : 16384)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
             }
@@ -46,6 +50,13 @@ final class RawClient: Sendable {
     func send(bytes: [UInt8]) async throws {
         try await channel.writeAndFlush(channel.allocator.buffer(bytes: bytes))
     }
+
+    func startReading() async throws {
+        try await channel.setOption(ChannelOptions.autoRead, value: true)
+        channel.read()
+    }
+
+    var receivedByteCount: Int { collector.received.withLock { $0.count } }
 
     var isClosed: Bool { collector.closed.withLock { $0 } }
 

@@ -9,6 +9,7 @@ import Synchronization
 /// - `X-Test-Set`, `X-Test-Action`, `X-Test-Lifetime`: echoed back as `X-Session-*` directives
 /// - `X-Test-Delay-Ms`: wait before the response head
 /// - `X-Test-Chunks` / `X-Test-Chunk-Delay-Ms`: a chunked body of N pieces, spaced out
+/// - `X-Test-Bytes`: a body of N zero bytes (with Content-Length) instead of the JSON echo
 /// - `X-Test-Raw`: base64 of raw bytes to write instead of a response, then close
 /// - `X-Test-Set-Cookie`: an upstream Set-Cookie header
 /// Every request head it received is recorded; the body's byte count and checksum are reported.
@@ -130,6 +131,13 @@ final class UpstreamAppHandler: ChannelInboundHandler {
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
             context.flush()
             writeChunks(remaining: chunks, index: 0, gap: gap, context: context)
+            return
+        }
+        if let count = head.headers.first(name: "x-test-bytes").flatMap(Int.init) {
+            headers.add(name: "Content-Length", value: String(count))
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(context.channel.allocator.buffer(repeating: 0, count: count)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
             return
         }
         let body = JSONSerializer.serialize(echoed)

@@ -1,1 +1,0 @@
-../../../Sources/SessionGateApp/TOMLReader.swift
