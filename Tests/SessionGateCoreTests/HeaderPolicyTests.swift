@@ -49,6 +49,14 @@ import Testing
         #expect(policy.connectionNominated(["", " , "]) == [])
     }
 
+    @Test func listContainsFindsTokensInAnyFieldIgnoringCaseAndBlanks() {
+        #expect(HeaderPolicy.listContains(["keep-alive, Upgrade"], token: "upgrade"))
+        #expect(HeaderPolicy.listContains(["close", " \tUPGRADE\t "], token: "upgrade"))
+        #expect(!HeaderPolicy.listContains(["upgrades, keep-alive"], token: "upgrade"))
+        #expect(!HeaderPolicy.listContains(["up grade"], token: "upgrade"))
+        #expect(!HeaderPolicy.listContains([], token: "upgrade"))
+    }
+
     @Test(arguments: [
         "X-Session-Token", "x_session_token", "X.Session.Set", "X-User-Id", "x_user.id", "X-Tenant",
         "X-Forwarded-For", "x-forwarded-proto", "X-Forwarded-Host", "Forwarded", "Via", "X-Request-Id",

@@ -102,7 +102,8 @@ import Testing
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
         let client = try await harness.client()
-        try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "300")]))
+        // Long enough that the answer cannot beat the close on a loaded machine.
+        try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "3000")]))
         try await waitFor { try await Metrics.scrape(harness).value("sessiongate_requests_in_flight") == 1 }
         await client.close()
         try await waitFor { try await Metrics.scrape(harness).value("sessiongate_requests_in_flight") == 0 }

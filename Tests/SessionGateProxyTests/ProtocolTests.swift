@@ -245,6 +245,36 @@ import Testing
         #expect(client.receivedByteCount < total, "the whole response arrived: nothing was stalled")
     }
 
+    /// Pipelined requests (all sent in one write, the first one slow, one with a body, one
+    /// denied locally) are answered one by one, in order; nothing after `Connection: close` is.
+    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send(
+            ProxyHarness.requestText("GET", "/public/first", headers: [("X-Test-Delay-Ms", "200")])
+                + ProxyHarness.requestText("POST", "/public/second", body: "0123456789")
+                + ProxyHarness.requestText("GET", "/api/needs-session")
+                + ProxyHarness.requestText("GET", "/public/fourth"))
+        let first = try await client.response()
+        #expect(first.status == 200 && first.text.contains("\"/public/first\""), "\(first.text)")
+        let second = try await client.response()
+        #expect(second.status == 200 && second.text.contains("\"/public/second\""), "\(second.text)")
+        #expect(second.text.contains("\"body_bytes\":10"), "\(second.text)")
+        #expect(try await client.response().status == 401)
+        let fourth = try await client.response()
+        #expect(fourth.status == 200 && fourth.text.contains("\"/public/fourth\""), "\(fourth.text)")
+
+        let closing = try await harness.client()
+        try await closing.send(
+            ProxyHarness.requestText("GET", "/public/last", headers: [("Connection", "close")])
+                + ProxyHarness.requestText("GET", "/public/never"))
+        let last = try await closing.response()
+        #expect(last.status == 200, "\(last.status) \(last.text)")
+        #expect(try await closing.waitForClose(timeout: .seconds(3)))
+        #expect(harness.upstream.seen.withLock { $0.contains { $0.head.uri == "/public/never" } } == false)
+    }
+
     @Test func gracefulDrainLetsInFlightFinish() async throws {
         let harness = try await ProxyHarness()
         let client = try await harness.client()

@@ -17,8 +17,9 @@ public func fuzzTOML(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     do {
         document = try TOMLParser.parse(text)
     } catch {
-        let lines = text.split(separator: "\n", omittingEmptySubsequences: false).count
-        check(error.line >= 1 && error.line <= lines + 1, "syntax error on line \(error.line) of \(lines)")
+        // Count LF bytes: splitting the String on Character "\n" would miss "\r\n", one grapheme.
+        let lines = text.utf8.reduce(1) { $0 + ($1 == UInt8(ascii: "\n") ? 1 : 0) }
+        check(error.line >= 1 && error.line <= lines, "syntax error on line \(error.line) of \(lines)")
         check(error.column >= 1, "syntax error in column \(error.column)")
         check(!error.message.isEmpty, "syntax error without a message")
         return 0

@@ -58,6 +58,21 @@ public struct HeaderPolicy: Sendable {
         return names
     }
 
+    /// Whether one of the comma-separated elements of `values` (the fields of one list header such
+    /// as `Connection`) is `token` (lower-case ASCII), ignoring ASCII case and surrounding blanks.
+    public static func listContains(_ values: [String], token: String) -> Bool {
+        let lower = Array(token.utf8)
+        for value in values {
+            for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+                var trimmed = element[...]
+                while let first = trimmed.first, first == 0x20 || first == 0x09 { trimmed.removeFirst() }
+                while let last = trimmed.last, last == 0x20 || last == 0x09 { trimmed.removeLast() }
+                if asciiCaseInsensitiveEqual(trimmed, lower) { return true }
+            }
+        }
+        return false
+    }
+
     private func isProtected<Bytes: Collection<UInt8>>(_ name: Bytes) -> Bool {
         if Self.isSessionFamily(name) { return true }
         if injected.contains(where: { Self.canonicallyEqual(name, $0) }) { return true }

@@ -155,7 +155,7 @@ extension ClientHandler: UpstreamDelegate {
         let runtime = exchange.runtime
         var headers = HTTPHeaders()
         headers.reserveCapacity(upstreamHead.headers.count + 2)
-        let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers[canonicalForm: "connection"].map(String.init))
+        let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers["connection"])
         var hasLength = false
         var upstreamWantsClose = false
         for (name, value) in upstreamHead.headers {

@@ -5,8 +5,10 @@ import SessionGateCore
 
 /// Serves one client connection: decides each request (path, route, session), forwards it to a
 /// pooled upstream connection on the same event loop, applies the response's directives, and
-/// streams bodies both ways with backpressure. Requests arrive one at a time (NIO's
-/// `HTTPServerPipelineHandler` sits in front and holds pipelined requests back).
+/// streams bodies both ways with backpressure. Exchanges run one at a time: parts of pipelined
+/// requests that arrive before the current response ended wait in `pipelined`, with reads
+/// paused, and are replayed in order when it ends (no `HTTPServerPipelineHandler` in front: one
+/// handler less for every message of every request).
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundIn = HTTPServerResponsePart
@@ -16,7 +18,14 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let pool: UpstreamPool
     let timeouts: ClientTimeoutHandler
     let events: ProxyEvents
-    var exchange: Exchange?
+    var exchange: Exchange? {
+        didSet { if exchange == nil, !pipelined.isEmpty { scheduleReplay() } }
+    }
+    /// Parts of requests that arrived while the current exchange's request had already ended.
+    private var pipelined: [HTTPServerRequestPart] = []
+    private var replayScheduled = false
+    /// Graceful drain asked this connection to finish: no keep-alive after the current exchange.
+    private var quiescing = false
     var context: ChannelHandlerContext?
     var peer: String?
     private var readsPaused = false
@@ -55,6 +64,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let part = unwrapInboundIn(data)
+        if !pipelined.isEmpty || exchange?.requestEnded == true {
+            pipelined.append(part)
+            setReadsPaused(true)
+            return
+        }
+        handle(part, context: context)
+    }
+
+    private func handle(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             timeouts.requestHeadReceived()
@@ -99,6 +117,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         runtimes.current.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        if let parserError = error as? HTTPParserError, parserError == .closedConnection, exchange != nil {
+            // Bytes after a request that said `Connection: close`: that request is still served,
+            // then the connection closes; what came after it is dropped, never answered.
+            return
+        }
         if let parserError = error as? HTTPParserError {
             // Malformed or ambiguous framing: answer once (if nothing is in flight) and close.
             if exchange == nil || exchange?.phase == .preparing {
@@ -128,11 +151,36 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is ChannelShouldQuiesceEvent, exchange == nil {
-            context.close(promise: nil)
+        if event is ChannelShouldQuiesceEvent {
+            quiescing = true
+            pipelined.removeAll()
+            if let exchange {
+                exchange.keepAlive = false  // closes once this response has gone out
+            } else {
+                context.close(promise: nil)
+            }
             return
         }
         context.fireUserInboundEventTriggered(event)
+    }
+
+    // MARK: pipelining
+
+    /// Replays waiting parts on the next loop tick, after the code that ended the exchange.
+    private func scheduleReplay() {
+        guard !replayScheduled, let context else { return }
+        replayScheduled = true
+        let loopBound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute { loopBound.value.replayPipelined() }
+    }
+
+    private func replayPipelined() {
+        replayScheduled = false
+        guard let context, !closed else { return }
+        while !pipelined.isEmpty, exchange?.requestEnded != true, !closed {
+            handle(pipelined.removeFirst(), context: context)
+        }
+        updateReadPause()
     }
 
     // MARK: outbound (read backpressure)
@@ -146,6 +194,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func setReadsPaused(_ paused: Bool) {
+        let paused = paused || !pipelined.isEmpty
         guard paused != readsPaused else { return }
         readsPaused = paused
         if !paused, pendingRead, let context {
@@ -203,13 +252,15 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let exchange = Exchange(
             head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now(), startedAt: receivedAt)
         self.exchange = exchange
+        if quiescing { exchange.keepAlive = false }
         if match.access == .deny {
             return answer(.forbidden, exchange: exchange)
         }
 
         var cookieValues: [Substring] = []
-        for header in head.headers[canonicalForm: "cookie"] {
-            cookieValues += CookieHeader.values(named: config.cookie.name, in: String(header)).map { Substring($0) }
+        // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.
+        for header in head.headers["cookie"] {
+            cookieValues += CookieHeader.values(named: config.cookie.name, in: header).map { Substring($0) }
         }
         guard !cookieValues.isEmpty else {
             return authorize(exchange)

@@ -67,7 +67,7 @@ final class Exchange {
         self.keepAlive = head.isKeepAlive
         self.isUpgrade =
             head.headers.contains(name: "upgrade")
-            && head.headers[canonicalForm: "connection"].contains { $0.lowercased() == "upgrade" }
+            && HeaderPolicy.listContains(head.headers["connection"], token: "upgrade")
         self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
         self.requestID = RequestID.accept(head.headers.first(name: "x-request-id"))
     }

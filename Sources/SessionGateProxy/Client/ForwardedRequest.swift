@@ -12,7 +12,7 @@ enum ForwardedRequest {
     ) -> HTTPRequestHead {
         let policy = runtime.headerPolicy
         let config = runtime.config
-        let nominated = policy.connectionNominated(head.headers[canonicalForm: "connection"].map(String.init))
+        let nominated = policy.connectionNominated(head.headers["connection"])
         let trusted = peer.map { address in config.server.trustedProxies.contains { $0.contains(address) } } ?? false
         let cookieName = config.cookie.name
 

@@ -20,13 +20,10 @@ enum Tunnel {
                 if let context = try? ops.context(handlerType: type) { removals.append(ops.removeHandler(context: context)) }
             }
             remove(ClientHandler.self, from: clientOps)
-            remove(HTTPServerPipelineHandler.self, from: clientOps)
             remove(ClientTimeoutHandler.self, from: clientOps)
-            remove(NIOHTTPResponseHeadersValidator.self, from: clientOps)
             remove(HTTPResponseEncoder.self, from: clientOps)
             remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
-            remove(NIOHTTPRequestHeadersValidator.self, from: upstreamOps)
             remove(HTTPRequestEncoder.self, from: upstreamOps)
             remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)

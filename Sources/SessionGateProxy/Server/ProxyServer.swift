@@ -58,7 +58,7 @@ public final class ProxyServer: Service, Sendable {
                     let ops = channel.pipeline.syncOperations
                     try ops.addHandler(timeouts)
                     try ops.configureHTTPServerPipeline(
-                        withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
+                        withPipeliningAssistance: false, withServerUpgrade: nil, withErrorHandling: false,
                         withOutboundHeaderValidation: false, withEncoderConfiguration: .init(),
                         withDecoderLimitConfiguration: limits)
                     try ops.addHandler(
