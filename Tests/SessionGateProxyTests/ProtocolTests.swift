@@ -275,6 +275,38 @@ import Testing
         #expect(harness.upstream.seen.withLock { $0.contains { $0.head.uri == "/public/never" } } == false)
     }
 
+    /// The proxy frames responses itself (no NIO encoder): HEAD answers carry no body, upstream
+    /// chunked bodies are re-chunked for HTTP/1.1 and close-delimited for HTTP/1.0, HTTP/1.0
+    /// keep-alive is honoured, and each connection is still in step for the next request.
+    @Test func responsesAreFramedForEveryClient() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send(ProxyHarness.requestText("HEAD", "/public/head"))
+        let head = try await client.response(headRequest: true)
+        #expect(head.status == 200 && head.body.isEmpty && head.header("content-length") != nil)
+        try await client.send(ProxyHarness.requestText("HEAD", "/api/needs-session"))
+        let local = try await client.response(headRequest: true)
+        #expect(local.status == 401 && local.body.isEmpty)
+        try await client.send(ProxyHarness.requestText("GET", "/public/chunked", headers: [("X-Test-Chunks", "3")]))
+        let chunked = try await client.response()
+        #expect(chunked.header("transfer-encoding") == "chunked")
+        #expect(chunked.text == "chunk-0\nchunk-1\nchunk-2\n", "\(chunked.text)")
+        try await client.send(ProxyHarness.requestText("GET", "/public/after"))
+        let after = try await client.response()
+        #expect(after.status == 200 && after.text.contains("\"/public/after\""), "connection out of step")
+
+        let keepAlive = try await harness.client()
+        try await keepAlive.send("GET /public/ten HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\n\r\n")
+        let ten = try await keepAlive.response()
+        #expect(ten.status == 200 && ten.header("connection")?.lowercased() == "keep-alive")
+        try await keepAlive.send("GET /public/ten-chunked HTTP/1.0\r\nHost: a\r\nConnection: keep-alive\r\nX-Test-Chunks: 2\r\n\r\n")
+        #expect(try await keepAlive.waitForClose(), "a close-delimited HTTP/1.0 body must end with the connection")
+        let raw = String(decoding: keepAlive.collector.received.withLock { $0 }, as: UTF8.self)
+        #expect(raw.hasPrefix("HTTP/1.0 200 OK\r\n") && raw.hasSuffix("\r\n\r\nchunk-0\nchunk-1\n"), "\(raw)")
+        #expect(!raw.lowercased().contains("transfer-encoding"))
+    }
+
     @Test func gracefulDrainLetsInFlightFinish() async throws {
         let harness = try await ProxyHarness()
         let client = try await harness.client()

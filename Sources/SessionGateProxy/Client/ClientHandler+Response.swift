@@ -27,8 +27,7 @@ extension ClientHandler: UpstreamDelegate {
                 return
             }
             guard exchange.phase == .streaming else { return }
-            exchange.responseBytes += buffer.readableBytes
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            writeResponseBody(buffer, exchange: exchange, context: context)
             clientNeedsFlush = true
         case .end(let trailers):
             if exchange.phase == .tunnelling, let upstream = exchange.upstream {
@@ -153,8 +152,8 @@ extension ClientHandler: UpstreamDelegate {
     private func sendResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, cookie: CookieChange, flushNow: Bool) {
         guard let context else { return }
         let runtime = exchange.runtime
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(upstreamHead.headers.count + 2)
+        var head = context.channel.allocator.buffer(capacity: 512)
+        HTTPWire.writeStatusLine(exchange.head.version, upstreamHead.status, into: &head)
         let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers["connection"])
         var hasLength = false
         var upstreamWantsClose = false
@@ -168,7 +167,7 @@ extension ClientHandler: UpstreamDelegate {
             if lower.hasPrefix("x-session-") || lower == "transfer-encoding" { continue }
             if HeaderPolicy.isHopByHop(lower) || nominated.contains(lower) { continue }
             if lower == "set-cookie", setsCookie(named: runtime.config.cookie.name, value) { continue }
-            headers.add(name: name, value: value)
+            HTTPWire.writeHeader(name, value, into: &head)
         }
         switch cookie {
         case .keep: break
@@ -179,12 +178,12 @@ extension ClientHandler: UpstreamDelegate {
                 dropUpstreamAfterResponse(exchange)
                 return failExchange(exchange, with: .sessionTooLarge)
             }
-            headers.add(name: "Set-Cookie", value: value)
+            HTTPWire.writeHeader("Set-Cookie", value, into: &head)
         case .clear:
-            headers.add(name: "Set-Cookie", value: runtime.clearCookie())
+            HTTPWire.writeHeader("Set-Cookie", runtime.clearCookie(), into: &head)
         }
-        if runtime.config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
-        headers.add(name: "X-Request-Id", value: exchange.requestID)
+        if runtime.config.server.via { HTTPWire.writeHeader("Via", "1.1 sessiongate", into: &head) }
+        HTTPWire.writeHeader("X-Request-Id", exchange.requestID, into: &head)
         if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
 
         let bodyless =
@@ -195,23 +194,24 @@ extension ClientHandler: UpstreamDelegate {
                 exchange.closeDelimited = true
                 exchange.keepAlive = false
             } else {
-                headers.add(name: "Transfer-Encoding", value: "chunked")
+                HTTPWire.writeHeader("Transfer-Encoding", "chunked", into: &head)
+                exchange.responseChunked = true
             }
         }
         if exchange.head.method == .HEAD, !hasLength {
-            // Keep the framing honest for HEAD: no body follows whatever the encoder thinks.
-            headers.replaceOrAdd(name: "Content-Length", value: "0")
+            // Keep the framing honest for HEAD: no body follows.
+            HTTPWire.writeHeader("Content-Length", "0", into: &head)
         }
         if !exchange.keepAlive {
-            headers.add(name: "Connection", value: "close")
+            HTTPWire.writeHeader("Connection", "close", into: &head)
         } else if exchange.head.version.minor == 0 {
-            headers.add(name: "Connection", value: "keep-alive")
+            HTTPWire.writeHeader("Connection", "keep-alive", into: &head)
         }
+        HTTPWire.endHead(into: &head)
 
-        let head = HTTPResponseHead(version: exchange.head.version, status: upstreamHead.status, headers: headers)
         exchange.phase = .streaming
         exchange.status = Int(upstreamHead.status.code)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
+        context.write(wrapOutboundOut(head), promise: nil)
         clientNeedsFlush = true
         let pending = exchange.pendingResponseParts
         exchange.pendingResponseParts.removeAll()
@@ -219,8 +219,7 @@ extension ClientHandler: UpstreamDelegate {
             switch part {
             case .head: break
             case .body(let buffer):
-                exchange.responseBytes += buffer.readableBytes
-                context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+                writeResponseBody(buffer, exchange: exchange, context: context)
             case .end(let trailers): return finishResponse(exchange, trailers: trailers, context: context)
             }
         }
@@ -259,7 +258,7 @@ extension ClientHandler: UpstreamDelegate {
             // Keep reading (and dropping) the rest of the body, so the client reads this response
             // instead of a connection reset; close when the body ends, or after a short linger.
             exchange.phase = .answered
-            context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, trailers: trailers, context: context)), promise: nil)
             let bound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .seconds(5)) {
                 let (handler, exchange) = bound.value
@@ -267,12 +266,13 @@ extension ClientHandler: UpstreamDelegate {
             }
         } else {
             self.exchange = nil
+            let end = responseEnd(exchange, trailers: trailers, context: context)
             if exchange.keepAlive {
-                context.writeAndFlush(wrapOutboundOut(.end(trailers)), promise: nil)
+                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
                 timeouts.exchangeFinished()
             } else {
                 let channel = context.channel
-                context.writeAndFlush(wrapOutboundOut(.end(trailers))).whenComplete { _ in channel.close(promise: nil) }
+                context.writeAndFlush(wrapOutboundOut(end)).whenComplete { _ in channel.close(promise: nil) }
             }
         }
         recordEnd(of: exchange)
@@ -285,13 +285,13 @@ extension ClientHandler: UpstreamDelegate {
     private func startTunnel(_ exchange: Exchange, head: HTTPResponseHead, context: ChannelHandlerContext) {
         guard let upstream = exchange.upstream else { return }
         exchange.phase = .tunnelling
-        var headers = HTTPHeaders()
+        var response = context.channel.allocator.buffer(capacity: 256)
+        HTTPWire.writeStatusLine(exchange.head.version, .switchingProtocols, into: &response)
         for (name, value) in head.headers where !name.lowercased().hasPrefix("x-session-") {
-            headers.add(name: name, value: value)
+            HTTPWire.writeHeader(name, value, into: &response)
         }
-        let response = HTTPResponseHead(version: exchange.head.version, status: .switchingProtocols, headers: headers)
-        context.write(wrapOutboundOut(.head(response)), promise: nil)
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        HTTPWire.endHead(into: &response)
+        context.writeAndFlush(wrapOutboundOut(response), promise: nil)
         exchange.status = 101
         recordEnd(of: exchange)
         _ = upstream
@@ -299,6 +299,22 @@ extension ClientHandler: UpstreamDelegate {
 }
 
 extension ClientHandler {
+    /// A piece of the response body, chunk-framed when the proxy chose chunked framing.
+    func writeResponseBody(_ buffer: ByteBuffer, exchange: Exchange, context: ChannelHandlerContext) {
+        exchange.responseBytes += buffer.readableBytes
+        guard exchange.responseChunked else {
+            return context.write(wrapOutboundOut(buffer), promise: nil)
+        }
+        HTTPWire.writeChunk(buffer, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
+    }
+
+    /// What ends the response on the wire: the last chunk and trailers when chunked, else nothing
+    /// (an empty buffer, written so the flush and its promise stay in order).
+    func responseEnd(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) -> ByteBuffer {
+        guard exchange.responseChunked else { return context.channel.allocator.buffer(capacity: 0) }
+        return HTTPWire.lastChunk(trailers: trailers, allocator: context.channel.allocator)
+    }
+
     func pauseClientReads() { setReadsPaused(true) }
     func resumeClientReads() { setReadsPaused(false) }
 

@@ -11,8 +11,10 @@ import SessionGateCore
 /// handler less for every message of every request).
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
-    typealias OutboundIn = HTTPServerResponsePart
-    typealias OutboundOut = HTTPServerResponsePart
+    /// Nothing is written through this handler from behind it; it writes responses as bytes
+    /// (`HTTPWire`, no response encoder in the pipeline) and intercepts `read()`.
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     let runtimes: RuntimeSource
     let pool: UpstreamPool
@@ -369,7 +371,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange.pendingRequestParts.removeAll()
         upstreamChannel.flush()
         if exchange.expectsContinue, !exchange.requestEnded {
-            context.writeAndFlush(wrapOutboundOut(.head(HTTPResponseHead(version: exchange.head.version, status: .continue))), promise: nil)
+            var interim = context.channel.allocator.buffer(capacity: 32)
+            HTTPWire.writeStatusLine(exchange.head.version, .continue, into: &interim)
+            HTTPWire.endHead(into: &interim)
+            context.writeAndFlush(wrapOutboundOut(interim), promise: nil)
         }
         if exchange.requestEnded { armResponseTimer(exchange) }
         updateReadPause()
@@ -447,7 +452,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             rule: .rejected, method: ProxyEvents.MethodLabel(head.method), status: Int(response.status.code),
             duration: .nanoseconds((NIODeadline.now() - receivedAt).nanoseconds))
         guard let context else { return }
-        writeLocal(response, version: head.version, close: true, context: context)
+        writeLocal(response, version: head.version, close: true, isHead: head.method == .HEAD, context: context)
     }
 
     /// Ends the exchange's request in the metrics, once: counted as answered when a status went
@@ -475,7 +480,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         recordEnd(of: exchange)
         var response = response
         response.headers.add(name: "X-Request-Id", value: exchange.requestID)
-        writeLocal(response, version: exchange.head.version, close: close, context: context)
+        writeLocal(response, version: exchange.head.version, close: close, isHead: exchange.head.method == .HEAD, context: context)
         logAccess(exchange)
         if close {
             self.exchange = nil
@@ -532,20 +537,26 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         updateReadPause()
     }
 
-    private func writeLocal(_ response: LocalResponse, version: HTTPVersion, close: Bool, context: ChannelHandlerContext) {
-        var headers = response.headers
-        headers.add(name: "Content-Length", value: String(response.body.utf8.count))
-        if close { headers.add(name: "Connection", value: "close") }
-        let head = HTTPResponseHead(version: version, status: response.status, headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
-        var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
-        buffer.writeString(response.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+    /// A local answer in one buffer: head, `Content-Length`, and the body (none for HEAD).
+    private func writeLocal(
+        _ response: LocalResponse, version: HTTPVersion, close: Bool, isHead: Bool = false, context: ChannelHandlerContext
+    ) {
+        var buffer = context.channel.allocator.buffer(capacity: 256 + response.body.utf8.count)
+        HTTPWire.writeStatusLine(version, response.status, into: &buffer)
+        for (name, value) in response.headers { HTTPWire.writeHeader(name, value, into: &buffer) }
+        HTTPWire.writeHeader("Content-Length", String(response.body.utf8.count), into: &buffer)
+        if close {
+            HTTPWire.writeHeader("Connection", "close", into: &buffer)
+        } else if version.minor == 0 {
+            HTTPWire.writeHeader("Connection", "keep-alive", into: &buffer)
+        }
+        HTTPWire.endHead(into: &buffer)
+        if !isHead { buffer.writeString(response.body) }
         if close {
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(buffer)).whenComplete { _ in channel.close(promise: nil) }
         } else {
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
         }
     }
 }

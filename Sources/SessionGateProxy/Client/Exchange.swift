@@ -40,6 +40,8 @@ final class Exchange {
     var keepAlive: Bool
     /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
     var closeDelimited = false
+    /// The response to the client is framed chunked by the proxy (no length from the upstream).
+    var responseChunked = false
     let requestID: String
     /// When the request head arrived.
     let startedAt: NIODeadline

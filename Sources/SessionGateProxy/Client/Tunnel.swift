@@ -21,7 +21,6 @@ enum Tunnel {
             }
             remove(ClientHandler.self, from: clientOps)
             remove(ClientTimeoutHandler.self, from: clientOps)
-            remove(HTTPResponseEncoder.self, from: clientOps)
             remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
             remove(HTTPRequestEncoder.self, from: upstreamOps)

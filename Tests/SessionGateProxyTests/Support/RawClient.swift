@@ -61,11 +61,11 @@ final class RawClient: Sendable {
     var isClosed: Bool { collector.closed.withLock { $0 } }
 
     /// Waits for one complete response (removing its bytes), or fails after `timeout`.
-    func response(timeout: Duration = .seconds(5)) async throws -> RawResponse {
+    func response(timeout: Duration = .seconds(5), headRequest: Bool = false) async throws -> RawResponse {
         let deadline = ContinuousClock.now + timeout
         while true {
             let parsed: RawResponse? = collector.received.withLock { bytes in
-                guard let (response, used) = RawResponse.parse(bytes, closed: collector.closed.withLock { $0 }) else { return nil }
+                guard let (response, used) = RawResponse.parse(bytes, closed: collector.closed.withLock { $0 }, headRequest: headRequest) else { return nil }
                 bytes.removeFirst(used)
                 return response
             }

@@ -1,0 +1,88 @@
+import NIOCore
+import NIOHTTP1
+
+/// HTTP/1.1 message heads and chunked framing written straight into `ByteBuffer`s. The data plane
+/// builds its outgoing heads while it filters the incoming ones, so no `HTTPHeaders` value is
+/// built only to be encoded again, and no encoder handler sits in the pipeline. Every name and
+/// value written here comes from a parsed head (already valid) or from the proxy itself
+/// (constants, and session values checked for control characters by `ForwardedRequest`).
+enum HTTPWire {
+    private static let crlf: StaticString = "\r\n"
+    private static let separator: StaticString = ": "
+
+    /// `HTTP/1.x 200 OK\r\n`
+    static func writeStatusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(version.minor == 0 && version.major == 1 ? "HTTP/1.0 " : "HTTP/1.1 ")
+        buffer.writeString(String(status.code))
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(status.reasonPhrase)
+        buffer.writeStaticString(crlf)
+    }
+
+    /// `GET /path HTTP/1.1\r\n` (the proxy always speaks HTTP/1.1 upstream).
+    static func writeRequestLine(_ method: HTTPMethod, _ uri: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(method.rawValue)
+        buffer.writeInteger(UInt8(ascii: " "))
+        buffer.writeString(uri)
+        buffer.writeStaticString(" HTTP/1.1\r\n")
+    }
+
+    /// `Name: value\r\n`
+    static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeString(name)
+        buffer.writeStaticString(separator)
+        buffer.writeString(value)
+        buffer.writeStaticString(crlf)
+    }
+
+    /// `Name: value\r\n` with a static name.
+    static func writeHeader(_ name: StaticString, _ value: String, into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(name)
+        buffer.writeStaticString(separator)
+        buffer.writeString(value)
+        buffer.writeStaticString(crlf)
+    }
+
+    /// The blank line that ends a head.
+    static func endHead(into buffer: inout ByteBuffer) {
+        buffer.writeStaticString(crlf)
+    }
+
+    /// Bodies up to this size are copied into one framed buffer; larger ones are written as
+    /// three buffers (size line, the body itself, CRLF) so they are never copied.
+    static let chunkCopyLimit = 2048
+
+    /// One chunk of a chunked body; an empty body writes nothing (an empty chunk would end it).
+    static func writeChunk(_ body: ByteBuffer, allocator: ByteBufferAllocator, write: (ByteBuffer) -> Void) {
+        let size = body.readableBytes
+        guard size > 0 else { return }
+        let sizeLine = String(size, radix: 16)
+        if size <= chunkCopyLimit {
+            var framed = allocator.buffer(capacity: size + sizeLine.utf8.count + 4)
+            framed.writeString(sizeLine)
+            framed.writeStaticString(crlf)
+            var body = body
+            framed.writeBuffer(&body)
+            framed.writeStaticString(crlf)
+            write(framed)
+        } else {
+            var line = allocator.buffer(capacity: sizeLine.utf8.count + 2)
+            line.writeString(sizeLine)
+            line.writeStaticString(crlf)
+            write(line)
+            write(body)
+            var end = allocator.buffer(capacity: 2)
+            end.writeStaticString(crlf)
+            write(end)
+        }
+    }
+
+    /// The last chunk and the trailer section: `0\r\n` trailers `\r\n`.
+    static func lastChunk(trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer {
+        var buffer = allocator.buffer(capacity: 5)
+        buffer.writeStaticString("0\r\n")
+        for (name, value) in trailers ?? [:] { writeHeader(name, value, into: &buffer) }
+        buffer.writeStaticString(crlf)
+        return buffer
+    }
+}
