@@ -60,7 +60,8 @@ public final class ProxyServer: Service, Sendable {
                     // Only the request decoder: the client handler queues pipelined requests itself
                     // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
                     // or header validator handles every message on the way.
-                    try ops.addHandler(ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+                    try ops.addHandler(
+                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
                     try ops.addHandler(
                         ClientHandler(
                             runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), timeouts: timeouts,

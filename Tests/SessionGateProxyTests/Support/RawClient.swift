@@ -65,7 +65,8 @@ final class RawClient: Sendable {
         let deadline = ContinuousClock.now + timeout
         while true {
             let parsed: RawResponse? = collector.received.withLock { bytes in
-                guard let (response, used) = RawResponse.parse(bytes, closed: collector.closed.withLock { $0 }, headRequest: headRequest) else { return nil }
+                guard let (response, used) = RawResponse.parse(bytes, closed: collector.closed.withLock { $0 }, headRequest: headRequest)
+                else { return nil }
                 bytes.removeFirst(used)
                 return response
             }
