@@ -10,9 +10,27 @@ public protocol RedisExecutor: Sendable {
     /// Sends commands together (one round trip where they share a server) and returns their
     /// replies in order, error replies as `.failure` in their slot. Transport failures throw.
     func pipeline(_ commands: [[RESPArgument]]) async throws(RedisError) -> [Result<RESPValue, RedisError>]
+    /// Sends one command without a Task when a connection is ready: true, and `completion` runs
+    /// once on that connection's event loop (error replies as `.failure(.server …)`). False when
+    /// the command would have to wait (connecting, cluster routing): use `send`.
+    func sendIfReady(_ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) -> Bool
 }
 
-extension RedisConnection: RedisExecutor {}
+extension RedisExecutor {
+    public func sendIfReady(
+        _ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+    ) -> Bool { false }
+}
+
+extension RedisConnection: RedisExecutor {
+    public func sendIfReady(
+        _ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+    ) -> Bool {
+        guard isActive else { return false }
+        send(arguments, completion: completion)
+        return true
+    }
+}
 
 /// A bounded pool of pipelined connections to one Redis server.
 ///
@@ -57,6 +75,37 @@ public final class RedisClient: RedisExecutor, Sendable {
 
     public func send(_ arguments: [RESPArgument]) async throws(RedisError) -> RESPValue {
         try await connection().send(arguments)
+    }
+
+    /// Without a Task when an open connection is there (the data plane's session loads).
+    public func sendIfReady(
+        _ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void
+    ) -> Bool {
+        guard let connection = readyConnection() else { return false }
+        connection.send(arguments, completion: completion)
+        return true
+    }
+
+    /// An open connection if there is one (no waiting, no connecting): one on the calling
+    /// thread's event loop first (its answer then needs no thread hop), else round-robin.
+    private func readyConnection() -> RedisConnection? {
+        state.withLock { state in
+            guard !state.isShutdown else { return nil }
+            let count = state.slots.count
+            var fallback: (index: Int, connection: RedisConnection)?
+            for offset in 0..<count {
+                let index = (state.next + offset) % count
+                guard case .connected(let connection) = state.slots[index], connection.isActive else { continue }
+                if connection.eventLoop.inEventLoop {
+                    state.next = index + 1
+                    return connection
+                }
+                if fallback == nil { fallback = (index, connection) }
+            }
+            guard let fallback else { return nil }
+            state.next = fallback.index + 1
+            return fallback.connection
+        }
     }
 
     /// All commands go to one connection, in one write (so `ASKING` + command, or `MULTI` … `EXEC`,

@@ -49,10 +49,13 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
     }
 
     /// Seeds with the configuration's own host and port.
-    public convenience init(configuration: RedisConfiguration, logger: Logger = Logger(label: "RedisWire.cluster")) {
+    public convenience init(
+        configuration: RedisConfiguration, eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "RedisWire.cluster")
+    ) {
         self.init(
             seeds: [RedisNodeAddress(host: configuration.host, port: configuration.port)],
-            configuration: configuration, logger: logger)
+            configuration: configuration, eventLoopGroup: eventLoopGroup, logger: logger)
     }
 
     public var statistics: Statistics { state.withLock { $0.statistics } }

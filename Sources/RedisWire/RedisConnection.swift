@@ -68,8 +68,33 @@ public final class RedisConnection: Sendable {
     /// Whether the connection is still open (it never reopens; the pool makes a new one).
     public var isActive: Bool { channel.isActive }
 
+    /// The event loop the connection's I/O (and every completion) runs on.
+    public var eventLoop: any EventLoop { channel.eventLoop }
+
     /// Completes when the connection has closed, for whatever reason.
     public var closeFuture: EventLoopFuture<Void> { channel.closeFuture }
+
+    /// Sends one command; `completion` runs once on the connection's event loop, with an error
+    /// reply as `.failure(.server …)`. No Task: what the data plane uses to load sessions.
+    public func send(_ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
+        var encoded = channel.allocator.buffer(capacity: 64)
+        RESPCommandEncoder.encode(arguments, into: &encoded)
+        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
+        let address = self.address
+        promise.futureResult.whenComplete { result in
+            switch result {
+            case .success(.error(let message)): completion(.failure(RedisError(.server, message)))
+            case .success(let value): completion(.success(value))
+            case .failure(let error as RedisError): completion(.failure(error))
+            case .failure(let error): completion(.failure(RedisError(.connectionClosed, Self.describe(error))))
+            }
+        }
+        let written = channel.eventLoop.makePromise(of: Void.self)
+        written.futureResult.whenFailure { _ in
+            promise.fail(RedisError(.connectionClosed, "connection to \(address) is closed"))
+        }
+        channel.writeAndFlush(RedisRequest(encoded: encoded, promises: [promise], timeout: commandTimeout), promise: written)
+    }
 
     /// Sends one command. An error reply throws `RedisError` with code `.server`.
     public func send(_ arguments: [RESPArgument]) async throws(RedisError) -> RESPValue {

@@ -57,6 +57,30 @@ import Testing
         #expect(counting.roundTrips == 0, "a malformed ticket must not reach Redis")
     }
 
+    /// The data plane's Task-free load answers exactly what `load` answers: live, missing,
+    /// expired; and it declines (false, no callback) before a connection is open.
+    @Test func callbackLoadMatchesLoad() async throws {
+        let store = try standaloneStore()
+        let now: UnixSeconds = 1_800_000_000
+        let cold = store.load(SessionTicket([UInt8](repeating: 7, count: 32)), now: now) { _ in
+            Issue.record("a declined load must not call back")
+        }
+        #expect(!cold, "no connection is open yet: the callback path must decline")
+        let session = try await store.create(data: ["user_id": "u-cb", "n": 1], now: now)
+        for (ticket, at, expected) in [
+            (session.ticket, now + 1, session.data), (SessionTicket([UInt8](repeating: 9, count: 32)), now, nil),
+            (session.ticket, now + Self.policy.idleTimeout + 1, nil),
+        ] as [(SessionTicket, UnixSeconds, [String: JSONValue]?)] {
+            let viaCallback = try await withCheckedThrowingContinuation { continuation in
+                let started = store.load(ticket, now: at) { continuation.resume(with: $0.map { $0?.data }) }
+                if !started { continuation.resume(throwing: StoreError(.unavailable, "declined")) }
+            }
+            #expect(viaCallback == expected)
+            #expect(try await store.load(ticket, now: at)?.data == expected)
+        }
+        await store.shutdown()
+    }
+
     @Test func createIsOnePipelineAndSetsANativeTTL() async throws {
         let (store, counting, client) = try countingStore()
         let now: UnixSeconds = 1_800_000_000

@@ -92,7 +92,7 @@ enum StoreFactory {
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
             let store = try RedisSessionStore(
                 url: url, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
-                logger: logger)
+                eventLoopGroup: group, logger: logger)
             return (store, [RedisStoreService(store: store)])
         }
     }

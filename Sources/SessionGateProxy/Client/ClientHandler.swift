@@ -36,7 +36,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// Writes are batched: flushed once per read from the other side.
     var clientNeedsFlush = false
     var upstreamNeedsFlush = false
-    /// `response_timeout` of the current exchange (one timer per connection, moved per request).
+    /// The current exchange's deadline: `[store] timeout` while its session loads, then
+    /// `response_timeout` once the request is with the upstream (one timer per connection).
     var responseTimer: DeadlineTimer?
 
     init(runtimes: RuntimeSource, pool: UpstreamPool, timeouts: ClientTimeoutHandler, events: ProxyEvents) {
@@ -53,7 +54,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         // The timer holds the handler only through its expiry action, dropped by `stop()`.
         responseTimer = DeadlineTimer(eventLoop: context.eventLoop) {
             let handler = loopBound.value
-            if let exchange = handler.exchange { handler.responseTimedOut(exchange) }
+            guard let exchange = handler.exchange else { return }
+            if exchange.loadStartedAt != nil {
+                handler.sessionLoadFinished(.failure(StoreError(.timeout, "no answer within the store timeout")), exchange: exchange)
+            } else {
+                handler.responseTimedOut(exchange)
+            }
         }
     }
 
@@ -205,7 +211,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    private func updateReadPause() {
+    func updateReadPause() {
         guard let exchange else { return setReadsPaused(false) }
         switch exchange.phase {
         case .preparing, .applying:
@@ -272,46 +278,17 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             sessionLoaded(.invalidCookie, session: nil, exchange: exchange)
             return authorize(exchange)
         }
-        let now = exchange.now
-        let backend = config.store.backend
-        let loadStartedAt = NIODeadline.now()
-        if case .some(let session) = runtime.store.loadWithoutSuspending(ticket, now: now) {
-            events.storeCallFinished(
-                backend: backend, operation: .load, duration: .nanoseconds((NIODeadline.now() - loadStartedAt).nanoseconds), failed: false)
-            sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
-            return authorize(exchange)
-        }
-        updateReadPause()
-        let observation = StoreCall.Observation(events: events, backend: backend, operation: .load)
-        StoreCall.run(on: context.eventLoop, timeout: config.store.timeout, observe: observation) {
-            () async throws(StoreError) -> StoredSession? in
-            try await SessionFlow.load(ticket: ticket, runtime: runtime, now: now)
-        } completion: { result in
-            guard self.exchange === exchange, !self.closed else { return }
-            switch result {
-            case .success(let session):
-                self.sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
-                self.authorize(exchange)
-            case .failure(let error):
-                self.sessionLoaded(.storeError, session: nil, exchange: exchange)
-                runtime.logger.warning("session load failed", metadata: ["error": "\(error)"])
-                if match.access == .public {
-                    self.authorize(exchange)  // public routes keep serving, as anonymous
-                } else {
-                    self.answer(.storeUnavailable, exchange: exchange)
-                }
-            }
-        }
+        loadSession(ticket, exchange: exchange, context: context)
     }
 
-    private func sessionLoaded(_ result: ProxyEvents.LoadResult, session: StoredSession?, exchange: Exchange) {
+    func sessionLoaded(_ result: ProxyEvents.LoadResult, session: StoredSession?, exchange: Exchange) {
         exchange.session = session
         exchange.sessionOutcome = result.label
         events.sessionLoaded(result)
     }
 
     /// Enforces the route against the (possibly absent) session, then forwards.
-    private func authorize(_ exchange: Exchange) {
+    func authorize(_ exchange: Exchange) {
         let runtime = exchange.runtime
         if exchange.match.access == .session {
             guard let session = exchange.session else {

@@ -35,6 +35,8 @@ final class Exchange {
     var pendingRequestParts: [HTTPServerRequestPart] = []
     var pendingResponseParts: [HTTPClientResponsePart] = []
     var upstream: UpstreamConnection?
+    /// Set while the session loads (the store's answer or `[store] timeout` ends it).
+    var loadStartedAt: NIODeadline?
     /// `response_timeout` runs for this exchange (see `ClientHandler.responseTimer`).
     var responseTimerArmed = false
     var keepAlive: Bool

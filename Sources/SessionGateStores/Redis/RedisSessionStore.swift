@@ -46,28 +46,6 @@ public final class RedisSessionStore: SessionStore {
         self.logger = logger
     }
 
-    /// A store on `url` (`redis://[[user]:password@]host:port/db`); with `cluster`, `url` names
-    /// any node of a Redis Cluster. `timeout` bounds connecting and every command.
-    public convenience init(
-        url: String, cluster: Bool, policy: SessionPolicy, random: any RandomBytes, timeout: Duration = .seconds(1),
-        poolSize: Int = 4, keyPrefix: String = "sg:", logger: Logger = Logger(label: "sessiongate.store.redis")
-    ) throws(StoreError) {
-        var configuration: RedisConfiguration
-        do {
-            configuration = try RedisConfiguration(url: url)
-        } catch {
-            throw StoreError(.unavailable, "invalid redis url: \(error.message)")
-        }
-        configuration.commandTimeout = timeout
-        configuration.connectTimeout = timeout
-        configuration.poolSize = poolSize
-        let executor: any RedisExecutor =
-            cluster
-            ? RedisClusterClient(configuration: configuration, logger: logger)
-            : RedisClient(configuration: configuration, logger: logger)
-        self.init(executor: executor, policy: policy, random: random, keyPrefix: keyPrefix, logger: logger)
-    }
-
     /// Closes the connections (the `RedisStoreService` calls this on shutdown).
     public func shutdown() async {
         switch executor {
@@ -86,6 +64,23 @@ public final class RedisSessionStore: SessionStore {
         }
         guard let session = decode(reply, id: id), session.times.isLive(at: now) else { return nil }
         return session
+    }
+
+    /// The same `HMGET` as `load`, without a Task, when a connection is open (standalone Redis).
+    public func load(
+        _ ticket: SessionTicket, now: UnixSeconds,
+        completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
+    ) -> Bool {
+        guard let id = SessionID(bytes: ticket.bytes) else { return false }
+        return executor.sendIfReady(["HMGET", sessionKey(id)] + RedisSessionScripts.fields) { [self] result in
+            switch result {
+            case .success(let reply):
+                guard let session = decode(reply, id: id), session.times.isLive(at: now) else { return completion(.success(nil)) }
+                completion(.success(session))
+            case .failure(let error):
+                completion(.failure(Self.storeError(error, "load")))
+            }
+        }
     }
 
     public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
