@@ -259,7 +259,9 @@ import Testing
             let error = await #expect(throws: StoreError.self) {
                 _ = try await store.load(SessionTicket([UInt8](repeating: 1, count: 32)), now: 1000)
             }
-            #expect(ContinuousClock.now - started < .seconds(2), "a dead database must answer quickly")
+            // The store timeout is 300 ms; the bound leaves room for a loaded 2-core CI machine and
+            // is still far below the database client's own 10 s connect timeout.
+            #expect(ContinuousClock.now - started < .seconds(5), "a dead database must answer quickly")
             #expect(error?.code == .timeout || error?.code == .unavailable)
             #expect(error.map { !"\($0)".contains("do-not-leak") } ?? true)
             await #expect(throws: StoreError.self) { try await store.checkHealth() }
