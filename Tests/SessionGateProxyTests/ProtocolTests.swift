@@ -210,15 +210,17 @@ import Testing
     /// moved the same connection's deadlines.
     @Test func idleTimeoutClosesOnlyIdleConnections() async throws {
         let harness = try await ProxyHarness {
-            $0.server.idleTimeout = .milliseconds(400)
+            $0.server.idleTimeout = .seconds(2)
             $0.upstream.responseTimeout = .milliseconds(300)
         }
         defer { Task { await harness.shutdown() } }
         let client = try await harness.client()
-        for _ in 0..<8 {
+        // Requests back to back for longer than idle_timeout in total (no sleeps: a loaded test
+        // machine may stretch a sleep past the timeout).
+        let busyUntil = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < busyUntil {
             try await client.send(ProxyHarness.requestText("GET", "/public/x"))
             #expect(try await client.response().status == 200)
-            try await Task.sleep(for: .milliseconds(100))
         }
         try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "1000")]))
         let slow = try await client.response()
@@ -227,19 +229,19 @@ import Testing
         try await idle.send(ProxyHarness.requestText("GET", "/public/x"))
         #expect(try await idle.response().status == 200)
         let started = ContinuousClock.now
-        #expect(try await idle.waitForClose(timeout: .seconds(3)))
-        #expect(ContinuousClock.now - started >= .milliseconds(300), "closed before idle_timeout")
+        #expect(try await idle.waitForClose(timeout: .seconds(10)))
+        #expect(ContinuousClock.now - started >= .milliseconds(1500), "closed before idle_timeout")
     }
 
     /// A client that stops reading a response holds an upstream connection; after `idle_timeout`
     /// without progress the proxy closes it (before, only backpressure bounded it, for ever).
     @Test func slowReadClientIsCutOff() async throws {
-        let harness = try await ProxyHarness { $0.server.idleTimeout = .milliseconds(500) }
+        let harness = try await ProxyHarness { $0.server.idleTimeout = .seconds(1) }
         defer { Task { await harness.shutdown() } }
         let total = 32 << 20
         let client = try await RawClient.connect(port: harness.port, group: ProxyHarness.group, autoRead: false)
         try await client.send(ProxyHarness.requestText("GET", "/public/big", headers: [("X-Test-Bytes", String(total))]))
-        try await Task.sleep(for: .milliseconds(1500))
+        try await Task.sleep(for: .seconds(3))
         try await client.startReading()
         #expect(try await client.waitForClose(timeout: .seconds(10)), "a stalled reader kept its connection")
         #expect(client.receivedByteCount < total, "the whole response arrived: nothing was stalled")
