@@ -21,7 +21,7 @@ import Testing
         ("d = 0000-01-01\n", "year 0000 is a valid TOML date-fullyear (4DIGIT); Python's datetime starts at year 1"),
     ]
 
-    @Test func corpusFilesAgreeWithTomllib() throws {
+    @Test func corpusFilesAgreeWithTomllib() async throws {
         let corpus = Self.repositoryRoot.appendingPathComponent("Fuzz/corpus/FuzzTOML")
         let names = try FileManager.default.contentsOfDirectory(atPath: corpus.path).sorted()
         try #require(names.count >= 20, "the FuzzTOML corpus is missing")
@@ -29,14 +29,14 @@ import Testing
             let bytes = try [UInt8](Data(contentsOf: corpus.appendingPathComponent(name)))
             return TOMLDifferentialDocument(name: name, bytes: bytes)
         }
-        let (mismatches, accepted, refused) = try Self.compare(documents)
+        let (mismatches, accepted, refused) = try await Self.compare(documents)
         print("TOML differential: \(documents.count) corpus files, \(accepted) accepted and \(refused) refused by both")
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(documents.count) disagree:\n\(mismatches.joined(separator: "\n"))")
     }
 
-    @Test func specSnippetsAgreeWithTomllib() throws {
+    @Test func specSnippetsAgreeWithTomllib() async throws {
         let documents = TOMLDifferentialSnippets.all.map { TOMLDifferentialDocument(name: $0.name, text: $0.text) }
-        let (mismatches, accepted, refused) = try Self.compare(documents)
+        let (mismatches, accepted, refused) = try await Self.compare(documents)
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(documents.count) disagree:\n\(mismatches.joined(separator: "\n"))")
         #expect(accepted > 100 && refused > 100, "accepted \(accepted), refused \(refused) of \(documents.count)")
         print("TOML differential: \(documents.count) snippets, \(accepted) accepted and \(refused) refused by both")
@@ -44,7 +44,7 @@ import Testing
 
     /// Every prefix and every one-character deletion of every snippet: a cheap mutation fuzzer
     /// whose oracle is tomllib.
-    @Test func mutatedSnippetsAgreeWithTomllib() throws {
+    @Test func mutatedSnippetsAgreeWithTomllib() async throws {
         var documents: [TOMLDifferentialDocument] = []
         var seen = Set<String>()
         for snippet in TOMLDifferentialSnippets.all {
@@ -59,7 +59,7 @@ import Testing
                 }
             }
         }
-        let (mismatches, accepted, refused) = try Self.compare(documents)
+        let (mismatches, accepted, refused) = try await Self.compare(documents)
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(documents.count) disagree:\n\(mismatches.prefix(40).joined(separator: "\n"))")
         // Both outcomes must be well represented, or the comparison proves little.
         #expect(accepted > 1000 && refused > 1000, "accepted \(accepted), refused \(refused) of \(documents.count)")
@@ -67,12 +67,12 @@ import Testing
     }
 
     /// Random sequences of TOML fragments, and random lines over a few shared names (deterministic).
-    @Test func randomFragmentDocumentsAgreeWithTomllib() throws {
+    @Test func randomFragmentDocumentsAgreeWithTomllib() async throws {
         var generator = TOMLFragmentGenerator(seed: 1_000_003)
         // Kept small: FuzzTOML explores far more in the test run; this pins agreement with tomllib.
         var documents = (0..<3_000).map { TOMLDifferentialDocument(name: "fragments \($0)", text: generator.document()) }
         documents += (0..<3_000).map { TOMLDifferentialDocument(name: "lines \($0)", text: generator.structuredDocument()) }
-        let (mismatches, accepted, refused) = try Self.compare(documents)
+        let (mismatches, accepted, refused) = try await Self.compare(documents)
         #expect(mismatches.isEmpty, "\(mismatches.count) of \(documents.count) disagree:\n\(mismatches.prefix(40).joined(separator: "\n"))")
         #expect(accepted > 100 && refused > 1000, "accepted \(accepted), refused \(refused) of \(documents.count)")
         print("TOML differential: \(documents.count) random documents, \(accepted) accepted and \(refused) refused by both")
@@ -80,16 +80,16 @@ import Testing
 
     /// The comparison is only as good as the rendering: both sides must render a known document
     /// to the same, non-trivial text.
-    @Test func bothSidesRenderTheCanonicalForm() throws {
+    @Test func bothSidesRenderTheCanonicalForm() async throws {
         let document = TOMLDifferentialDocument(name: "canonical", text: "a = 1.5\nb = 'x'\n[c]\nd = [1, 1979-05-27, nan]")
         let expected = "{k61=f4609434218613702656,k62=s78,k63={k64=[i1,odate,fnan]}}"
-        #expect(try Self.runTomllib([document]) == ["OK " + expected])
+        #expect(try await Self.runTomllib([document]) == ["OK " + expected])
         #expect(Self.canonical(document) == expected)
     }
 
-    @Test func deliberateDifferencesStillDiffer() throws {
+    @Test func deliberateDifferencesStillDiffer() async throws {
         let documents = Self.deliberateDifferences.map { TOMLDifferentialDocument(name: $0.reason, text: $0.text) }
-        let results = try Self.runTomllib(documents)
+        let results = try await Self.runTomllib(documents)
         for (document, python) in zip(documents, results) {
             #expect(python.hasPrefix("ERR "), "tomllib now accepts: \(document.name)")
             #expect(Self.canonical(document) != nil, "TOMLParser refuses: \(document.name)")
@@ -99,9 +99,21 @@ import Testing
     // MARK: - Comparison
 
     /// Runs both parsers on every document and returns the disagreements, and how many documents both accepted and both refused.
-    static func compare(_ documents: [TOMLDifferentialDocument]) throws -> (mismatches: [String], accepted: Int, refused: Int) {
+    /// `compareBlocking` on a Dispatch thread: waiting for python must not hold a thread of the
+    /// Swift concurrency pool, which the other tests' timeouts and store calls run on.
+    static func compare(_ documents: [TOMLDifferentialDocument]) async throws -> (mismatches: [String], accepted: Int, refused: Int) {
+        try await offPool { try compareBlocking(documents) }
+    }
+
+    static func offPool<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            DispatchQueue.global().async { continuation.resume(with: Result { try work() }) }
+        }
+    }
+
+    static func compareBlocking(_ documents: [TOMLDifferentialDocument]) throws -> (mismatches: [String], accepted: Int, refused: Int) {
         let known = Set(deliberateDifferences.map(\.text))
-        let results = try runTomllib(documents)
+        let results = try runTomllibBlocking(documents)
         try #require(results.count == documents.count, "python printed \(results.count) results for \(documents.count) documents")
         var mismatches: [String] = []
         var accepted = 0
@@ -228,7 +240,11 @@ import Testing
         """#
 
     /// One `OK ...` / `ERR ...` line per document, in order.
-    static func runTomllib(_ documents: [TOMLDifferentialDocument]) throws -> [String] {
+    static func runTomllib(_ documents: [TOMLDifferentialDocument]) async throws -> [String] {
+        try await offPool { try runTomllibBlocking(documents) }
+    }
+
+    static func runTomllibBlocking(_ documents: [TOMLDifferentialDocument]) throws -> [String] {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["python3", "-c", script]
@@ -270,7 +286,7 @@ import Testing
 }
 
 /// A document for the differential test: its bytes, and its text when the bytes are UTF-8.
-struct TOMLDifferentialDocument {
+struct TOMLDifferentialDocument: Sendable {
     let name: String
     let bytes: [UInt8]
     let text: String?
