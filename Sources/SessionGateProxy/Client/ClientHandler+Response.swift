@@ -265,6 +265,7 @@ extension ClientHandler: UpstreamDelegate {
                 if handler.exchange === exchange { handler.context?.close(promise: nil) }
             }
         } else {
+            if !exchange.keepAlive { dropPipelined() }
             self.exchange = nil
             let end = responseEnd(exchange, trailers: trailers, context: context)
             if exchange.keepAlive {

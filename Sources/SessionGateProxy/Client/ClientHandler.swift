@@ -182,6 +182,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         context.eventLoop.execute { loopBound.value.replayPipelined() }
     }
 
+    /// The connection closes after the current exchange: requests queued behind it are never
+    /// started (nothing of theirs may reach the upstream).
+    func dropPipelined() {
+        pipelined.removeAll()
+    }
+
     private func replayPipelined() {
         replayScheduled = false
         guard let context, !closed else { return }
@@ -460,6 +466,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         writeLocal(response, version: exchange.head.version, close: close, isHead: exchange.head.method == .HEAD, context: context)
         logAccess(exchange)
         if close {
+            dropPipelined()
             self.exchange = nil
         } else if exchange.requestEnded {
             finishAnswered(exchange)
@@ -505,6 +512,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     private func finishAnswered(_ exchange: Exchange) {
         guard self.exchange === exchange else { return }
+        if !exchange.keepAlive { dropPipelined() }
         self.exchange = nil
         if !exchange.keepAlive {
             context?.close(promise: nil)
