@@ -245,31 +245,11 @@ import Testing
     }
 
     static func runTomllibBlocking(_ documents: [TOMLDifferentialDocument]) throws -> [String] {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", script]
-        let input = Pipe()
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardInput = input
-        process.standardOutput = output
-        process.standardError = errors
-        try process.run()
         var request = ""
         for document in documents { request += hex(bytes: document.bytes) + "\n" }
-        // Writing from another thread: the output pipe must be drained while python writes.
-        let payload = Data(request.utf8)
-        let writer = input.fileHandleForWriting
-        let thread = Thread {
-            writer.write(payload)
-            try? writer.close()
-        }
-        thread.start()
-        let stdout = output.fileHandleForReading.readDataToEndOfFile()
-        let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try #require(process.terminationStatus == 0, "python3 failed: \(String(decoding: stderr, as: UTF8.self))")
-        return String(decoding: stdout, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
+        let run = try runPython3(["-c", script], input: Data(request.utf8))
+        try #require(run.status == 0, "python3 failed: \(run.stderr)")
+        return String(decoding: run.stdout, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false)
             .dropLast().map(String.init)
     }
 

@@ -261,25 +261,11 @@ private func runVerifier(cases: [JSONValue]) throws -> VerifierOutput {
     let request: JSONValue = [
         "issuer": "sessiongate-test", "audience": "upstream-test", "now": 1_700_000_030, "cases": .array(cases),
     ]
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    process.arguments = ["python3", root.appendingPathComponent("scripts/verify_jwt.py").path]
-    let input = Pipe()
-    let output = Pipe()
-    let errors = Pipe()
-    process.standardInput = input
-    process.standardOutput = output
-    process.standardError = errors
-    try process.run()
-    input.fileHandleForWriting.write(Data(JSONSerializer.serialize(request)))
-    try input.fileHandleForWriting.close()
-    let stdout = output.fileHandleForReading.readDataToEndOfFile()
-    let stderr = errors.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let run = try runPython3(
+        [root.appendingPathComponent("scripts/verify_jwt.py").path], input: Data(JSONSerializer.serialize(request)))
     var results: [JSONValue]? = nil
-    if process.terminationStatus == 0, case .array(let list)? = try JSONParser.parse(Array(stdout))["results"] {
+    if run.status == 0, case .array(let list)? = try JSONParser.parse(Array(run.stdout))["results"] {
         results = list
     }
-    return VerifierOutput(
-        status: process.terminationStatus, results: results, stderr: String(decoding: stderr, as: UTF8.self))
+    return VerifierOutput(status: run.status, results: results, stderr: run.stderr)
 }
