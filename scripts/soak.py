@@ -7,6 +7,9 @@ logouts, streamed downloads and uploads, a few clients that give up mid-transfer
 Usage: scripts/soak.py [SECONDS]   (scripts/soak.sh picks the binary; SESSIONGATE_BIN overrides)."""
 import http.client, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "lib"))
+from proctools import free_port, kill_all, proxy_env, proxy_toml, spawn, wait_port, write_wrk_status_script, wrk_statuses
+
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 APP = os.path.join(os.path.dirname(os.path.abspath(__file__)), "e2e", "faults.py")  # its `app` mode is the upstream
 INTERVAL = float(os.environ.get("SOAK_INTERVAL", "10"))
@@ -18,20 +21,8 @@ COUNTS = {"requests": 0, "errors": 0, "logins": 0, "reads": 0, "patches": 0, "lo
 ERRORS = []
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def wait_port(port, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try: socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError: time.sleep(0.05)
-    raise SystemExit(f"FAIL: nothing on port {port}")
-
-
-def spawn(args, log, env=None):
-    proc = subprocess.Popen(args, stdout=open(log, "a"), stderr=subprocess.STDOUT, env=env); PROCS.append(proc); return proc
+def wait_for(port):
+    wait_port(port, error=lambda message: SystemExit(f"FAIL: {message}"))
 
 
 def count(kind, n=1):
@@ -141,56 +132,14 @@ def sample(pid, ports, started):
 def average(rows, key): return sum(r[key] for r in rows) / len(rows)
 
 
-WRK_LUA = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) counts = {} end
-function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + n end
-  end
-  local parts = {}
-  for status, n in pairs(total) do table.insert(parts, string.format('"%d": %d', status, n)) end
-  io.write("STATUSES {" .. table.concat(parts, ", ") .. "}\\n")
-end
-"""
-
-
 def main(seconds):
-    env = dict(os.environ)
-    env["SG_KEY"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
-    env["SG_SECRET"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
+    env = proxy_env(BIN)
     app_port, redis_port, port, admin = free_port(), free_port(), free_port(), free_port()
-    spawn([sys.executable, APP, "app", str(app_port)], f"{TMP}/app.log"); wait_port(app_port)
-    spawn(["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-           "--dir", TMP, "--protected-mode", "no"], f"{TMP}/redis.log"); wait_port(redis_port)
-    open(f"{TMP}/proxy.toml", "w").write(f"""
-[server]
-listen = "127.0.0.1:{port}"
-admin_listen = "127.0.0.1:{admin}"
-[upstream]
-url = "http://127.0.0.1:{app_port}"
-[cookie]
-name = "sg"
-secure = false
-keys = ["${{SG_KEY}}"]
-[signing]
-secret = "${{SG_SECRET}}"
-[store]
-backend = "redis"
-url = "redis://127.0.0.1:{redis_port}/0"
-[log]
-level = "warning"
-access = false
-[routes]
-default = "session"
-[[route]]
-path = "/public/**"
-access = "public"
-""")
-    proxy = spawn([BIN, "serve", "--config", f"{TMP}/proxy.toml"], f"{TMP}/proxy.log", env); wait_port(port)
+    spawn(PROCS, [sys.executable, APP, "app", str(app_port)], f"{TMP}/app.log"); wait_for(app_port)
+    spawn(PROCS, ["redis-server", "--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                  "--dir", TMP, "--protected-mode", "no"], f"{TMP}/redis.log"); wait_for(redis_port)
+    open(f"{TMP}/proxy.toml", "w").write(proxy_toml(port, admin, app_port, f'backend = "redis"\nurl = "redis://127.0.0.1:{redis_port}/0"'))
+    proxy = spawn(PROCS, [BIN, "serve", "--config", f"{TMP}/proxy.toml"], f"{TMP}/proxy.log", env); wait_for(port)
     ports = {"proxy": (port, admin), "upstream": app_port, "store": redis_port}
     time.sleep(1)
     print(f"soak: {seconds}s through {BIN} (pid {proxy.pid}), redis store, {WORKERS} journey workers + wrk -c2 on a read route")
@@ -203,8 +152,7 @@ access = "public"
     login = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     login.request("GET", "/public/login", headers={"X-Test-Set": json.dumps({"user_id": "wrk"})})
     r = login.getresponse(); r.read(); wrk_cookie = r.getheader("Set-Cookie").split(";")[0]; login.close()
-    open(f"{TMP}/status.lua", "w").write(WRK_LUA)
-    wrk = subprocess.Popen(["wrk", "-t1", "-c2", f"-d{seconds}s", "--timeout", "10s", "-s", f"{TMP}/status.lua",
+    wrk = subprocess.Popen(["wrk", "-t1", "-c2", f"-d{seconds}s", "--timeout", "10s", "-s", write_wrk_status_script(TMP),
                             "-H", f"Cookie: {wrk_cookie}", f"http://127.0.0.1:{port}/me"],
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     PROCS.append(wrk)
@@ -217,7 +165,8 @@ access = "public"
     halt.set()
     for w in workers: w.join(30)
     out, _ = wrk.communicate(timeout=30)
-    wrk_counts = {int(k): v for k, v in json.loads(next(l for l in out.splitlines() if l.startswith("STATUSES"))[9:]).items()}
+    wrk_counts, _ = wrk_statuses(out)
+    if wrk_counts is None: raise SystemExit(f"FAIL: wrk printed no summary: {out[-400:]}")
     time.sleep(3)  # idle: client connections closed by the clients, only pools remain
     idle = sample(proxy.pid, ports, started)
     return summarise(samples, idle, wrk_counts)
@@ -269,10 +218,6 @@ if __name__ == "__main__":
         status = main(int(sys.argv[1]) if len(sys.argv) > 1 else 600)
         if status == 0: print("soak: ok")
     finally:
-        for p in PROCS:
-            if p.poll() is None:
-                p.kill()
-                try: p.wait(5)
-                except subprocess.TimeoutExpired: pass
+        kill_all(PROCS)
         shutil.rmtree(TMP, ignore_errors=True)
     sys.exit(status)

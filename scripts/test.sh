@@ -32,7 +32,7 @@ apt_install() {
 }
 
 step "dependencies"
-apt_install redis-server redis-tools postgresql curl wrk
+apt_install redis-server redis-tools postgresql curl wrk golang-go
 python3 -c 'import joserfc' 2>/dev/null || pip install -q joserfc
 
 step "services"

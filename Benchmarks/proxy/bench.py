@@ -6,29 +6,20 @@ builds the release binary). Everything runs on 127.0.0.1 and is stopped by PID a
 """
 import argparse, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+from proctools import free_port, proxy_env, proxy_toml, spawn, start_test_postgres, wait_port as wait_for_port
+
 CLK_TCK = os.sysconf("SC_CLK_TCK")
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 procs = []
 
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); port = s.getsockname()[1]; s.close(); return port
+def wait_port(port, name=""):
+    wait_for_port(port, timeout=20, error=SystemExit, name=name)
 
 
-def wait_port(port, timeout=20, name=""):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listening on {port} {name}")
-
-
-def start(cmd, log, env=None, **kw):
-    p = subprocess.Popen(cmd, stdout=open(log, "w"), stderr=subprocess.STDOUT, env=env, start_new_session=True, **kw)
-    procs.append(p)
-    return p
+def start(cmd, log, env=None):
+    """Starts `cmd` in its own process group (stop_all stops the group: nginx and its workers)."""
+    return spawn(procs, cmd, log, env=env, mode="w", start_new_session=True)
 
 
 def stop_all():
@@ -172,50 +163,20 @@ backend b
         wait_port(cad)
     redis = start(["redis-server", "--port", str(red), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], f"{tmp}/redis.log")
     wait_port(red)
-    pg = subprocess.run(["bash", "-c", f'source {ROOT}/scripts/lib/postgres.sh; pg_start {tmp}/pg >&2; '
-                         'echo "$SESSIONGATE_TEST_POSTGRES_URL"; echo "$SESSIONGATE_TEST_POSTGRES_CTL"'],
-                        capture_output=True, text=True)
-    pg_url, pg_ctl = pg.stdout.strip().splitlines()[-2:]
+    pg_url, pg_ctl = start_test_postgres(f"{tmp}/pg")
     os.environ["SG_BENCH_PG_CTL"] = pg_ctl
     pg_port = int(re.search(r"@127\.0\.0\.1:(\d+)/", pg_url).group(1))
     postmaster = int(open(f"{tmp}/pg/data/postmaster.pid").readline())
 
-    key = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
-    secret = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
-    env = dict(os.environ, SG_KEY=key, SG_SECRET=secret, SESSIONGATE_THREADS=str(args.threads))
+    env = proxy_env(args.binary, SESSIONGATE_THREADS=str(args.threads))
     gates = {}
     for mode, store in [("public", 'backend = "memory"'), ("memory", 'backend = "memory"'),
                         ("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{red}/0"'),
                         ("postgres", f'backend = "postgres"\nurl = "{pg_url}"'),
                         ("sqlite", f'backend = "sqlite"\npath = "{tmp}/sessions.db"')]:
         port, admin = free_port(), free_port()
-        open(f"{tmp}/{mode}.toml", "w").write(f"""
-[server]
-listen = "127.0.0.1:{port}"
-admin_listen = "127.0.0.1:{admin}"
-max_body_bytes = 0
-[upstream]
-url = "http://127.0.0.1:{up}"
-[cookie]
-name = "sg"
-secure = false
-keys = ["${{SG_KEY}}"]
-[signing]
-secret = "${{SG_SECRET}}"
-[store]
-{store}
-[log]
-access = false
-level = "warning"
-[routes]
-default = "session"
-[[route]]
-path = "/login"
-access = "public"
-[[route]]
-path = "/public/**"
-access = "public"
-""")
+        open(f"{tmp}/{mode}.toml", "w").write(proxy_toml(port, admin, up, store, server=["max_body_bytes = 0"],
+                                                         public=("/login", "/public/**")))
         p = start([args.binary, "serve", "--config", f"{tmp}/{mode}.toml"], f"{tmp}/{mode}.log", env=env)
         wait_port(port)
         gates[mode] = (p, port)

@@ -5,20 +5,14 @@ read-only requests with a valid session, and over N requests without a cookie.
 
 Usage: Benchmarks/store/round_trips.py --binary PATH [--requests N]
 Needs redis-server and the PostgreSQL server binaries (scripts/lib/postgres.sh installs them)."""
-import argparse, http.client, os, re, shutil, signal, socket, subprocess, tempfile, time
+import argparse, http.client, os, re, shutil, signal, subprocess, sys, tempfile, time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
+from proctools import free_port, kill_all, proxy_env, proxy_toml, start_test_postgres, wait_port as wait_for_port
 
 
 def wait_port(port):
-    for _ in range(200):
-        try: socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError: time.sleep(0.05)
-    raise SystemExit(f"nothing on {port}")
+    wait_for_port(port, timeout=10, error=SystemExit)
 
 
 def get(conn, path, cookie=None, headers=None):
@@ -58,39 +52,14 @@ http.server.ThreadingHTTPServer(("127.0.0.1", {app}), H).serve_forever()
         rport = free_port()
         procs.append(subprocess.Popen(["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", ""], stdout=subprocess.DEVNULL))
         wait_port(rport)
-        pg = subprocess.run(["bash", "-c", f'source {ROOT}/scripts/lib/postgres.sh; pg_start {tmp}/pg >&2; '
-                             'echo "$SESSIONGATE_TEST_POSTGRES_URL"; echo "$SESSIONGATE_TEST_POSTGRES_CTL"'],
-                            capture_output=True, text=True)
-        pg_url, pg_ctl = pg.stdout.strip().splitlines()[-2:]
-        env = dict(os.environ)
-        env["SG_KEY"] = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
-        env["SG_SECRET"] = subprocess.run([args.binary, "keygen"], capture_output=True, text=True).stdout.strip()
+        pg_url, pg_ctl = start_test_postgres(f"{tmp}/pg")
+        env = proxy_env(args.binary)
         print(f"{'store':10} {'requests':>8}  {'with a valid session':>28}  {'without a cookie':>18}")
         for label, store in [("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{rport}/0"'),
                              ("postgres", f'backend = "postgres"\nurl = "{pg_url}"')]:
             port, admin = free_port(), free_port()
-            open(f"{tmp}/{label}.toml", "w").write(f"""
-[server]
-listen = "127.0.0.1:{port}"
-admin_listen = "127.0.0.1:{admin}"
-[upstream]
-url = "http://127.0.0.1:{app}"
-[cookie]
-name = "sg"
-secure = false
-keys = ["${{SG_KEY}}"]
-[signing]
-secret = "${{SG_SECRET}}"
-[session]
-touch_interval = "10m"
-[store]
-{store}
-[log]
-access = false
-level = "error"
-[routes]
-default = "public"
-""")
+            open(f"{tmp}/{label}.toml", "w").write(proxy_toml(port, admin, app, store, session=['touch_interval = "10m"'],
+                                                              log_level="error", default="public", public=()))
             p = subprocess.Popen([args.binary, "serve", "--config", f"{tmp}/{label}.toml"], env=env)
             procs.append(p); wait_port(port); time.sleep(0.5)
             conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
@@ -122,8 +91,7 @@ default = "public"
             p.send_signal(signal.SIGTERM); p.wait(10)
         subprocess.run([pg_ctl, "stop"], capture_output=True)
     finally:
-        for p in procs:
-            if p.poll() is None: p.kill()
+        kill_all(procs)
         shutil.rmtree(tmp, ignore_errors=True)
 
 

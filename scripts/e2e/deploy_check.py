@@ -7,9 +7,20 @@ with proxy.toml.example and with each other: ports, probe endpoints, the config 
 secrets every `${NAME}` needs, grace periods versus drain_timeout, the sandbox, and that the
 Dockerfile's build command is the one the READMEs tell people to run. Every shipped config is
 also validated by `.build/debug/sessiongate check`. Exit 1 on any failure, with one line each.
+
+Every Dockerfile in the repository is also checked against the build context it is built with
+(docker-compose.yml's `build:` and every `docker build` command in the docs): the context is
+taken from a clean clone of HEAD (tracked files only, never the working tree), so a `COPY`/`ADD`
+of a file that is not in git, or that the Dockerfile's .dockerignore excludes, fails here as it
+would fail `docker build` on a fresh clone.
+
+Usage: deploy_check.py [--dockerfile PATH]   (PATH stands in for deploy/Dockerfile, e.g. an old
+version from `git show REV:deploy/Dockerfile`)
 """
 
+import argparse
 import os
+import posixpath
 import re
 import shlex
 import shutil
@@ -23,6 +34,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 DEPLOY = ROOT / "deploy"
+DOCKERFILE = DEPLOY / "Dockerfile"  # --dockerfile replaces it
 BINARY = ROOT / ".build" / "debug" / "sessiongate"
 CONFIG_PATH = "/etc/sessiongate/proxy.toml"
 BUILD_COMMAND_START = "swift build -c release"
@@ -116,7 +128,7 @@ def extract_build_command(line: str) -> str:
 
 
 def check_dockerfile() -> str:
-    path = DEPLOY / "Dockerfile"
+    path = DOCKERFILE
     instructions = dockerfile_instructions(path.read_text())
     args = {}
     stages: list[list[tuple[str, str]]] = []
@@ -202,6 +214,223 @@ def check_readmes(dockerfile_command: str) -> None:
                   f"{readme.relative_to(ROOT)}:{number} builds with `{command}`, "
                   f"deploy/Dockerfile with `{dockerfile_command}`: make them the same")
     check(found_in_deploy > 0, f"deploy/README.md shows no '{BUILD_COMMAND_START}' command")
+
+
+# ---- build contexts: what a clean clone gives `docker build` ----------------------------------
+
+# `docker build` options that take a value (so that the value is not taken for the context).
+BUILD_OPTIONS_WITH_VALUE = {"-f", "--file", "-t", "--tag", "--build-arg", "--target", "--platform", "--label",
+                            "--secret", "--ssh", "--cache-from", "--cache-to", "-o", "--output", "--progress",
+                            "--network", "--build-context", "--iidfile", "--metadata-file", "--add-host", "--shm-size"}
+
+
+def clean_clone(folder: Path) -> Path | None:
+    """A clone of HEAD (tracked files only) in `folder`, or None (and a failure) without git."""
+    clone = folder / "clone"
+    head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
+    if not check(head.returncode == 0, f"build context: {ROOT} is not a git checkout with a commit: {head.stderr.strip()}"):
+        return None
+    steps = (["git", "clone", "--quiet", "--shared", "--no-checkout", str(ROOT), str(clone)],
+             ["git", "-C", str(clone), "-c", "advice.detachedHead=false", "checkout", "--quiet", head.stdout.strip()])
+    for step in steps:
+        run = subprocess.run(step, capture_output=True, text=True, timeout=120)
+        if not check(run.returncode == 0, f"build context: {' '.join(step[:2])} failed: {run.stderr.strip()}"):
+            return None
+    return clone
+
+
+def tracked_files() -> list[str]:
+    """The repository paths git tracks in this checkout (`git ls-files`)."""
+    return subprocess.run(["git", "-C", str(ROOT), "ls-files"], capture_output=True, text=True).stdout.splitlines()
+
+
+def tracked_dockerfiles() -> list[str]:
+    """Repository paths of the Dockerfiles git tracks (Dockerfile, Dockerfile.*, *.Dockerfile;
+    not their .dockerignore files)."""
+    return sorted(f for f in tracked_files() if not f.endswith(".dockerignore") and
+                  (posixpath.basename(f) == "Dockerfile" or posixpath.basename(f).startswith("Dockerfile.")
+                   or f.endswith(".Dockerfile")))
+
+
+def documented_builds() -> list[tuple[str, str, str]]:
+    """(where, Dockerfile path, context path), repository-relative, for every way the repository
+    says to build an image: docker-compose `build:` entries and `docker build` commands in the
+    docs and in Dockerfile comments: lines that start with the command (run from the repository
+    root, as they say)."""
+    builds = []
+    tracked = tracked_files()
+    compose_files = [f for f in tracked if re.fullmatch(r"(docker-)?compose[\w.-]*\.ya?ml", posixpath.basename(f))]
+    for compose_path in (ROOT / f for f in compose_files):
+        compose = yaml.safe_load(compose_path.read_text()) or {}
+        for name, service in (compose.get("services") or {}).items():
+            build = (service or {}).get("build")
+            if build is None:
+                continue
+            build = {"context": build} if isinstance(build, str) else build
+            base = compose_path.parent
+            context = os.path.relpath((base / build.get("context", ".")).resolve(), ROOT)
+            dockerfile = os.path.relpath((base / build.get("context", ".") / build.get("dockerfile", "Dockerfile")).resolve(), ROOT)
+            builds.append((f"{compose_path.relative_to(ROOT)} service {name}", dockerfile, context))
+    sources = [ROOT / f for f in tracked if f.endswith(".md")] + [ROOT / f for f in tracked_dockerfiles()]
+    for source in sources:
+        if not source.is_file():
+            continue
+        for number, line in enumerate(source.read_text().splitlines(), 1):
+            match = re.match(r"\s*(?:#\s*)?(?:\$\s*)?docker (?:image |buildx )?build\b(.*)", line)
+            if not match:
+                continue
+            try:
+                words = shlex.split(match[1].split(" #", 1)[0].split("`", 1)[0], comments=True)
+            except ValueError:
+                continue
+            dockerfile, positional, index = None, [], 0
+            while index < len(words):
+                word = words[index]
+                name = word.split("=", 1)[0]
+                if name in ("-f", "--file"):
+                    dockerfile = word.split("=", 1)[1] if "=" in word else (words[index + 1] if index + 1 < len(words) else "")
+                if word.startswith("-"):
+                    index += 2 if name in BUILD_OPTIONS_WITH_VALUE and "=" not in word else 1
+                    continue
+                positional.append(word)
+                index += 1
+            if not positional or positional[-1].startswith(("http://", "https://", "git@", "-")):
+                continue  # a remote context, or not a command after all
+            context = os.path.normpath(positional[-1])
+            dockerfile = os.path.normpath(dockerfile) if dockerfile else posixpath.join(context, "Dockerfile")
+            builds.append((f"{source.relative_to(ROOT)}:{number}", dockerfile, context))
+    return builds
+
+
+def path_pattern(pattern: str) -> re.Pattern:
+    """Go's filepath.Match syntax (`*` and `?` stop at `/`, `[...]` classes) plus `**` (any depth),
+    as Docker matches COPY sources and .dockerignore lines."""
+    regex, index = "", 0
+    while index < len(pattern):
+        if pattern.startswith("**", index):
+            regex, index = regex + ".*", index + 2
+            continue
+        char = pattern[index]
+        if char == "[" and "]" in pattern[index + 1:]:
+            end = pattern.index("]", index + 1)
+            regex += "[" + pattern[index + 1:end] + "]"
+            index = end + 1
+            continue
+        regex += {"*": "[^/]*", "?": "[^/]"}.get(char, re.escape(char))
+        index += 1
+    return re.compile(regex)
+
+
+def self_and_parents(path: str) -> list[str]:
+    """"a/b/c" → ["a", "a/b", "a/b/c"]: a pattern that matches a folder matches what is inside."""
+    parts = path.split("/")
+    return ["/".join(parts[:end]) for end in range(1, len(parts) + 1)]
+
+
+def dockerignore_rules(text: str) -> list[tuple[bool, str, re.Pattern]]:
+    """(exception?, line, pattern) per line of a .dockerignore, in order (BuildKit's rules: the
+    last matching line wins; a line that matches a folder matches everything inside it)."""
+    rules = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        exception = line.startswith("!")
+        pattern = posixpath.normpath(line[1:].strip() if exception else line).lstrip("/")
+        rules.append((exception, line, path_pattern(pattern)))
+    return rules
+
+
+def ignored(path: str, rules: list[tuple[bool, str, re.Pattern]]) -> bool:
+    result = False
+    for exception, _, pattern in rules:
+        if any(pattern.fullmatch(part) for part in self_and_parents(path)):
+            result = not exception
+    return result
+
+
+def copy_sources(rest: str) -> tuple[list[str], bool]:
+    """The sources of a COPY/ADD line (flags and the destination dropped) and whether they come
+    from the build context (not --from=another stage or image)."""
+    words = rest.split()
+    flags = [w for w in words if w.startswith("--")]
+    arguments = [w for w in words if not w.startswith("--")]
+    from_context = not any(flag.startswith("--from=") for flag in flags)
+    body = " ".join(arguments)
+    if body.startswith("["):
+        try:
+            arguments = yaml.safe_load(body)
+        except yaml.YAMLError:
+            return [], from_context
+    if any(a.startswith("<<") for a in arguments):
+        return [], from_context  # a heredoc: no file from the context
+    return arguments[:-1], from_context
+
+
+def check_build_contexts() -> None:
+    """Every COPY/ADD source of every Dockerfile exists in a clean clone, in each context it is
+    built with, and its .dockerignore does not exclude it."""
+    builds = documented_builds()
+    dockerfiles = tracked_dockerfiles()
+    check(bool(dockerfiles), "build context: git tracks no Dockerfile")
+    with tempfile.TemporaryDirectory(prefix="deploy-check-") as folder:
+        clone = clean_clone(Path(folder))
+        if clone is None:
+            return
+        for where, file, context in builds:
+            check((clone / context).is_dir() and not context.startswith(".."),
+                  f"{where}: build context {context!r} is not a folder of a clean clone")
+            check((clone / file).is_file(), f"{where}: {file} is not in a clean clone (not committed?)")
+        for dockerfile in dockerfiles:
+            path = DOCKERFILE if ROOT / dockerfile == DEPLOY / "Dockerfile" else ROOT / dockerfile
+            contexts = {context for _, file, context in builds if file == dockerfile and (clone / context).is_dir()}
+            if not check(bool(contexts), f"{dockerfile}: no docker-compose build or documented `docker build` builds it"):
+                continue
+            for context in sorted(contexts):
+                check_copies(dockerfile, path, clone, context)
+
+
+def check_copies(dockerfile: str, path: Path, clone: Path, context: str) -> None:
+    """The COPY/ADD sources of the Dockerfile at `path` (checked as `dockerfile`), in `context`."""
+    # BuildKit reads <Dockerfile>.dockerignore next to the Dockerfile, else <context>/.dockerignore
+    # (like the Dockerfile, read from the working tree: they are what is being checked).
+    candidates = (Path(f"{path}.dockerignore"), ROOT / f"{dockerfile}.dockerignore", ROOT / context / ".dockerignore")
+    ignore = next((candidate for candidate in candidates if candidate.is_file()), candidates[-1])
+    rules = dockerignore_rules(ignore.read_text()) if ignore.is_file() else []
+    root = (clone / context).resolve()
+    files = sorted(str(f.relative_to(root)) for f in root.rglob("*") if f.is_file() and ".git" not in f.relative_to(root).parts)
+    sent = {f for f in files if not ignored(f, rules)}
+    where = f"{dockerfile if path == ROOT / dockerfile else f'{path} (as {dockerfile})'} (context {context})"
+    args = {}
+    for keyword, rest in dockerfile_instructions(path.read_text()):
+        if keyword == "ARG":
+            name, _, default = rest.partition("=")
+            args.setdefault(name, default)
+        if keyword not in ("COPY", "ADD"):
+            continue
+        sources, from_context = copy_sources(rest)
+        if not from_context:
+            continue
+        for source in sources:
+            source = re.sub(r"\$\{?(\w+)\}?", lambda m: args.get(m[1], m[0]), source)
+            if keyword == "ADD" and re.match(r"(https?|git)://|git@", source):
+                continue  # fetched by the build, not from the context
+            relative = posixpath.normpath(source.lstrip("/"))
+            if not check(relative != ".." and not relative.startswith("../"), f"{where}: {keyword} {source} leaves the build context"):
+                continue
+            if relative == ".":
+                check(bool(sent), f"{where}: {keyword} . copies nothing: the .dockerignore excludes every file")
+                continue
+            pattern = path_pattern(relative)
+            matching = [f for f in files if any(pattern.fullmatch(part) for part in self_and_parents(f))]
+            if not check(bool(matching), f"{where}: {keyword} {source}: not in a clean clone of HEAD "
+                         f"(untracked, git-ignored or not committed), so `docker build` fails on a fresh clone"):
+                continue
+            check(any(f in sent for f in matching),
+                  f"{where}: {keyword} {source}: excluded by {ignore.name}, so `docker build` does not find it")
+    for exception, line, pattern in rules:
+        if exception and not any(pattern.fullmatch(part) for f in files for part in self_and_parents(f)):
+            print(f"note: {ignore.name}: the exception {line} names nothing in a clean clone")
 
 
 # ---- docker compose ---------------------------------------------------------------------------
@@ -472,6 +701,12 @@ def check_configs_with_binary(files: list[tuple[str, str]]) -> None:
 
 
 def main() -> int:
+    global DOCKERFILE
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dockerfile", type=Path, help="check this file in place of deploy/Dockerfile")
+    options = parser.parse_args()
+    if options.dockerfile:
+        DOCKERFILE = options.dockerfile.resolve()
     for path in sorted(DEPLOY.rglob("*.y*ml")):
         try:
             list(yaml.safe_load_all(path.read_text()))
@@ -480,6 +715,7 @@ def main() -> int:
             check(False, f"deploy/{path.relative_to(DEPLOY)}: not valid YAML: {error}")
     dockerfile_command = check_dockerfile()
     check_readmes(dockerfile_command)
+    check_build_contexts()
     compose_configs = check_compose()
     kubernetes_configs = check_kubernetes()
     check_systemd()

@@ -15,6 +15,9 @@ Run `faults.py app PORT` to start only the upstream app (used internally, in its
 import base64, http.client, http.server, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
 from urllib.parse import parse_qs, urlparse
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from proctools import free_port, kill_all, proxy_env, proxy_toml, spawn as start, stop, wait_port, write_wrk_status_script, wrk_statuses
+
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 HERE = os.path.abspath(__file__)
 STORE_TIMEOUT = 1.0  # [store] timeout, [upstream] connect_timeout and response_timeout
@@ -92,28 +95,8 @@ def serve_app(port):
 # ---------------------------------------------------------------------------------------------
 # Processes, ports, requests.
 
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def wait_port(port, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try: socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError: time.sleep(0.05)
-    raise AssertionError(f"nothing on port {port} after {timeout}s")
-
-
 def spawn(args, log):
-    proc = subprocess.Popen(args, stdout=open(log, "a"), stderr=subprocess.STDOUT, env=ENV)
-    PROCS.append(proc); return proc
-
-
-def stop(proc, sig=signal.SIGKILL):
-    if proc.poll() is None:
-        proc.send_signal(sig)
-        try: proc.wait(10)
-        except subprocess.TimeoutExpired: proc.kill(); proc.wait(5)
+    return start(PROCS, args, log, env=ENV)
 
 
 class UpstreamApp:
@@ -149,33 +132,9 @@ class Proxy:
     def __init__(self, name, store_toml, upstream_port):
         self.name, self.port, self.admin, self.upstream_port = name, free_port(), free_port(), upstream_port
         self.path, self.log = f"{TMP}/proxy-{name}.toml", f"{TMP}/proxy-{name}.log"
-        open(self.path, "w").write(f"""
-[server]
-listen = "127.0.0.1:{self.port}"
-admin_listen = "127.0.0.1:{self.admin}"
-drain_timeout = "2s"
-[upstream]
-url = "http://127.0.0.1:{upstream_port}"
-connect_timeout = "1s"
-response_timeout = "1s"
-[cookie]
-name = "sg"
-secure = false
-keys = ["${{SG_KEY}}"]
-[signing]
-secret = "${{SG_SECRET}}"
-[store]
-timeout = "1s"
-{store_toml}
-[log]
-level = "warning"
-access = false
-[routes]
-default = "session"
-[[route]]
-path = "/public/**"
-access = "public"
-""")
+        open(self.path, "w").write(proxy_toml(
+            self.port, self.admin, upstream_port, f'timeout = "1s"\n{store_toml}', server=['drain_timeout = "2s"'],
+            upstream=['connect_timeout = "1s"', 'response_timeout = "1s"']))
         self.proc = spawn([BIN, "serve", "--config", self.path], self.log); wait_port(self.port)
         end = time.time() + 10
         while request(self.admin, "/readyz")[0] != 200:
@@ -240,38 +199,19 @@ def sessions_kept(port, sessions):
 # ---------------------------------------------------------------------------------------------
 # Load (wrk) and probes (timed single requests that also check each session's data).
 
-WRK_LUA = """
-local threads = {}
-function setup(thread) table.insert(threads, thread) end
-function init(args) counts = {} end
-function response(status, headers, body) counts[status] = (counts[status] or 0) + 1 end
-function done(summary, latency, requests)
-  local total = {}
-  for _, thread in ipairs(threads) do
-    for status, n in pairs(thread:get("counts")) do total[status] = (total[status] or 0) + n end
-  end
-  local parts = {}
-  for status, n in pairs(total) do table.insert(parts, string.format('"%d": %d', status, n)) end
-  io.write("STATUSES {" .. table.concat(parts, ", ") .. "}\\n")
-  local e = summary.errors
-  io.write(string.format('ERRORS {"connect": %d, "read": %d, "write": %d, "timeout": %d}\\n', e.connect, e.read, e.write, e.timeout))
-end
-"""
-
-
 class Load:
     """`wrk` on one path until stopped (SIGINT makes wrk print its summary)."""
     def __init__(self, port, path, cookie=None, connections=4):
-        args = ["wrk", "-t1", f"-c{connections}", "-d60s", "--timeout", "4s", "-s", f"{TMP}/status.lua", f"http://127.0.0.1:{port}{path}"]
+        args = ["wrk", "-t1", f"-c{connections}", "-d60s", "--timeout", "4s", "-s", WRK_SCRIPT, f"http://127.0.0.1:{port}{path}"]
         if cookie: args += ["-H", f"Cookie: {cookie}"]
         self.proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True); PROCS.append(self.proc)
 
     def result(self):
         self.proc.send_signal(signal.SIGINT)
         out, _ = self.proc.communicate(timeout=15)
-        lines = {l.split(" ", 1)[0]: json.loads(l.split(" ", 1)[1]) for l in out.splitlines() if l.startswith(("STATUSES", "ERRORS"))}
-        check("STATUSES" in lines, f"wrk printed no summary: {out[-400:]}")
-        return {int(k): v for k, v in lines["STATUSES"].items()}, lines["ERRORS"]
+        statuses, errors = wrk_statuses(out)
+        check(statuses is not None and errors is not None, f"wrk printed no summary: {out[-400:]}")
+        return statuses, errors
 
 
 class Prober(threading.Thread):
@@ -517,11 +457,9 @@ def print_table():
 
 
 def main():
-    global ENV
-    open(f"{TMP}/status.lua", "w").write(WRK_LUA)
-    ENV = dict(os.environ)
-    ENV["SG_KEY"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
-    ENV["SG_SECRET"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True, check=True).stdout.strip()
+    global ENV, WRK_SCRIPT
+    WRK_SCRIPT = write_wrk_status_script(TMP)
+    ENV = proxy_env(BIN)
     app, redis = UpstreamApp(), PrivateRedis()
     proxy = Proxy("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{redis.port}/0"', app.port)
     sessions = [login(proxy.port, f"r{i}") for i in range(10)]
@@ -551,7 +489,7 @@ def main():
     print_table()
 
 
-TMP, ENV, STOPPED_PG = None, None, []
+TMP, ENV, WRK_SCRIPT, STOPPED_PG = None, None, None, []
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["app"]:
@@ -570,9 +508,6 @@ if __name__ == "__main__":
         status = 1
     finally:
         for ctl in STOPPED_PG: subprocess.run([ctl, "start"], timeout=40)
-        for p in PROCS:
-            if p.poll() is None:
-                try: p.send_signal(signal.SIGCONT); p.kill(); p.wait(5)
-                except (OSError, subprocess.TimeoutExpired): pass
+        kill_all(PROCS)
         shutil.rmtree(TMP, ignore_errors=True)
     sys.exit(status)

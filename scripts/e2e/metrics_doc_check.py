@@ -37,10 +37,8 @@ CONFIG_DEPENDENT = {"backend": {"memory"}}
 RULES = ["/login", "/public/**", "/blocked/**"]  # route[0], route[1], route[2]
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "lib"))
+from proctools import free_port, stop  # noqa: E402
 
 
 def documented() -> dict[str, tuple[str, dict[str, set[str]]]]:
@@ -308,12 +306,7 @@ def main() -> int:
             print(f"FAIL metrics check: {reason}\n--- proxy output\n{log.read()[-2000:]}", file=sys.stderr)
             return 1
         finally:
-            proxy.send_signal(signal.SIGTERM)
-            try:
-                proxy.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                proxy.kill()
-                proxy.wait(timeout=5)
+            stop(proxy, signal.SIGTERM, timeout=5)
             upstream.shutdown()
 
     doc = documented()

@@ -5,23 +5,14 @@ processes at once; 20 concurrent patches split over both processes all kept; a p
 keeps sessions; and a store outage gives 503 on session routes (public routes stay 200) with
 recovery without restarting the proxy (a private Redis, and the test PostgreSQL via its pg_ctl).
 Uses the servers scripts/test.sh started (SESSIONGATE_TEST_* variables)."""
-import base64, concurrent.futures, http.client, http.server, json, os, shutil, signal, socket, subprocess, sys, tempfile, threading, time
+import base64, concurrent.futures, http.client, http.server, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from proctools import free_port, kill_all, proxy_env, proxy_toml, wait_port
 
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 TMP = tempfile.mkdtemp(prefix="sg-shared-")
 PROCS = []
-
-
-def free_port():
-    s = socket.socket(); s.bind(("127.0.0.1", 0)); p = s.getsockname()[1]; s.close(); return p
-
-
-def wait_port(port, timeout=15):
-    end = time.time() + timeout
-    while time.time() < end:
-        try: socket.create_connection(("127.0.0.1", port), 0.2).close(); return
-        except OSError: time.sleep(0.05)
-    raise AssertionError(f"nothing on port {port}")
 
 
 class App(http.server.BaseHTTPRequestHandler):
@@ -57,31 +48,8 @@ class Proxy:
     def __init__(self, name, store_toml, app_port, env):
         self.port, self.admin = free_port(), free_port()
         self.path = f"{TMP}/{name}.toml"
-        open(self.path, "w").write(f"""
-[server]
-listen = "127.0.0.1:{self.port}"
-admin_listen = "127.0.0.1:{self.admin}"
-drain_timeout = "2s"
-[upstream]
-url = "http://127.0.0.1:{app_port}"
-[cookie]
-name = "sg"
-secure = false
-keys = ["${{SG_KEY}}"]
-[signing]
-secret = "${{SG_SECRET}}"
-[store]
-timeout = "1s"
-{store_toml}
-[log]
-level = "error"
-access = false
-[routes]
-default = "session"
-[[route]]
-path = "/public/**"
-access = "public"
-""")
+        open(self.path, "w").write(proxy_toml(self.port, self.admin, app_port, f'timeout = "1s"\n{store_toml}',
+                                              server=['drain_timeout = "2s"'], log_level="error"))
         self.env, self.log = env, f"{TMP}/{name}.log"
         self.start()
 
@@ -144,9 +112,7 @@ def main():
     app_port = free_port()
     server = http.server.ThreadingHTTPServer(("127.0.0.1", app_port), App)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    env = dict(os.environ)
-    env["SG_KEY"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True).stdout.strip()
-    env["SG_SECRET"] = subprocess.run([BIN, "keygen"], capture_output=True, text=True).stdout.strip()
+    env = proxy_env(BIN)
     redis_url = os.environ["SESSIONGATE_TEST_REDIS_URL"]
     cluster = os.environ["SESSIONGATE_TEST_REDIS_CLUSTER"]
     pg_url = os.environ["SESSIONGATE_TEST_POSTGRES_URL"]
@@ -184,6 +150,5 @@ if __name__ == "__main__":
     except (AssertionError, KeyError) as error:
         print(f"FAIL: {error}"); sys.exit(1)
     finally:
-        for p in PROCS:
-            if p.poll() is None: p.kill()
+        kill_all(PROCS)
         shutil.rmtree(TMP, ignore_errors=True)

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the upstream integration examples of docs/upstream.md against a live proxy, so the guide
 # cannot rot: examples/upstream/python (always), node (when Node 18+ is installed) and go (when
-# Go is installed), each under HS256 and EdDSA signing.
+# Go is installed; scripts/test.sh installs golang-go), each under HS256 and EdDSA signing. With
+# CI=true (.ci/run), a skipped example fails the run: an example the tests skip can rot.
 #
 # For every example and algorithm: start the app and `.build/debug/sessiongate serve` (memory
 # store, plain-HTTP cookie) on free loopback ports, then with curl
@@ -269,18 +270,27 @@ PY
 
 started=$SECONDS
 examples=(python)
+skipped=()
 if command -v node >/dev/null && (($(node -p 'process.versions.node.split(".")[0]') >= 18)); then
     examples+=(node)
 else
     echo "skip node example (Node 18+ not installed)"
+    skipped+=(node)
 fi
 if command -v go >/dev/null; then
     CASE="go build"
-    (cd examples/upstream/go && GOTOOLCHAIN=local GOFLAGS=-mod=mod go build -o "$WORK/go-app" .) >"$WORK/go-build.log" 2>&1 ||
-        fail "the Go example does not build"
+    # Standard library only: no module download (GOPROXY=off), caches in this run's temp dir.
+    (cd examples/upstream/go && GOTOOLCHAIN=local GOPROXY=off GOCACHE="$WORK/go-cache" GOPATH="$WORK/go-path" \
+        go build -o "$WORK/go-app" .) >"$WORK/go-build.log" 2>&1 || fail "the Go example does not build"
+    echo "built go example with $(go version)"
     examples+=(go)
 else
     echo "skip go example (Go not installed)"
+    skipped+=(go)
+fi
+if [ "${CI:-}" = true ] && ((${#skipped[@]})); then
+    CASE="CI=true"
+    fail "examples skipped: ${skipped[*]} (CI must run every example; install what is missing)"
 fi
 # check_swift_snippet: compiles the Swift block of docs/upstream.md against the swift-crypto the
 # project already built, and runs it on the good and bad tokens.
