@@ -155,7 +155,7 @@ import Testing
     }
 
     func waitFor(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(5)
+        let deadline = ContinuousClock.now + .seconds(30)
         while !(try await condition()) {
             guard ContinuousClock.now < deadline else {
                 Issue.record("condition not met within 5s")

@@ -26,6 +26,7 @@ struct DemoCommand: AsyncParsableCommand {
             port: port, adminPort: adminPort, upstreamPort: app.localAddress?.port ?? 0, secret: secret, random: random)
         let parts = try await ProxyApp(config: config, logger: logger).build(group: group)
         try await parts.admin.start()
+        await parts.startup.wait()  // the memory store: at once
         try await parts.proxy.start()
         CommandOutput.terminal.line(
             """

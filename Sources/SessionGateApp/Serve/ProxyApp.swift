@@ -9,7 +9,8 @@ import SessionGateStores
 
 /// Wires a validated configuration into running services: the store (and its background
 /// services) first, then the admin listener, then the client listener, so shutdown drains the
-/// listener first and closes the store last.
+/// listener first and closes the store last. The client listener opens only once the store's
+/// services have started (`StoreStartup`); until then `/readyz` answers 503.
 public struct ProxyApp: Sendable {
     public let config: ProxyConfig
     public let logger: Logger
@@ -26,18 +27,23 @@ public struct ProxyApp: Sendable {
         public let runtimes: RuntimeSource
         public let events: ProxyEvents
         public let services: [any Service]
+        public let startup: StoreStartup
     }
 
     public func build(
         group: any EventLoopGroup, clock: any WallClock = SystemClock(), random: any RandomBytes = SystemRandomBytes()
     ) async throws -> Parts {
-        let (store, storeServices) = try await StoreFactory.make(config: config, clock: clock, random: random, group: group, logger: logger)
+        let startup = StoreStartup()
+        let (store, storeServices) = try await StoreFactory.make(
+            config: config, clock: clock, random: random, group: group, logger: logger, startup: startup)
         let runtime = try ProxyRuntime(config: config, store: store, clock: clock, random: random, logger: logger)
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()
-        let proxy = ProxyServer(runtimes: runtimes, events: events, group: group)
-        let admin = AdminServer(runtimes: runtimes, events: events, group: group)
-        return Parts(proxy: proxy, admin: admin, runtimes: runtimes, events: events, services: storeServices + [admin, proxy])
+        let proxy = ProxyServer(runtimes: runtimes, events: events, group: group, startup: startup)
+        let admin = AdminServer(runtimes: runtimes, events: events, group: group, startup: startup)
+        return Parts(
+            proxy: proxy, admin: admin, runtimes: runtimes, events: events, services: storeServices + [admin, proxy],
+            startup: startup)
     }
 
     /// Runs until SIGTERM or SIGINT, then drains and returns (exit 0). With `configPath`, SIGHUP
@@ -49,8 +55,9 @@ public struct ProxyApp: Sendable {
         let group: any EventLoopGroup =
             threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let parts = try await build(group: group)
+        // Probes answer at once (`/readyz` 503 while starting); the client listener is bound by
+        // its service, after the store's services have started.
         try await parts.admin.start()
-        try await parts.proxy.start()
         var services = parts.services
         if let configPath {
             services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, events: parts.events), at: 0)
@@ -67,7 +74,8 @@ public struct ProxyApp: Sendable {
 /// Picks the configured backend. The data plane only ever sees `SessionStore`.
 enum StoreFactory {
     static func make(
-        config: ProxyConfig, clock: any WallClock, random: any RandomBytes, group: any EventLoopGroup, logger: Logger
+        config: ProxyConfig, clock: any WallClock, random: any RandomBytes, group: any EventLoopGroup, logger: Logger,
+        startup: StoreStartup
     ) async throws -> (any SessionStore, [any Service]) {
         let policy = SessionPolicy(
             idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout,
@@ -75,25 +83,28 @@ enum StoreFactory {
         switch config.store.backend {
         case .memory:
             let store = MemorySessionStore(policy: policy, random: random)
+            startup.markStarted()
             return (store, [MemoryStoreSweeper(store: store, clock: clock)])
         case .cookie:
+            startup.markStarted()
             return (CookieSessionStore(policy: policy, random: random), [])
         case .postgres:
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for postgres") }
             let store = try PostgresSessionStore(
                 url: url, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
-            return (store, [PostgresStoreService(store: store, clock: clock, logger: logger)])
+            return (store, [PostgresStoreService(store: store, clock: clock, logger: logger, startup: startup)])
         case .sqlite:
             guard let path = config.store.path else { throw StoreFactoryError(message: "store.path is required for sqlite") }
             let store = try await SQLiteSessionStore.open(
                 path: path, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
+            startup.markStarted()  // opened (and migrated) above
             return (store, [SQLiteStoreService(store: store, clock: clock, logger: logger)])
         case .redis:
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
             let store = try RedisSessionStore(
                 url: url, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
                 eventLoopGroup: group, logger: logger)
-            return (store, [RedisStoreService(store: store)])
+            return (store, [RedisStoreService(store: store, startup: startup)])
         }
     }
 }

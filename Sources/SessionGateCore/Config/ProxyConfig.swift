@@ -39,6 +39,10 @@ public struct ProxyConfig: Sendable, Equatable {
         public var drainTimeout: Duration = .seconds(30)
         /// Add a `Via` header upstream and downstream.
         public var via: Bool = false
+        /// Lower-case `Upgrade` tokens that may open a tunnel.
+        public var upgrades: [String] = ["websocket"]
+        /// No request body byte for this long: 408 and the connection closes.
+        public var bodyTimeout: Duration = .seconds(60)
         public init() {}
     }
 
@@ -80,6 +84,8 @@ public struct ProxyConfig: Sendable, Equatable {
         public var touchInterval: Int64 = 60
         public var userKey: String = "user_id"
         public var maxLifetime: Int64 = 30 * 86400
+        /// The session object's serialised JSON size limit.
+        public var maxDataBytes: Int = 8192
         public init() {}
     }
 
@@ -144,6 +150,10 @@ public struct ProxyConfig: Sendable, Equatable {
         public var defaultAccess: RouteAccess = .session
         public var loginURL: String? = nil
         public var rules: [RouteRule] = []
+        public var crossOriginProtection: Bool = true
+        /// Normalised `scheme://host[:port]` origins allowed to send state-changing requests.
+        public var trustedOrigins: [String] = []
+        public var caseSensitive: Bool = true
         public init() {}
     }
 }

@@ -135,8 +135,8 @@ public protocol SessionStore: Sendable {
     func checkHealth() async throws(StoreError)
 
     /// For stores that answer from memory: the result of `load` without suspending, so the data
-    /// plane can stay on its event loop. `.none` means "not available, call `load`".
-    func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession??
+    /// plane can stay on its event loop.
+    func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> InPlaceLoad
 
     /// For stores whose client runs on event loops (Redis): starts `load` without a Task and
     /// returns true; `completion` is then called exactly once, on whatever thread the store's
@@ -149,12 +149,24 @@ public protocol SessionStore: Sendable {
 }
 
 extension SessionStore {
-    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? { .none }
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> InPlaceLoad { .unavailable }
 
     public func load(
         _ ticket: SessionTicket, now: UnixSeconds,
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool { false }
+}
+
+/// The answer of `SessionStore.loadWithoutSuspending`.
+public enum InPlaceLoad: Sendable, Equatable {
+    /// The store cannot answer without suspending: call `load`.
+    case unavailable
+    /// The live session.
+    case found(StoredSession)
+    /// No live session for the ticket (unknown, expired or malformed).
+    case missing
+
+    public init(_ session: StoredSession?) { self = session.map(InPlaceLoad.found) ?? .missing }
 }
 
 /// A store failure. The description never holds a session id, a URL password or data.

@@ -14,11 +14,14 @@ public final class AdminServer: Service, Sendable {
     let events: ProxyEvents
     let group: any EventLoopGroup
     private let listener = Mutex<(any Channel)?>(nil)
+    let startup: StoreStartup?
 
-    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup) {
+    /// With `startup`, `/readyz` answers 503 until the store has started.
+    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil) {
         self.runtimes = runtimes
         self.events = events
         self.group = group
+        self.startup = startup
     }
 
     @discardableResult
@@ -27,12 +30,13 @@ public final class AdminServer: Service, Sendable {
         let address = runtimes.current.config.server.adminListen
         let runtimes = self.runtimes
         let events = self.events
+        let startup = self.startup
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(runtimes: runtimes, events: events))
+                    try channel.pipeline.syncOperations.addHandler(AdminHandler(runtimes: runtimes, events: events, startup: startup))
                 }
             }
             .bind(host: address.host, port: address.port)
@@ -44,6 +48,11 @@ public final class AdminServer: Service, Sendable {
     public func run() async throws {
         try await start()
         try? await gracefulShutdown()
+        await stop()
+    }
+
+    /// Closes the listener.
+    public func stop() async {
         if let channel = listener.withLock({ $0 }) { try? await channel.close() }
     }
 }
@@ -54,11 +63,13 @@ final class AdminHandler: ChannelInboundHandler {
 
     let runtimes: RuntimeSource
     let events: ProxyEvents
+    let startup: StoreStartup?
     private var head: HTTPRequestHead?
 
-    init(runtimes: RuntimeSource, events: ProxyEvents) {
+    init(runtimes: RuntimeSource, events: ProxyEvents, startup: StoreStartup?) {
         self.runtimes = runtimes
         self.events = events
+        self.startup = startup
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -82,6 +93,9 @@ final class AdminHandler: ChannelInboundHandler {
         case "/livez":
             respond(.ok, "text/plain", "ok\n", head: head, context: context)
         case "/readyz":
+            if let startup, !startup.isStarted {
+                return respond(.serviceUnavailable, "text/plain", "starting: the store has not started\n", head: head, context: context)
+            }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             StoreCall.run(on: context.eventLoop, timeout: runtime.config.store.timeout) { () async throws(StoreError) -> Bool in
                 try await runtime.store.checkHealth()

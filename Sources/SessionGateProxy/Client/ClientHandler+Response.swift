@@ -17,7 +17,18 @@ extension ClientHandler: UpstreamDelegate {
             let headAt = NIODeadline.now()
             exchange.upstreamHeadAt = headAt
             if let sentAt = exchange.upstreamStartedAt { events.upstreamResponded(after: .nanoseconds((headAt - sentAt).nanoseconds)) }
-            if head.status == .switchingProtocols, exchange.isUpgrade {
+            if head.status == .switchingProtocols {
+                guard let token = exchange.upgradeToken,
+                    UpgradePolicy.acceptsSwitch(
+                        token: token, responseUpgrade: head.headers["upgrade"], responseAccept: head.headers["sec-websocket-accept"],
+                        requestKey: exchange.head.headers.first(name: "sec-websocket-key"))
+                else {
+                    // A switch nobody asked for, to another protocol, or with a wrong accept key:
+                    // never a tunnel (the bytes after it would bypass every route rule).
+                    exchange.runtime.logger.warning("upstream answered 101 that does not match the upgrade asked for")
+                    dropUpstreamAfterResponse(exchange)
+                    return failExchange(exchange, with: .badGateway)
+                }
                 return startTunnel(exchange, head: head, context: context)
             }
             receiveResponseHead(head, exchange: exchange)
@@ -41,7 +52,8 @@ extension ClientHandler: UpstreamDelegate {
                 return
             }
             guard exchange.phase == .streaming else { return }
-            finishResponse(exchange, trailers: trailers, context: context)
+            _ = trailers  // dropped: a trailer could carry X-Session-Set or Set-Cookie past the filters
+            finishResponse(exchange, context: context)
         }
     }
 
@@ -102,6 +114,14 @@ extension ClientHandler: UpstreamDelegate {
             return failExchange(exchange, with: .badDirective)
         }
 
+        if SessionFlow.exceedsDataLimit(directives, loaded: exchange.session, limit: runtime.config.session.maxDataBytes) {
+            runtime.logger.error(
+                "upstream session patch exceeds [session] max_data_bytes; nothing applied",
+                metadata: ["limit": "\(runtime.config.session.maxDataBytes)"])
+            events.directiveRejected()
+            dropUpstreamAfterResponse(exchange)
+            return failExchange(exchange, with: .badDirective)
+        }
         let touchDue = exchange.session.map { exchange.now - $0.times.lastSeenAt >= runtime.config.session.touchInterval } ?? false
         if directives.isEmpty, !touchDue {
             // Nothing for the store: a cookie that led to no session is cleared, others stay.
@@ -191,8 +211,7 @@ extension ClientHandler: UpstreamDelegate {
             || (100..<200).contains(upstreamHead.status.code)
         if !hasLength, !bodyless {
             if exchange.head.version.minor == 0 {
-                exchange.closeDelimited = true
-                exchange.keepAlive = false
+                exchange.keepAlive = false  // close-delimited for an HTTP/1.0 client
             } else {
                 HTTPWire.writeHeader("Transfer-Encoding", "chunked", into: &head)
                 exchange.responseChunked = true
@@ -220,7 +239,7 @@ extension ClientHandler: UpstreamDelegate {
             case .head: break
             case .body(let buffer):
                 writeResponseBody(buffer, exchange: exchange, context: context)
-            case .end(let trailers): return finishResponse(exchange, trailers: trailers, context: context)
+            case .end: return finishResponse(exchange, context: context)
             }
         }
         if flushNow {
@@ -231,12 +250,19 @@ extension ClientHandler: UpstreamDelegate {
         resumeClientReadsIfForwarding(exchange)
     }
 
+    /// An upstream `Set-Cookie` for the session cookie: by name, or nameless (`=name=value`,
+    /// which browsers store with an empty name and send back as `name=value`).
     private func setsCookie(named name: String, _ value: String) -> Bool {
         guard let equals = value.firstIndex(of: "=") else { return false }
-        return value[..<equals].trimmingSpaces == name
+        let cookieName = value[..<equals].trimmingSpaces
+        if cookieName == name { return true }
+        guard cookieName.isEmpty else { return false }
+        let rest = value[value.index(after: equals)...].trimmingSpaces
+        guard let innerEquals = rest.firstIndex(of: "=") else { return rest == name }
+        return rest[..<innerEquals].trimmingSpaces == name
     }
 
-    func finishResponse(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) {
+    func finishResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
         responseTimer?.set(nil)
         var answeredEarly = false
         if let upstream = exchange.upstream {
@@ -258,7 +284,7 @@ extension ClientHandler: UpstreamDelegate {
             // Keep reading (and dropping) the rest of the body, so the client reads this response
             // instead of a connection reset; close when the body ends, or after a short linger.
             exchange.phase = .answered
-            context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, trailers: trailers, context: context)), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, context: context)), promise: nil)
             let bound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
             context.eventLoop.scheduleTask(in: .seconds(5)) {
                 let (handler, exchange) = bound.value
@@ -267,7 +293,7 @@ extension ClientHandler: UpstreamDelegate {
         } else {
             if !exchange.keepAlive { dropPipelined() }
             self.exchange = nil
-            let end = responseEnd(exchange, trailers: trailers, context: context)
+            let end = responseEnd(exchange, context: context)
             if exchange.keepAlive {
                 context.writeAndFlush(wrapOutboundOut(end), promise: nil)
                 timeouts.exchangeFinished()
@@ -309,11 +335,11 @@ extension ClientHandler {
         HTTPWire.writeChunk(buffer, allocator: context.channel.allocator) { context.write(wrapOutboundOut($0), promise: nil) }
     }
 
-    /// What ends the response on the wire: the last chunk and trailers when chunked, else nothing
-    /// (an empty buffer, written so the flush and its promise stay in order).
-    func responseEnd(_ exchange: Exchange, trailers: HTTPHeaders?, context: ChannelHandlerContext) -> ByteBuffer {
+    /// What ends the response on the wire: the last chunk (never trailers) when chunked, else
+    /// nothing (an empty buffer, written so the flush and its promise stay in order).
+    func responseEnd(_ exchange: Exchange, context: ChannelHandlerContext) -> ByteBuffer {
         guard exchange.responseChunked else { return context.channel.allocator.buffer(capacity: 0) }
-        return HTTPWire.lastChunk(trailers: trailers, allocator: context.channel.allocator)
+        return HTTPWire.lastChunk(allocator: context.channel.allocator)
     }
 
     func pauseClientReads() { setReadsPaused(true) }

@@ -9,11 +9,12 @@ extension ClientHandler {
         let now = exchange.now
         let backend = runtime.config.store.backend
         let startedAt = NIODeadline.now()
-        if case .some(let session) = runtime.store.loadWithoutSuspending(ticket, now: now) {
-            events.storeCallFinished(
-                backend: backend, operation: .load, duration: .nanoseconds((NIODeadline.now() - startedAt).nanoseconds), failed: false)
-            sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
-            return authorize(exchange)
+        switch runtime.store.loadWithoutSuspending(ticket, now: now) {
+        case .unavailable: break
+        case .found(let session):
+            return sessionLoadedInPlace(session, exchange: exchange, backend: backend, startedAt: startedAt)
+        case .missing:
+            return sessionLoadedInPlace(nil, exchange: exchange, backend: backend, startedAt: startedAt)
         }
         updateReadPause()
         if loadThroughCallback(ticket, exchange: exchange, startedAt: startedAt, context: context) { return }
@@ -25,6 +26,15 @@ extension ClientHandler {
             guard self.exchange === exchange, !self.closed else { return }
             self.sessionLoadCompleted(result, exchange: exchange)
         }
+    }
+
+    private func sessionLoadedInPlace(
+        _ session: StoredSession?, exchange: Exchange, backend: ProxyConfig.Backend, startedAt: NIODeadline
+    ) {
+        events.storeCallFinished(
+            backend: backend, operation: .load, duration: .nanoseconds((NIODeadline.now() - startedAt).nanoseconds), failed: false)
+        sessionLoaded(session == nil ? .miss : .hit, session: session, exchange: exchange)
+        authorize(exchange)
     }
 
     /// Starts the store's callback load; the exchange's timer bounds it by `[store] timeout`.

@@ -61,9 +61,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
                 handler.responseTimedOut(exchange)
             }
         }
+        timeouts.onBodyTimeout = { loopBound.value.bodyTimedOut() }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
+        timeouts.onBodyTimeout = nil
         responseTimer?.stop()
         self.context = nil
     }
@@ -85,6 +87,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         case .head(let head):
             timeouts.requestHeadReceived()
             begin(head, context: context)
+            if let exchange, !exchange.requestEnded, exchange.requestHasBody { timeouts.awaitBody() }
         case .body(let buffer):
             guard let exchange else { return }
             exchange.requestBodyBytes += buffer.readableBytes
@@ -94,6 +97,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             }
             relayRequestPart(part, exchange: exchange)
         case .end:
+            timeouts.bodyEnded()
             guard let exchange else { return }
             exchange.requestEnded = true
             relayRequestPart(part, exchange: exchange)
@@ -211,6 +215,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         let paused = paused || !pipelined.isEmpty
         guard paused != readsPaused else { return }
         readsPaused = paused
+        timeouts.setBodyReadsPaused(paused)
         if !paused, pendingRead, let context {
             pendingRead = false
             context.read()
@@ -241,6 +246,16 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         if !Self.hasUnambiguousTransferEncoding(head) {
             return answerEarly(LocalResponse(status: .badRequest, error: "malformed request"), head: head, receivedAt: receivedAt)
+        }
+        if head.method == .CONNECT || head.method == .TRACE {
+            var refused = LocalResponse(status: .methodNotAllowed, error: "method not allowed")
+            refused.headers.add(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
+            return answerEarly(refused, head: head, receivedAt: receivedAt)
+        }
+        let hosts = head.headers["host"].count
+        if hosts > 1 || (hosts == 0 && (head.version.major > 1 || head.version.minor >= 1)) {
+            // RFC 9112 §3.2: exactly one Host on HTTP/1.1; two could be routed two ways.
+            return answerEarly(LocalResponse(status: .badRequest, error: "missing or repeated Host"), head: head, receivedAt: receivedAt)
         }
         var headBytes = head.uri.utf8.count + 16
         for (name, value) in head.headers { headBytes += name.utf8.count + value.utf8.count + 4 }
@@ -306,7 +321,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let upstreamHead = ForwardedRequest.head(
             for: exchange.head, target: exchange.target, session: exchange.session, runtime: runtime, peer: peer,
-            now: exchange.now, isUpgrade: exchange.isUpgrade, requestID: exchange.requestID)
+            now: exchange.now, upgradeToken: exchange.upgradeToken, requestID: exchange.requestID)
         pool.acquire { result in
             guard self.exchange === exchange, !self.closed else {
                 if case .success(let connection) = result { self.pool.release(connection) }
@@ -374,7 +389,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         switch part {
         case .head: break
         case .body(let buffer): channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-        case .end(let trailers): channel.write(HTTPClientRequestPart.end(trailers), promise: nil)
+        case .end: channel.write(HTTPClientRequestPart.end(nil), promise: nil)  // trailers dropped
         }
     }
 
@@ -407,6 +422,20 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             dropUpstream(exchange)
             answer(.payloadTooLarge, exchange: exchange, forceClose: true)
         } else {
+            context?.close(promise: nil)
+        }
+    }
+
+    /// No request body byte for `body_timeout` while the proxy was reading: 408 if nothing was
+    /// answered yet, and the connection closes either way.
+    private func bodyTimedOut() {
+        guard let exchange, !exchange.requestEnded else { return }
+        exchange.runtime.logger.info("request body timed out", metadata: ["request_id": "\(exchange.requestID)"])
+        switch exchange.phase {
+        case .preparing, .forwarding:
+            dropUpstream(exchange)
+            answer(LocalResponse(status: .requestTimeout, error: "request body timeout"), exchange: exchange, forceClose: true)
+        case .applying, .streaming, .answered, .tunnelling:
             context?.close(promise: nil)
         }
     }

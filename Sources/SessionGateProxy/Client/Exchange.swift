@@ -24,7 +24,9 @@ final class Exchange {
     let target: NormalizedTarget
     let match: RouteMatch
     let now: UnixSeconds
-    let isUpgrade: Bool
+    /// The allow-listed `Upgrade` token asked for (`[server] upgrades`); nil: a plain request.
+    let upgradeToken: String?
+    var isUpgrade: Bool { upgradeToken != nil }
     let expectsContinue: Bool
     var phase = Phase.preparing
     var session: StoredSession?
@@ -40,8 +42,6 @@ final class Exchange {
     /// `response_timeout` runs for this exchange (see `ClientHandler.responseTimer`).
     var responseTimerArmed = false
     var keepAlive: Bool
-    /// The response to the client is chunked-or-close framed for an HTTP/1.0 client.
-    var closeDelimited = false
     /// The response to the client is framed chunked by the proxy (no length from the upstream).
     var responseChunked = false
     let requestID: String
@@ -69,9 +69,9 @@ final class Exchange {
         self.match = match
         self.now = now
         self.keepAlive = head.isKeepAlive
-        self.isUpgrade =
-            head.headers.contains(name: "upgrade")
-            && HeaderPolicy.listContains(head.headers["connection"], token: "upgrade")
+        self.upgradeToken = UpgradePolicy.requestedToken(
+            upgradeValues: head.headers["upgrade"], connectionValues: head.headers["connection"],
+            allowed: runtime.config.server.upgrades)
         self.expectsContinue = head.headers.first(name: "expect")?.lowercased() == "100-continue"
         self.requestID = RequestID.accept(head.headers.first(name: "x-request-id"))
     }

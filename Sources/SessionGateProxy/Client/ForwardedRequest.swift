@@ -8,7 +8,7 @@ import SessionGateCore
 enum ForwardedRequest {
     static func head(
         for head: HTTPRequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
-        peer: String?, now: UnixSeconds, isUpgrade: Bool, requestID: String
+        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String
     ) -> HTTPRequestHead {
         let policy = runtime.headerPolicy
         let config = runtime.config
@@ -51,16 +51,19 @@ enum ForwardedRequest {
                 continue  // re-framed below
             case "content-length":
                 hasBodyFraming = true
-            case "upgrade":
-                if isUpgrade { headers.add(name: name, value: value) }
-                continue
+            case "upgrade", "http2-settings":
+                continue  // only an allow-listed token is forwarded (below); never h2c
             default:
                 break
             }
             if HeaderPolicy.isHopByHop(lower) || policy.isSpoofable(lower) || nominated.contains(lower) { continue }
             headers.add(name: name, value: value)
         }
-        if isUpgrade { headers.add(name: "Connection", value: "upgrade") }
+        let isUpgrade = upgradeToken != nil
+        if let upgradeToken {
+            headers.add(name: "Upgrade", value: upgradeToken)
+            headers.add(name: "Connection", value: "upgrade")
+        }
         if hasBodyFraming, !headers.contains(name: "content-length") {
             headers.add(name: "Transfer-Encoding", value: "chunked")
         } else if !hasBodyFraming, !isUpgrade, head.method != .GET, head.method != .HEAD {

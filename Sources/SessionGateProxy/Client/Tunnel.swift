@@ -23,6 +23,7 @@ enum Tunnel {
             remove(ClientTimeoutHandler.self, from: clientOps)
             remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
+            remove(UpstreamFramingGuard.self, from: upstreamOps)
             remove(HTTPRequestEncoder.self, from: upstreamOps)
             remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)

@@ -16,14 +16,20 @@ public final class ProxyServer: Service, Sendable {
     let tracker = ConnectionTracker()
     let pools: UpstreamPools
     private let listener = Mutex<(any Channel)?>(nil)
+    private let startup: StoreStartup?
 
-    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup) {
+    /// With `startup`, `run()` binds the listener only once the store has started.
+    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil) {
+        self.startup = startup
         self.runtimes = runtimes
         self.events = events
         self.group = group
         self.pools = UpstreamPools(group: group, upstream: runtimes.current.config.upstream, events: events)
         events.prepareStoreSeries(for: runtimes.current.config.store.backend)
     }
+
+    /// The bound port, or nil while the listener is not (yet) bound.
+    public var localPort: Int? { listener.withLock { $0?.localAddress?.port } }
 
     /// Binds the listener (idempotent) and returns the bound port (useful with port 0).
     @discardableResult
@@ -54,7 +60,8 @@ public final class ProxyServer: Service, Sendable {
                     let runtimeConfig = runtimes.current.config.server
                     let timeouts = ClientTimeoutHandler(
                         idleTimeout: TimeAmount(runtimeConfig.idleTimeout),
-                        headerTimeout: TimeAmount(runtimeConfig.headerTimeout))
+                        headerTimeout: TimeAmount(runtimeConfig.headerTimeout),
+                        bodyTimeout: TimeAmount(runtimeConfig.bodyTimeout))
                     let ops = channel.pipeline.syncOperations
                     try ops.addHandler(timeouts)
                     // Only the request decoder: the client handler queues pipelined requests itself
@@ -76,6 +83,10 @@ public final class ProxyServer: Service, Sendable {
     }
 
     public func run() async throws {
+        if let startup {
+            // Shutdown before the store started: nothing to drain.
+            guard (try? await cancelWhenGracefulShutdown({ await startup.wait() })) != nil else { return }
+        }
         try await start()
         try? await gracefulShutdown()
         await drain()

@@ -6,6 +6,7 @@ import NIOCore
 /// `cancel` would allocate a task and a promise and insert into and search the loop's timer heap.
 /// Only an earlier deadline than the pending task's re-schedules at once.
 ///
+/// Time is the event loop's (`EventLoop.now`), so an `EmbeddedEventLoop` drives it in tests.
 /// Not thread-safe: use it from its event loop only. Call `stop()` when the owner goes away (the
 /// pending task holds the timer until it fires or is cancelled).
 final class DeadlineTimer {
@@ -20,9 +21,6 @@ final class DeadlineTimer {
         self.onExpiry = onExpiry
     }
 
-    /// Whether a deadline is set.
-    var isArmed: Bool { deadline != nil }
-
     /// Sets (or with `nil` clears) the deadline.
     func set(_ newDeadline: NIODeadline?) {
         deadline = newDeadline
@@ -32,7 +30,7 @@ final class DeadlineTimer {
     }
 
     /// Sets the deadline `amount` from now.
-    func set(in amount: TimeAmount) { set(.now() + amount) }
+    func set(in amount: TimeAmount) { set(eventLoop.now + amount) }
 
     /// Clears the deadline, cancels the pending task and drops the expiry action for good.
     func stop() {
@@ -54,7 +52,7 @@ final class DeadlineTimer {
         pending = nil
         pendingFireTime = nil
         guard let deadline else { return }
-        if deadline > .now() {
+        if deadline > eventLoop.now {
             schedule(at: deadline)
         } else {
             self.deadline = nil

@@ -19,14 +19,6 @@ enum HTTPWire {
         buffer.writeStaticString(crlf)
     }
 
-    /// `GET /path HTTP/1.1\r\n` (the proxy always speaks HTTP/1.1 upstream).
-    static func writeRequestLine(_ method: HTTPMethod, _ uri: String, into buffer: inout ByteBuffer) {
-        buffer.writeString(method.rawValue)
-        buffer.writeInteger(UInt8(ascii: " "))
-        buffer.writeString(uri)
-        buffer.writeStaticString(" HTTP/1.1\r\n")
-    }
-
     /// `Name: value\r\n`
     static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
         buffer.writeString(name)
@@ -77,12 +69,10 @@ enum HTTPWire {
         }
     }
 
-    /// The last chunk and the trailer section: `0\r\n` trailers `\r\n`.
-    static func lastChunk(trailers: HTTPHeaders?, allocator: ByteBufferAllocator) -> ByteBuffer {
+    /// The last chunk with an empty trailer section (trailers are never forwarded).
+    static func lastChunk(allocator: ByteBufferAllocator) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: 5)
-        buffer.writeStaticString("0\r\n")
-        for (name, value) in trailers ?? [:] { writeHeader(name, value, into: &buffer) }
-        buffer.writeStaticString(crlf)
+        buffer.writeStaticString("0\r\n\r\n")
         return buffer
     }
 }

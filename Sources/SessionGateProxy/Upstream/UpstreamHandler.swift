@@ -27,8 +27,19 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// True between the response head and end (the connection cannot be reused mid-message).
     private(set) var inResponse = false
     var onClose: (() -> Void)?
+    /// Follows the raw response framing in front of the decoder (strict reuse).
+    let framing = UpstreamFramingGuard()
+
+    init() {
+        framing.onUnreusable = { [weak self] in self?.isBroken = true }
+    }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if case .head(let head) = unwrapOutboundIn(data) { framing.expectResponse(toHEAD: head.method == .HEAD) }
+        context.write(data, promise: promise)
+    }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 

@@ -13,7 +13,7 @@ final class UpstreamConnection {
         self.handler = handler
     }
 
-    var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse }
+    var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse && handler.framing.allowsReuse }
 }
 
 /// The upstream connections of one event loop. Client connections use the pool of their own
@@ -25,8 +25,6 @@ final class UpstreamPool {
     private let maxIdle: Int
     private let events: ProxyEvents
     private var idle: [UpstreamConnection] = []
-    private(set) var openConnections = 0
-    private(set) var connectFailures = 0
     private var closed = false
 
     init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream, events: ProxyEvents) {
@@ -80,9 +78,10 @@ final class UpstreamPool {
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 loop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
-                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
+                    let ops = channel.pipeline.syncOperations
+                    try ops.addHandler(boundHandler.value.framing)
+                    try ops.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
+                    try ops.addHandler(boundHandler.value)
                 }
             }
             .connect(host: target.host, port: target.port)
@@ -91,20 +90,17 @@ final class UpstreamPool {
                 switch result {
                 case .success(let channel):
                     let handler = boundHandler.value
-                    self.openConnections += 1
                     self.events.upstreamConnectionOpened()
                     handler.onClose = { [weak self] in
                         self?.idle.removeAll { $0.channel === channel }
                     }
                     // The close future also fires for tunnelled connections, whose handler is gone.
                     let events = self.events
-                    channel.closeFuture.assumeIsolated().whenComplete { [weak self] _ in
-                        self?.openConnections -= 1
+                    channel.closeFuture.assumeIsolated().whenComplete { _ in
                         events.upstreamConnectionClosed()
                     }
                     completion(.success(UpstreamConnection(channel: channel, handler: handler)))
                 case .failure(let error):
-                    self.connectFailures += 1
                     self.events.upstreamConnectFailed()
                     completion(.failure(error))
                 }

@@ -22,9 +22,9 @@ public struct CookieSessionStore: SessionStore {
         return session
     }
 
-    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? {
-        guard let session = CookieTicketCodec.decode(ticket), session.times.isLive(at: now) else { return .some(nil) }
-        return .some(session)
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> InPlaceLoad {
+        guard let session = CookieTicketCodec.decode(ticket), session.times.isLive(at: now) else { return .missing }
+        return .found(session)
     }
 
     public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {

@@ -49,8 +49,8 @@ public final class MemorySessionStore: SessionStore {
         lookup(ticket, now: now)
     }
 
-    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession?? {
-        .some(lookup(ticket, now: now))
+    public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> InPlaceLoad {
+        InPlaceLoad(lookup(ticket, now: now))
     }
 
     private func lookup(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession? {

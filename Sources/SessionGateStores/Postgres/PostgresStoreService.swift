@@ -12,14 +12,17 @@ public struct PostgresStoreService: Service {
     let store: PostgresSessionStore
     let sweeper: SessionSweeper
     let logger: Logger
+    let startup: StoreStartup?
 
     /// - Parameters:
     ///   - sweepInterval: pause between sweeps; `batchSize` rows are deleted per statement.
     public init(
         store: PostgresSessionStore, clock: any WallClock, sweepInterval: Duration = .seconds(60),
-        batchSize: Int = 500, logger: Logger = Logger(label: "sessiongate.store.postgres")
+        batchSize: Int = 500, logger: Logger = Logger(label: "sessiongate.store.postgres"),
+        startup: StoreStartup? = nil
     ) {
         self.store = store
+        self.startup = startup
         self.logger = logger
         self.sweeper = SessionSweeper(
             interval: sweepInterval, batchSize: batchSize, clock: clock, logger: logger
@@ -38,14 +41,17 @@ public struct PostgresStoreService: Service {
         }
     }
 
-    /// False when shutdown came first.
+    /// False when shutdown came first. `startup` is marked after the first attempt, either way.
     private func migrateUntilDone() async -> Bool {
         var pause = Duration.milliseconds(250)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 try await store.migrate()
+                startup?.markStarted()
                 return true
             } catch {
+                // Down at start: open anyway (public routes serve, session routes say 503).
+                startup?.markStarted()
                 logger.warning("postgres migration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(pause)"])
             }
             do {

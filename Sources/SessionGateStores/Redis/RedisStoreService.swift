@@ -8,12 +8,18 @@ import SessionGateCore
 /// so the connections outlive the drain of in-flight requests.
 public struct RedisStoreService: Service {
     let store: RedisSessionStore
+    let startup: StoreStartup?
 
-    public init(store: RedisSessionStore) { self.store = store }
+    /// `startup` is marked once the first connection attempt has finished (either way).
+    public init(store: RedisSessionStore, startup: StoreStartup? = nil) {
+        self.store = store
+        self.startup = startup
+    }
 
     public func run() async throws {
         // Warm one connection up front; failures are fine (requests retry and /readyz reports).
         try? await store.checkHealth()
+        startup?.markStarted()
         try? await gracefulShutdown()
         await store.shutdown()
     }

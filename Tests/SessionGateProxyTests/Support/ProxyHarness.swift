@@ -11,6 +11,8 @@ import Synchronization
 /// with a manual clock so expiry tests fast-forward instead of sleeping.
 final class ProxyHarness: Sendable {
     static let group = MultiThreadedEventLoopGroup.singleton
+    /// One event loop: every client shares one upstream pool (desync tests need that).
+    static let oneLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
     static let secret = Array("an-obviously-fake-test-secret-of-32+bytes".utf8)
 
     let upstream: TestUpstream
@@ -58,6 +60,7 @@ final class ProxyHarness: Sendable {
     }
 
     init(
+        proxyGroup: any EventLoopGroup = ProxyHarness.group,
         configure: (inout ProxyConfig) -> Void = { _ in },
         makeStore: (SessionPolicy) -> any SessionStore = { MemorySessionStore(policy: $0, random: SystemRandomBytes()) }
     ) async throws {
@@ -74,7 +77,7 @@ final class ProxyHarness: Sendable {
         let runtime = try ProxyRuntime(config: config, store: store, clock: clock, logger: logger)
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()
-        self.proxy = ProxyServer(runtimes: runtimes, events: events, group: Self.group)
+        self.proxy = ProxyServer(runtimes: runtimes, events: events, group: proxyGroup)
         self.admin = AdminServer(runtimes: runtimes, events: events, group: Self.group)
         self.port = try await proxy.start()
         self.adminPort = try await admin.start()

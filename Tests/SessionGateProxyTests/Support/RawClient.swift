@@ -61,24 +61,26 @@ final class RawClient: Sendable {
     var isClosed: Bool { collector.closed.withLock { $0 } }
 
     /// Waits for one complete response (removing its bytes), or fails after `timeout`.
-    func response(timeout: Duration = .seconds(5), headRequest: Bool = false) async throws -> RawResponse {
+    func response(timeout: Duration = .seconds(30), headRequest: Bool = false) async throws -> RawResponse {
         let deadline = ContinuousClock.now + timeout
         while true {
+            // Read "closed" before parsing: a close that lands after the parse is seen next round.
+            let closed = isClosed
             let parsed: RawResponse? = collector.received.withLock { bytes in
-                guard let (response, used) = RawResponse.parse(bytes, closed: collector.closed.withLock { $0 }, headRequest: headRequest)
-                else { return nil }
+                guard let (response, used) = RawResponse.parse(bytes, closed: closed, headRequest: headRequest) else { return nil }
                 bytes.removeFirst(used)
                 return response
             }
             if let parsed { return parsed }
-            if isClosed, collector.received.withLock({ $0.isEmpty }) { throw RawClientError.closedWithoutResponse }
+            // Closed with nothing or only part of a response left: no complete response will come.
+            if closed { throw RawClientError.closedWithoutResponse }
             guard ContinuousClock.now < deadline else { throw RawClientError.timeout }
             try await Task.sleep(for: .milliseconds(5))
         }
     }
 
     /// Waits until the server closes the connection (true) or `timeout` passes (false).
-    func waitForClose(timeout: Duration = .seconds(5)) async throws -> Bool {
+    func waitForClose(timeout: Duration = .seconds(30)) async throws -> Bool {
         let deadline = ContinuousClock.now + timeout
         while !isClosed {
             guard ContinuousClock.now < deadline else { return false }

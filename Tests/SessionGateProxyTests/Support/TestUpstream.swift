@@ -17,6 +17,7 @@ final class TestUpstream: Sendable {
     struct Seen: Sendable {
         var head: HTTPRequestHead
         var bodyBytes: Int
+        var trailers: HTTPHeaders? = nil
     }
 
     let group: any EventLoopGroup
@@ -46,6 +47,16 @@ final class TestUpstream: Sendable {
     var lastHead: HTTPRequestHead? { requests.last?.head }
 
     func stop() async throws { try await channel.close() }
+
+    /// Waits (up to a minute: a loaded machine may be slow, never wrong) until a request for
+    /// `uri` has reached the app.
+    func waitUntilSeen(_ uri: String) async throws {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while !seen.withLock({ $0.contains { $0.head.uri == uri } }) {
+            guard ContinuousClock.now < deadline else { throw TestUpstreamError.notSeen(uri) }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+    }
 
     final class Recorder: Sendable {
         let owner = Mutex<TestUpstream?>(nil)
@@ -81,10 +92,10 @@ final class UpstreamAppHandler: ChannelInboundHandler {
             guard head != nil else { return }
             bodyBytes += buffer.readableBytes
             if let first = buffer.readableBytesView.first { checksum = checksum &* 31 &+ UInt64(first) }
-        case .end:
+        case .end(let trailers):
             guard let head else { return }
             self.head = nil
-            recorder.record(.init(head: head, bodyBytes: bodyBytes))
+            recorder.record(.init(head: head, bodyBytes: bodyBytes, trailers: trailers))
             respond(head, context: context)
         }
     }
@@ -154,7 +165,9 @@ final class UpstreamAppHandler: ChannelInboundHandler {
         var headers = HTTPHeaders()
         headers.add(name: "Upgrade", value: "websocket")
         headers.add(name: "Connection", value: "Upgrade")
-        headers.add(name: "Sec-WebSocket-Accept", value: "test")
+        let key = head.headers.first(name: "sec-websocket-key") ?? ""
+        headers.add(
+            name: "Sec-WebSocket-Accept", value: head.headers.first(name: "x-test-accept") ?? UpgradePolicy.webSocketAccept(forKey: key))
         headers.add(name: "X-Session-Set", value: "{\"ignored\":true}")
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .switchingProtocols, headers: headers))), promise: nil)
@@ -199,3 +212,5 @@ final class EchoHandler: ChannelInboundHandler {
         context.writeAndFlush(data, promise: nil)
     }
 }
+
+enum TestUpstreamError: Error { case notSeen(String) }
