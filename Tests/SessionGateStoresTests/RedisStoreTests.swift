@@ -217,6 +217,28 @@ import Testing
         #expect(try await store.load(fresh.ticket, now: now) != nil)
     }
 
+    /// A session hash the store did not write (another program, a hand edit) is an error, never
+    /// "no session": data that is not a JSON object is `.corrupt`; times that are not Unix
+    /// seconds in 1970...9999 (the proxy subtracts them from its clock) are a `.protocolError`.
+    @Test func foreignSessionHashesAreErrorsNotMissingSessions() async throws {
+        let (store, _, client) = try countingStore()
+        let now: UnixSeconds = 1_800_000_000
+        for (field, value, code) in [
+            ("d", "not json", StoreError.Code.corrupt), ("d", "[1,2]", .corrupt),
+            ("l", String(Int64.min), .protocolError), ("i", "soon", .protocolError), ("s", "-1", .protocolError),
+        ] {
+            let session = try await store.create(data: ["user_id": "u-foreign"], now: now)
+            let key = store.keyPrefix + "{" + SessionID(bytes: session.ticket.bytes)!.storeKey + "}"
+            _ = try await client.send(["HSET", RESPArgument(key), RESPArgument(field), RESPArgument(value)])
+            do {
+                let loaded = try await store.load(session.ticket, now: now)
+                Issue.record("\(field)=\(value) loaded as \(loaded == nil ? "no session" : "a session")")
+            } catch {
+                #expect(error.code == code, "\(field)=\(value): \(error)")
+            }
+        }
+    }
+
     @Test func oversizedDataIsRefused() async throws {
         let (store, _, client) = try countingStore()
         let small = RedisSessionStore(
