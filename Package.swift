@@ -76,12 +76,24 @@ let package = Package(
         ),
         .executableTarget(name: "sessiongate", dependencies: ["SessionGateApp"]),
 
+        // Test support shared by the test targets below: a fake RESP server serving replies of
+        // wrong shapes (fault injection no real Redis produces).
+        .target(
+            name: "RedisWireTestSupport",
+            dependencies: [
+                "RedisWire",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            path: "Tests/RedisWireTestSupport"
+        ),
+
         .testTarget(name: "SessionGateCoreTests", dependencies: ["SessionGateCore"]),
-        .testTarget(name: "RedisWireTests", dependencies: ["RedisWire"]),
+        .testTarget(name: "RedisWireTests", dependencies: ["RedisWire", "RedisWireTestSupport"]),
         .testTarget(
             name: "SessionGateStoresTests",
             dependencies: [
-                "SessionGateStores", "SessionGateCore", "RedisWire",
+                "SessionGateStores", "SessionGateCore", "RedisWire", "RedisWireTestSupport",
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ]
@@ -89,7 +101,7 @@ let package = Package(
         .testTarget(
             name: "SessionGateProxyTests",
             dependencies: [
-                "SessionGateProxy", "SessionGateCore", "SessionGateStores",
+                "SessionGateProxy", "SessionGateCore", "SessionGateStores", "RedisWire", "RedisWireTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -41,9 +41,12 @@ public struct RedisNodeAddress: Sendable, Hashable, CustomStringConvertible {
         self.port = port
     }
 
-    /// Parses `host:port` (the form in `MOVED`/`ASK` replies and the cluster seed setting).
+    /// Parses `host:port` (the form in `MOVED`/`ASK` replies and the cluster seed setting);
+    /// nil unless the port is in 1...65535.
     public init?(_ text: some StringProtocol) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]) else { return nil }
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
+            (1...65535).contains(port)
+        else { return nil }
         var host = String(text[..<colon])
         if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
         self.init(host: host, port: port)
@@ -75,16 +78,25 @@ struct ClusterSlotMap: Sendable {
         for slot in slots where slot >= 0 && slot < HashSlot.count { owners[slot] = Int32(index) }
     }
 
-    /// Builds the map from a `CLUSTER SLOTS` reply sent by `queried` (an empty host in the reply
-    /// means "the address you reached me at").
+    /// Builds the map from a `CLUSTER SLOTS` reply sent by `queried` (an empty, `?` or null
+    /// host in the reply means "the address you reached me at"). Each range is
+    /// `[start, end, [host, port, id?, …], replicas…]`; any other shape is a `.protocolError`.
     init(clusterSlots reply: RESPValue, queried: RedisNodeAddress) throws(RedisError) {
-        guard let ranges = reply.array else { throw RedisError(.protocolError, "CLUSTER SLOTS reply is not an array") }
+        guard case .array(let ranges) = reply else {
+            throw RedisError(.protocolError, "CLUSTER SLOTS reply is not an array (\(reply))")
+        }
         for range in ranges {
-            guard let fields = range.array, fields.count >= 3, let start = fields[0].integer, let end = fields[1].integer,
-                let master = fields[2].array, master.count >= 2, let port = master[1].integer,
+            guard case .array(let fields) = range, fields.count >= 3, case .integer(let start) = fields[0],
+                case .integer(let end) = fields[1], case .array(let master) = fields[2], master.count >= 2,
+                case .integer(let port) = master[1], (1...65535).contains(port),
                 start >= 0, end >= start, end < HashSlot.count
             else { throw RedisError(.protocolError, "CLUSTER SLOTS reply has an unexpected shape") }
-            var host = master[0].string ?? ""
+            var host: String
+            switch master[0] {
+            case .null: host = ""
+            case .bulkString, .simpleString: host = master[0].string ?? ""
+            default: throw RedisError(.protocolError, "CLUSTER SLOTS reply has an unexpected shape")
+            }
             if host.isEmpty || host == "?" { host = queried.host }
             assign(Int(start)...Int(end), to: RedisNodeAddress(host: host, port: Int(port)))
         }

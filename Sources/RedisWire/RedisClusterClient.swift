@@ -120,8 +120,11 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
     /// re-sends any command that was redirected, one by one.
     public func pipeline(_ commands: [[RESPArgument]]) async throws(RedisError) -> [Result<RESPValue, RedisError>] {
         var groups: [RedisNodeAddress: [Int]] = [:]
+        var owners: [RedisNodeAddress] = []
         for (index, command) in commands.enumerated() {
-            groups[try await owner(of: RedisCommandRouting.slot(of: command)), default: []].append(index)
+            let node = try await owner(of: RedisCommandRouting.slot(of: command))
+            groups[node, default: []].append(index)
+            owners.append(node)
         }
         var results = [Result<RESPValue, RedisError>?](repeating: nil, count: commands.count)
         let groupResults = await withTaskGroup(of: (indices: [Int], result: Result<[Result<RESPValue, RedisError>], RedisError>).self) {
@@ -152,7 +155,7 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
         }
         for index in commands.indices {
             if let result = results[index] {
-                guard case .failure(let error) = result, Self.redirection(in: error) != nil else { continue }
+                guard case .failure(let error) = result, Self.redirection(in: error, from: owners[index]) != nil else { continue }
             }
             do {
                 results[index] = .success(try await send(commands[index]))
@@ -220,7 +223,7 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
     private func recover(
         from error: RedisError, slot: Int?, node: RedisNodeAddress, attempt: Int
     ) async throws(RedisError) -> Recovery {
-        if let (kind, redirectSlot, target) = Self.redirection(in: error) {
+        if let (kind, redirectSlot, target) = Self.redirection(in: error, from: node) {
             if kind == "MOVED" {
                 state.withLock { state in
                     state.statistics.movedRedirections += 1
@@ -253,13 +256,19 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
         return .fail
     }
 
-    /// `MOVED 3999 127.0.0.1:6381` / `ASK 3999 127.0.0.1:6381`.
-    private static func redirection(in error: RedisError) -> (String, Int, RedisNodeAddress)? {
+    /// `MOVED 3999 127.0.0.1:6381` / `ASK 3999 127.0.0.1:6381`; an empty host (`MOVED 3999 :6381`,
+    /// a node whose endpoint is unknown) means the host of the node that answered. Nil when the
+    /// error is no redirection or a malformed one (which then fails as the server error it is).
+    static func redirection(in error: RedisError, from node: RedisNodeAddress?) -> (String, Int, RedisNodeAddress)? {
         guard let prefix = error.serverErrorPrefix, prefix == "MOVED" || prefix == "ASK" else { return nil }
-        let parts = error.message.split(separator: " ")
+        let parts = error.message.split(separator: " ", omittingEmptySubsequences: false)
         guard parts.count == 3, let slot = Int(parts[1]), slot >= 0, slot < HashSlot.count,
-            let target = RedisNodeAddress(parts[2])
+            var target = RedisNodeAddress(parts[2])
         else { return nil }
+        if target.host.isEmpty {
+            guard let node else { return nil }
+            target.host = node.host
+        }
         return (prefix, slot, target)
     }
 
@@ -292,6 +301,8 @@ public final class RedisClusterClient: RedisExecutor, Sendable {
                 lastError = error
             }
         }
-        throw RedisError(.unavailable, "cannot load the cluster slot map: \(lastError.message)")
+        // A node that answered with a malformed map is not "unreachable": keep the protocol error.
+        let code: RedisError.Code = lastError.code == .protocolError ? .protocolError : .unavailable
+        throw RedisError(code, "cannot load the cluster slot map: \(lastError.message)")
     }
 }

@@ -61,7 +61,9 @@ public final class RedisConnection: Sendable {
             return connection
         } catch {
             try? await channel.close()
-            throw RedisError(.connectionFailed, "handshake with \(address) failed: \(error.message)")
+            // A reply of the wrong shape stays a protocol error; everything else is a failed connection.
+            let code: RedisError.Code = error.code == .protocolError ? .protocolError : .connectionFailed
+            throw RedisError(code, "handshake with \(address) failed: \(error.message)")
         }
     }
 
@@ -153,8 +155,7 @@ public final class RedisConnection: Sendable {
                 hello += ["AUTH", RESPArgument(configuration.username ?? "default"), RESPArgument(password)]
             }
             do {
-                _ = try await send(hello)
-                version = 3
+                version = try Self.negotiatedVersion(try await send(hello))
                 authenticated = true
             } catch let error where error.code == .server {
                 // Redis < 6 lacks HELLO ("ERR unknown command"); NOPROTO: no RESP3. Anything else
@@ -172,12 +173,38 @@ public final class RedisConnection: Sendable {
             var auth: [RESPArgument] = ["AUTH"]
             if let username = configuration.username { auth.append(RESPArgument(username)) }
             auth.append(RESPArgument(password))
-            _ = try await send(auth)
+            try Self.expectOK(try await send(auth), "AUTH")
         }
         if configuration.database != 0 {
-            _ = try await send(["SELECT", RESPArgument(configuration.database)])
+            try Self.expectOK(try await send(["SELECT", RESPArgument(configuration.database)]), "SELECT")
         }
         return version
+    }
+
+    /// The protocol a `HELLO 3` reply confirms: a map (or, from a server that kept RESP2, a flat
+    /// array of pairs) whose `proto` is 2 or 3. Anything else is a `.protocolError`: a server
+    /// that answers `HELLO` with another shape is not one this client understands.
+    static func negotiatedVersion(_ reply: RESPValue) throws(RedisError) -> Int {
+        let pairs: [RESPValue]
+        switch reply {
+        case .map, .array: pairs = reply.array ?? []
+        default: throw RedisError(.protocolError, "HELLO reply is \(reply), not a map")
+        }
+        guard pairs.count.isMultiple(of: 2) else { throw RedisError(.protocolError, "HELLO reply has an odd number of fields") }
+        for index in stride(from: 0, to: pairs.count, by: 2) where pairs[index].string == "proto" {
+            guard case .integer(let proto) = pairs[index + 1], proto == 2 || proto == 3 else {
+                throw RedisError(.protocolError, "HELLO reply has proto \(pairs[index + 1])")
+            }
+            return Int(proto)
+        }
+        throw RedisError(.protocolError, "HELLO reply has no proto field")
+    }
+
+    /// `AUTH` and `SELECT` answer `+OK`.
+    static func expectOK(_ reply: RESPValue, _ command: String) throws(RedisError) {
+        guard case .simpleString("OK") = reply else {
+            throw RedisError(.protocolError, "\(command) reply is \(reply), not OK")
+        }
     }
 
     static func describe(_ error: any Error) -> String {

@@ -89,6 +89,8 @@ import Testing
         let (source, target, targetID) = (from.node, to.node, to.id)
         let sourceClient = try cluster.client(for: source)
         let targetClient = try cluster.client(for: target)
+        // Keys other tests (and earlier runs) left in this slot: the counts below are relative.
+        let sourceKeys = try await sourceClient.send(["CLUSTER", "COUNTKEYSINSLOT", RESPArgument(slot)]).integer ?? -1
         _ = try await targetClient.send(["CLUSTER", "SETSLOT", RESPArgument(slot), "IMPORTING", RESPArgument(from.id)])
         _ = try await sourceClient.send(["CLUSTER", "SETSLOT", RESPArgument(slot), "MIGRATING", RESPArgument(targetID)])
 
@@ -98,7 +100,7 @@ import Testing
         #expect(try await cluster.send(["SET", fresh, "new-home", "EX", 300]) == .simpleString("OK"))
         #expect(cluster.statistics.askRedirections == 1)
         #expect(try await targetClient.pipeline([["ASKING"], ["GET", fresh]])[1].get().string == "new-home")
-        #expect(try await sourceClient.send(["CLUSTER", "COUNTKEYSINSLOT", RESPArgument(slot)]) == .integer(1))
+        #expect(try await sourceClient.send(["CLUSTER", "COUNTKEYSINSLOT", RESPArgument(slot)]) == .integer(sourceKeys))
         #expect(try await targetClient.send(["CLUSTER", "COUNTKEYSINSLOT", RESPArgument(slot)]) == .integer(1))
 
         // Move the existing key; reads of it now get ASK from the source too.
@@ -146,7 +148,9 @@ import Testing
             #expect(error.code == .unavailable)
             #expect(error.description.contains("slot map"))
         }
-        #expect(ContinuousClock.now - started < .seconds(1))
+        // Only catches a hang: connecting to a closed loopback port is refused at once, but a
+        // saturated machine may take seconds to get there.
+        #expect(ContinuousClock.now - started < .seconds(10))
     }
 
     /// Master address → node id, from `CLUSTER NODES` on the seed.

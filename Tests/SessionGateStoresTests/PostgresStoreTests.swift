@@ -248,6 +248,42 @@ import Testing
         }
     }
 
+    /// A row the store did not write is an error, never "no session" and never handed on:
+    /// times outside 1970...9999 (the proxy subtracts them from its clock, which would
+    /// overflow) and columns of another type (a schema changed by hand) are a `.protocolError`.
+    @Test func rowsOfTheWrongShapeAreErrors() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withStore { store in
+                let now: UnixSeconds = 1000
+                for (assignment, code) in [
+                    ("last_seen_at = -9223372036854775808", StoreError.Code.protocolError),
+                    ("created_at = 9223372036854775807", .protocolError), ("idle_seconds = -5", .protocolError),
+                    ("data = '[1]'::jsonb", .corrupt),
+                ] {
+                    let session = try await store.create(data: ["user_id": "u"], now: now)
+                    let key = SessionID(bytes: session.ticket.bytes)!.storeKey
+                    try await store.client.query(
+                        PostgresQuery(unsafeSQL: "UPDATE sessiongate_sessions SET \(assignment) WHERE store_key = '\(key)'")
+                    ).consumeAll()
+                    do throws(StoreError) {
+                        let loaded = try await store.load(session.ticket, now: now)
+                        Issue.record("load after \(assignment): \(loaded == nil ? "no session" : "a session")")
+                    } catch {
+                        #expect(error.code == code, "load after \(assignment): \(error)")
+                    }
+                }
+                let session = try await store.create(data: ["user_id": "u"], now: now)
+                try await store.client.query("ALTER TABLE sessiongate_sessions ALTER COLUMN idle_seconds TYPE text").consumeAll()
+                do throws(StoreError) {
+                    let loaded = try await store.load(session.ticket, now: now)
+                    Issue.record("load from a changed schema: \(loaded == nil ? "no session" : "a session")")
+                } catch {
+                    #expect(error.code == .protocolError, "\(error)")
+                }
+            }
+        }
+    }
+
     @Test func unreachableDatabaseFailsFastAndRedacted() async throws {
         // A port nothing listens on (the test server's port, plus one, is unlikely to be taken).
         var url = try PostgresTestDatabase.url()

@@ -175,6 +175,10 @@ import Testing
         #expect(try await store.revokeUser("u-flush", keeping: nil, now: now + 2) == 2)
     }
 
+    /// An outage gives `StoreError`s (not hangs) and the store reconnects once Redis is back.
+    /// The bounds here only catch a hang (well under the test's own timeout) and hold on a
+    /// saturated machine; the "fails fast" promise itself (milliseconds while Redis is down) is
+    /// measured by `scripts/e2e/faults.py`, not by a wall-clock assertion in a unit test.
     @Test func redisOutageFailsFastAndTheStoreRecovers() async throws {
         let server = try await PrivateRedis.start()
         let store = try RedisSessionStore(
@@ -194,24 +198,45 @@ import Testing
                 #expect(error.code == .unavailable || error.code == .timeout)
                 #expect(!error.description.contains(session.handle))
             }
-            #expect(ContinuousClock.now - started < .milliseconds(500))
+            #expect(ContinuousClock.now - started < .seconds(5), "a load with Redis down must fail, not hang")
         }
         await #expect(throws: StoreError.self) { try await store.checkHealth() }
 
         try await server.launch()  // empty: no persistence in tests
         let restarted = ContinuousClock.now
         var healthy = false
-        while ContinuousClock.now - restarted < .seconds(3) {
+        while ContinuousClock.now - restarted < .seconds(15) {
             if (try? await store.checkHealth()) != nil {
                 healthy = true
                 break
             }
             try await Task.sleep(for: .milliseconds(25))
         }
-        #expect(healthy)
-        #expect(ContinuousClock.now - restarted < .seconds(2))
+        #expect(healthy, "the store did not reconnect within 15 s of Redis coming back")
         let fresh = try await store.create(data: ["user_id": "u-outage"], now: now)
         #expect(try await store.load(fresh.ticket, now: now) != nil)
+    }
+
+    /// A session hash the store did not write (another program, a hand edit) is an error, never
+    /// "no session": data that is not a JSON object is `.corrupt`; times that are not Unix
+    /// seconds in 1970...9999 (the proxy subtracts them from its clock) are a `.protocolError`.
+    @Test func foreignSessionHashesAreErrorsNotMissingSessions() async throws {
+        let (store, _, client) = try countingStore()
+        let now: UnixSeconds = 1_800_000_000
+        for (field, value, code) in [
+            ("d", "not json", StoreError.Code.corrupt), ("d", "[1,2]", .corrupt),
+            ("l", String(Int64.min), .protocolError), ("i", "soon", .protocolError), ("s", "-1", .protocolError),
+        ] {
+            let session = try await store.create(data: ["user_id": "u-foreign"], now: now)
+            let key = store.keyPrefix + "{" + SessionID(bytes: session.ticket.bytes)!.storeKey + "}"
+            _ = try await client.send(["HSET", RESPArgument(key), RESPArgument(field), RESPArgument(value)])
+            do {
+                let loaded = try await store.load(session.ticket, now: now)
+                Issue.record("\(field)=\(value) loaded as \(loaded == nil ? "no session" : "a session")")
+            } catch {
+                #expect(error.code == code, "\(field)=\(value): \(error)")
+            }
+        }
     }
 
     @Test func oversizedDataIsRefused() async throws {

@@ -202,6 +202,37 @@ import Testing
         }
     }
 
+    /// SQLite keeps whatever a writer put in a column. A row the store did not write is an
+    /// error, never "no session" and never a trap: a REAL out of Int64's range once trapped in
+    /// sqlite-nio's `.integer`, and times outside 1970...9999 would overflow the proxy's
+    /// arithmetic on them.
+    @Test func rowsOfTheWrongShapeAreErrorsNotTraps() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let now: UnixSeconds = 1000
+            for assignment in [
+                "created_at = 1e300", "last_seen_at = -9223372036854775808", "idle_seconds = 'soon'",
+                "created_at = 12.5", "data = '[1]'", "data = x'7b7d'",
+            ] {
+                let session = try await store.create(data: ["user_id": "u"], now: now)
+                let key = SessionID(bytes: session.ticket.bytes)!.storeKey
+                _ = try await rawQuery(path, "UPDATE sessiongate_sessions SET \(assignment) WHERE store_key = ?1", [.text(key)])
+                for (operation, result) in [
+                    ("load", { () async throws(StoreError) in try await store.load(session.ticket, now: now) }),
+                    ("rotate", { () async throws(StoreError) in try await store.rotate(session, now: now) }),
+                ] as [(String, () async throws(StoreError) -> StoredSession?)] {
+                    do throws(StoreError) {
+                        let loaded = try await result()
+                        Issue.record("\(operation) after \(assignment): \(loaded == nil ? "no session" : "a session")")
+                    } catch {
+                        #expect(error.code == .corrupt, "\(operation) after \(assignment): \(error)")
+                    }
+                }
+            }
+            await store.close()
+        }
+    }
+
     @Test func unopenableFileIsAStoreError() async throws {
         await #expect(throws: StoreError.self) {
             _ = try await SQLiteSessionStore.open(path: "/nonexistent-dir/x/sessions.db", policy: StoreConformance.policy)

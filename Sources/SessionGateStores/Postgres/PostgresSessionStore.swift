@@ -115,7 +115,7 @@ public final class PostgresSessionStore: SessionStore {
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
         let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
         let count = try await single("revoke", PostgresStatements.RevokeUser(userID: userID, keepKey: keep, now: now))
-        return Int(count ?? 0)
+        return try Self.count(count, "revoke")
     }
 
     public func checkHealth() async throws(StoreError) {
@@ -132,7 +132,14 @@ public final class PostgresSessionStore: SessionStore {
     /// Deletes at most `limit` sessions expired at `now` (one sweeper batch); returns how many.
     public func sweepExpired(now: UnixSeconds, limit: Int) async throws(StoreError) -> Int {
         let count = try await single("sweep", PostgresStatements.SweepBatch(now: now, limit: Int64(limit)))
-        return Int(count ?? 0)
+        return try Self.count(count, "sweep")
+    }
+
+    /// The one row of a `SELECT count(*)`: a missing row or a negative count is a malformed
+    /// reply, never "nothing was deleted".
+    static func count(_ row: Int64?, _ what: String) throws(StoreError) -> Int {
+        guard let row, row >= 0 else { throw StoreError(.protocolError, "\(what) returned no count") }
+        return Int(row)
     }
 
     // MARK: Plumbing
@@ -156,6 +163,9 @@ public final class PostgresSessionStore: SessionStore {
     }
 
     func session(_ ticket: SessionTicket, _ row: PostgresStatements.SessionRow) throws(StoreError) -> StoredSession {
+        guard StoredTimes.areValid(row.times) else {
+            throw StoreError(.protocolError, "session row has times outside 1970...9999")
+        }
         guard case .object(let data)? = try? JSONParser.parse(row.dataText) else {
             throw StoreError(.corrupt, "session data is not a JSON object")
         }
@@ -176,7 +186,9 @@ public final class PostgresSessionStore: SessionStore {
             return StoreError(.unavailable, "\(what) failed: \(error.code)")
         }
         if error is CancellationError { return StoreError(.unavailable, "\(what) was cancelled") }
-        if error is PostgresDecodingError { return StoreError(.corrupt, "\(what) returned an unexpected row") }
+        // Columns of other types than the statements select (a schema changed by hand): the
+        // reply has an unexpected shape, as for any store.
+        if error is PostgresDecodingError { return StoreError(.protocolError, "\(what) returned an unexpected row") }
         return StoreError(.unavailable, "\(what) failed: \(type(of: error))")
     }
 }

@@ -51,21 +51,29 @@ extension RedisSessionStore {
         async throws(StoreError)
     {
         if let previous {
-            _ = try await run("reindex") { () async throws(RedisError) in
+            let removed = try await run("reindex") { () async throws(RedisError) in
                 try await self.executor.send(["ZREM", self.indexKey(previous), RESPArgument(id.storeKey)])
             }
+            try RedisReply.integer(removed, "reindex", in: 0...1)
         }
         if let next {
-            try await runScripts("reindex", [indexAddCommand(user: next, member: id, times: times, dropping: nil, now: now)])
+            try await runWrites("reindex", [indexAddCommand(user: next, member: id, times: times, dropping: nil, now: now)])
         }
+    }
+
+    /// Runs write scripts (`write`, `indexAdd`) with `runScripts`; each must answer 1.
+    func runWrites(_ what: String, _ calls: [RedisScriptCall]) async throws(StoreError) {
+        for reply in try await runScripts(what, calls) { try RedisReply.integer(reply, what, in: 1...1) }
     }
 
     /// Runs the calls in one pipeline (per node on a cluster). Scripts the server lost
     /// (`NOSCRIPT`) are re-sent one by one with `EVAL`; any other error reply throws.
-    @discardableResult
     func runScripts(_ what: String, _ calls: [RedisScriptCall]) async throws(StoreError) -> [RESPValue] {
         let results = try await run(what) { () async throws(RedisError) in
             try await self.executor.pipeline(calls.map(\.evalsha))
+        }
+        guard results.count == calls.count else {
+            throw StoreError(.protocolError, "redis \(what): \(results.count) replies to \(calls.count) commands")
         }
         var values: [RESPValue] = []
         values.reserveCapacity(calls.count)
@@ -110,19 +118,15 @@ extension RedisSessionStore {
         }
     }
 
-    /// A session from the fields d c l i a s u (nil when missing or malformed).
-    func decode(_ reply: RESPValue, id: SessionID) -> StoredSession? {
-        guard let fields = reply.array, fields.count >= 7, let json = fields[0].bytes,
-            let createdAt = fields[1].integer, let lastSeenAt = fields[2].integer, let idleExpiresAt = fields[3].integer,
-            let absoluteExpiresAt = fields[4].integer, let idleSeconds = fields[5].integer
+    /// A session from a reply of the fields d c l i a s u; nil when the reply says it is gone
+    /// (see `RedisReply.session`), a `.protocolError` for any shape the command does not send.
+    func decode(
+        _ reply: RESPValue, id: SessionID, what: String, nullMeansGone: Bool, absentDataMeansGone: Bool = false
+    ) throws(StoreError) -> StoredSession? {
+        guard
+            let fields = try RedisReply.session(
+                reply, what, nullMeansGone: nullMeansGone, absentDataMeansGone: absentDataMeansGone, maxDataBytes: maxDataBytes)
         else { return nil }
-        guard case .object(let data)? = try? JSONParser.parse(json, maxBytes: max(maxDataBytes, json.count)) else {
-            logger.warning("redis session data is not a JSON object; treating the session as missing")
-            return nil
-        }
-        let times = SessionTimes(
-            createdAt: createdAt, lastSeenAt: lastSeenAt, idleExpiresAt: idleExpiresAt,
-            absoluteExpiresAt: absoluteExpiresAt, idleSeconds: idleSeconds)
-        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: times)
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: fields.data, times: fields.times)
     }
 }

@@ -62,8 +62,7 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run("load") { () async throws(RedisError) in
             try await self.executor.send(["HMGET", self.sessionKey(id)] + RedisSessionScripts.fields)
         }
-        guard let session = decode(reply, id: id), session.times.isLive(at: now) else { return nil }
-        return session
+        return try loaded(reply, id: id, now: now)
     }
 
     /// The same `HMGET` as `load`, without a Task, when a connection is open (standalone Redis).
@@ -75,12 +74,20 @@ public final class RedisSessionStore: SessionStore {
         return executor.sendIfReady(["HMGET", sessionKey(id)] + RedisSessionScripts.fields) { [self] result in
             switch result {
             case .success(let reply):
-                guard let session = decode(reply, id: id), session.times.isLive(at: now) else { return completion(.success(nil)) }
-                completion(.success(session))
+                completion(Result { () throws(StoreError) in try loaded(reply, id: id, now: now) })
             case .failure(let error):
                 completion(.failure(Self.storeError(error, "load")))
             }
         }
+    }
+
+    /// The live session in an `HMGET` reply: nil when the key is missing (seven nils) or the
+    /// session has expired by `now`.
+    private func loaded(_ reply: RESPValue, id: SessionID, now: UnixSeconds) throws(StoreError) -> StoredSession? {
+        guard let session = try decode(reply, id: id, what: "load", nullMeansGone: false, absentDataMeansGone: true),
+            session.times.isLive(at: now)
+        else { return nil }
+        return session
     }
 
     public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
@@ -91,7 +98,7 @@ public final class RedisSessionStore: SessionStore {
         let user = policy.userID(of: data)
         var commands = [writeCommand(id, json: json, times: times, user: user, now: now)]
         if let user { commands.append(indexAddCommand(user: user, member: id, times: times, dropping: nil, now: now)) }
-        try await runScripts("create", commands)
+        try await runWrites("create", commands)
         return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: times)
     }
 
@@ -110,11 +117,15 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run("patch") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.patch, keys: [self.sessionKey(id)], arguments: arguments)
         }
-        guard let updated = decode(reply, id: id) else { return nil }
-        if let userChange, let previous = reply.array?[7].string, previous != (userChange ?? "") {
-            try await reindex(id, from: previous.isEmpty ? nil : previous, to: userChange, times: updated.times, now: now)
+        // The fields, then the user before the patch (nil when the hash had none).
+        guard let updated = try RedisReply.session(reply, "patch", extra: 1, nullMeansGone: true, maxDataBytes: maxDataBytes)
+        else { return nil }
+        let previous = try RedisReply.optionalString(updated.extra[0], "patch") ?? ""
+        let times = updated.times
+        if let userChange, previous != (userChange ?? "") {
+            try await reindex(id, from: previous.isEmpty ? nil : previous, to: userChange, times: times, now: now)
         }
-        return updated
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: updated.data, times: times)
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
@@ -125,14 +136,15 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run("rotate") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.take, keys: [self.sessionKey(old)], arguments: [RESPArgument(now)])
         }
-        guard let taken = decode(reply, id: old), let fields = reply.array else { return nil }
+        guard let taken = try RedisReply.session(reply, "rotate", nullMeansGone: true, maxDataBytes: maxDataBytes) else {
+            return nil
+        }
         let fresh = SessionID.generate(using: random)
-        let user = fields[6].string.flatMap { $0.isEmpty ? nil : $0 }
-        var commands = [writeCommand(fresh, json: fields[0].bytes ?? [], times: taken.times, user: user, now: now)]
-        if let user {
+        var commands = [writeCommand(fresh, json: taken.json, times: taken.times, user: taken.user, now: now)]
+        if let user = taken.user {
             commands.append(indexAddCommand(user: user, member: fresh, times: taken.times, dropping: old, now: now))
         }
-        try await runScripts("rotate", commands)
+        try await runWrites("rotate", commands)
         return StoredSession(ticket: SessionTicket(fresh.bytes), handle: fresh.handle, data: taken.data, times: taken.times)
     }
 
@@ -141,10 +153,12 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run("destroy") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.destroy, keys: [self.sessionKey(id)])
         }
-        if let user = reply.string, !user.isEmpty {
-            _ = try await run("destroy") { () async throws(RedisError) in
+        // The session's user: '' when none, nil when there was no session.
+        if let user = try RedisReply.optionalString(reply, "destroy"), !user.isEmpty {
+            let removed = try await run("destroy") { () async throws(RedisError) in
                 try await self.executor.send(["ZREM", self.indexKey(user), RESPArgument(id.storeKey)])
             }
+            try RedisReply.integer(removed, "destroy", in: 0...1)
         }
     }
 
@@ -153,7 +167,7 @@ public final class RedisSessionStore: SessionStore {
         let reply = try await run("touch") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: [RESPArgument(now)])
         }
-        return decode(reply, id: id)
+        return try decode(reply, id: id, what: "touch", nullMeansGone: true)
     }
 
     public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
@@ -164,11 +178,13 @@ public final class RedisSessionStore: SessionStore {
             try await self.executor.evaluate(
                 RedisSessionScripts.setLifetime, keys: [self.sessionKey(id)], arguments: [RESPArgument(now), RESPArgument(seconds)])
         }
-        guard let updated = decode(reply, id: id) else { return nil }
-        if let user = reply.array?[6].string, !user.isEmpty {
-            try await runScripts("lifetime", [indexAddCommand(user: user, member: id, times: updated.times, dropping: nil, now: now)])
+        guard let updated = try RedisReply.session(reply, "lifetime", nullMeansGone: true, maxDataBytes: maxDataBytes) else {
+            return nil
         }
-        return updated
+        if let user = updated.user {
+            try await runWrites("lifetime", [indexAddCommand(user: user, member: id, times: updated.times, dropping: nil, now: now)])
+        }
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: updated.data, times: updated.times)
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
@@ -177,7 +193,7 @@ public final class RedisSessionStore: SessionStore {
             try await self.executor.evaluate(RedisSessionScripts.indexList, keys: [index], arguments: [RESPArgument(now)])
         }
         let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey }
-        let members = (listed.array ?? []).compactMap(\.string).filter { $0 != keep }
+        let members = try RedisReply.strings(listed, "revoke").filter { $0 != keep }
         guard !members.isEmpty else { return 0 }
         let commands = members.map { member in
             scriptCommand(
@@ -185,13 +201,17 @@ public final class RedisSessionStore: SessionStore {
                 arguments: [RESPArgument(userID), RESPArgument(now)])
         }
         let replies = try await runScripts("revoke", commands)
-        _ = try await run("revoke") { () async throws(RedisError) in
+        let removed = try await run("revoke") { () async throws(RedisError) in
             try await self.executor.send(["ZREM", index] + members.map { RESPArgument($0) })
         }
-        return replies.reduce(0) { $0 + Int($1.integer ?? 0) }
+        try RedisReply.integer(removed, "revoke", in: 0...Int64(members.count))
+        var ended = 0
+        for reply in replies { ended += Int(try RedisReply.integer(reply, "revoke", in: 0...1)) }
+        return ended
     }
 
     public func checkHealth() async throws(StoreError) {
-        _ = try await run("health check") { () async throws(RedisError) in try await self.executor.send(["PING"]) }
+        let reply = try await run("health check") { () async throws(RedisError) in try await self.executor.send(["PING"]) }
+        try RedisReply.pong(reply, "health check")
     }
 }

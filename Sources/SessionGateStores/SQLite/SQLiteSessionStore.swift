@@ -174,21 +174,27 @@ public final class SQLiteSessionStore: SessionStore {
         }
     }
 
+    /// The session in a row of `columns`. Every value must have the storage class the schema
+    /// gives it (SQLite keeps whatever a writer put there): text for `handle` and `data`,
+    /// integers in `StoredTimes.range` for the times. sqlite-nio's own `.integer` converts a
+    /// REAL (trapping on one out of Int64's range) and text, so it is not used.
     static func session(_ ticket: SessionTicket, _ row: SQLiteRow) throws(StoreError) -> StoredSession {
-        guard let handle = row.column("handle")?.string, let text = row.column("data")?.string,
-            let created = row.column("created_at")?.integer, let lastSeen = row.column("last_seen_at")?.integer,
-            let idleExpires = row.column("idle_expires_at")?.integer,
-            let absoluteExpires = row.column("absolute_expires_at")?.integer,
-            let idleSeconds = row.column("idle_seconds")?.integer
-        else {
-            throw StoreError(.corrupt, "session row has missing columns")
+        guard case .text(let handle)? = row.column("handle"), case .text(let text)? = row.column("data") else {
+            throw StoreError(.corrupt, "session row has a missing or non-text handle or data column")
+        }
+        var numbers: [Int64] = []
+        for name in ["created_at", "last_seen_at", "idle_expires_at", "absolute_expires_at", "idle_seconds"] {
+            guard case .integer(let value)? = row.column(name), StoredTimes.range.contains(Int64(value)) else {
+                throw StoreError(.corrupt, "session row column \(name) is not a time in 1970...9999")
+            }
+            numbers.append(Int64(value))
         }
         guard case .object(let data)? = try? JSONParser.parse(text) else {
             throw StoreError(.corrupt, "session data is not a JSON object")
         }
         let times = SessionTimes(
-            createdAt: Int64(created), lastSeenAt: Int64(lastSeen), idleExpiresAt: Int64(idleExpires),
-            absoluteExpiresAt: Int64(absoluteExpires), idleSeconds: Int64(idleSeconds))
+            createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
+            idleSeconds: numbers[4])
         return StoredSession(ticket: ticket, handle: handle, data: data, times: times)
     }
 
