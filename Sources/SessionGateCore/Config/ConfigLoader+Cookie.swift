@@ -1,3 +1,5 @@
+import SessionGateShared
+
 enum CookieKeys {
     static let all = ["name", "secure", "same_site", "keys", "domain", "path"]
 }
@@ -72,7 +74,7 @@ extension ConfigPass {
     }
 
     /// Decodes `cookie.keys`; messages give lengths, never key material.
-    private mutating func cookieKeys(_ table: ConfigTable) -> [[UInt8]] {
+    private mutating func cookieKeys(_ table: ConfigTable) -> [Secret<[UInt8]>] {
         let advice = "generate one with `sessiongate keygen` and set keys = [\"${SESSIONGATE_KEY}\"]"
         guard table.has("keys") else {
             report(table.key("keys"), "missing; \(advice)")
@@ -81,7 +83,7 @@ extension ConfigPass {
         guard let elements = array(table, "keys", expected: "an array of base64 strings, e.g. [\"${SESSIONGATE_KEY}\"]")
         else { return [] }
         if elements.isEmpty { report(table.key("keys"), "is empty; at least one key is needed (\(advice))") }
-        var keys: [[UInt8]] = []
+        var keys: [Secret<[UInt8]>] = []
         var keyIDs: [[UInt8]: Int] = [:]  // key id -> first position, as CookieKeyRing checks them
         for (index, element) in elements.enumerated() {
             let key = "\(table.key("keys"))[\(index)]"
@@ -99,7 +101,7 @@ extension ConfigPass {
                 continue
             }
             keyIDs[CookieKeyRing.keyID(for: bytes)] = index
-            keys.append(bytes)
+            keys.append(Secret(bytes))
         }
         return keys
     }

@@ -1,5 +1,11 @@
+import SessionGateShared
+
 /// The whole validated configuration. Built only by `ConfigLoader` (which reports every error at
 /// once); every other part of SessionGate takes these plain values.
+///
+/// Every secret (cookie keys, the signing secret or Ed25519 seed, the store URL with its
+/// password) is held in a `Secret`, so `"\(config)"`, `String(reflecting:)`, `dump` and a failing
+/// `#expect` print `<redacted>` in its place; read a value with `.revealed` where it is used.
 public struct ProxyConfig: Sendable, Equatable {
     public var server: Server
     public var upstream: Upstream
@@ -58,7 +64,7 @@ public struct ProxyConfig: Sendable, Equatable {
         public var domain: String? = nil
         public var path: String = "/"
         /// Raw 32-byte keys; the first seals, all open.
-        public var keys: [[UInt8]] = []
+        public var keys: [Secret<[UInt8]>] = []
         public init() {}
     }
 
@@ -89,8 +95,9 @@ public struct ProxyConfig: Sendable, Equatable {
 
     public struct Store: Sendable, Equatable {
         public var backend: Backend = .memory
-        /// redis:// or postgres:// URL (secrets inside; never log it whole).
-        public var url: String? = nil
+        /// redis:// or postgres:// URL. Redacted whole (it may carry a password); the stores log
+        /// their own password-free descriptions (`RedisConfiguration`, `PostgresURL`).
+        public var url: Secret<String>? = nil
         public var cluster: Bool = false
         /// SQLite file, already resolved against the config file's folder.
         public var path: String? = nil
@@ -106,9 +113,9 @@ public struct ProxyConfig: Sendable, Equatable {
     public struct Signing: Sendable, Equatable {
         public var algorithm: Algorithm = .hs256
         /// HS256: the secret's UTF-8 bytes (>= 32).
-        public var secret: [UInt8]? = nil
+        public var secret: Secret<[UInt8]>? = nil
         /// EdDSA: the 32-byte Ed25519 seed.
-        public var privateKey: [UInt8]? = nil
+        public var privateKey: Secret<[UInt8]>? = nil
         public var ttl: Int64 = 60
         public var issuer: String = "sessiongate"
         public var audience: String = "upstream"
