@@ -45,6 +45,12 @@ public struct ProxyConfig: Sendable, Equatable {
         public var drainTimeout: Duration = .seconds(30)
         /// Add a `Via` header upstream and downstream.
         public var via: Bool = false
+        /// `upgrades`: the `Upgrade` protocol tokens that may open a tunnel, lower case, in file
+        /// order. Any other `Upgrade` (and `HTTP2-Settings`) is removed and the request proxied
+        /// plainly. `h2c` is refused by the loader: inside HTTP/2 the proxy cannot enforce routes.
+        public var upgrades: [String] = ["websocket"]
+        /// `body_timeout`: no request body byte for this long → 408 and the connection closes.
+        public var bodyTimeout: Duration = .seconds(60)
         public init() {}
     }
 
@@ -86,6 +92,9 @@ public struct ProxyConfig: Sendable, Equatable {
         public var touchInterval: Int64 = 60
         public var userKey: String = "user_id"
         public var maxLifetime: Int64 = 30 * 86400
+        /// `max_data_bytes`: the most bytes the session object may take as compact JSON (see
+        /// `SessionDataLimit`); a patch that would exceed it is a malformed directive. 0 = unlimited.
+        public var maxDataBytes: Int = 8192
         public init() {}
     }
 
@@ -151,6 +160,15 @@ public struct ProxyConfig: Sendable, Equatable {
         public var defaultAccess: RouteAccess = .session
         public var loginURL: String? = nil
         public var rules: [RouteRule] = []
+        /// `cross_origin_protection`: refuse cross-origin state-changing requests to session
+        /// routes (see `CrossOriginPolicy`).
+        public var crossOriginProtection: Bool = true
+        /// `trusted_origins`: origins that pass the cross-origin check, normalised as
+        /// `TrustedOrigin.normalize` spells them (`https://app.example.com`, `http://host:8080`).
+        public var trustedOrigins: [String] = []
+        /// `case_sensitive`: false matches route globs ignoring ASCII case (for case-insensitive
+        /// backends); the forwarded path stays as the client sent it.
+        public var caseSensitive: Bool = true
         public init() {}
     }
 }
