@@ -18,15 +18,19 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
+        // Pure values shared by RedisWire and SessionGateCore (no dependencies): `Secret`, the
+        // store URLs' authority parser. SessionGateCore re-exports it.
+        .target(name: "SessionGateShared"),
         // Pure: no sockets, no wall clock, no global randomness.
         .target(
             name: "SessionGateCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+            dependencies: ["SessionGateShared", .product(name: "Crypto", package: "swift-crypto")]
         ),
         // RESP (Redis) wire client: codec -> state machine -> channel handler.
         .target(
             name: "RedisWire",
             dependencies: [
+                "SessionGateShared",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "Logging", package: "swift-log"),
@@ -89,7 +93,7 @@ let package = Package(
         ),
 
         .testTarget(name: "SessionGateCoreTests", dependencies: ["SessionGateCore"]),
-        .testTarget(name: "RedisWireTests", dependencies: ["RedisWire", "RedisWireTestSupport"]),
+        .testTarget(name: "RedisWireTests", dependencies: ["RedisWire", "RedisWireTestSupport", "SessionGateShared"]),
         .testTarget(
             name: "SessionGateStoresTests",
             dependencies: [

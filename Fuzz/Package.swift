@@ -6,7 +6,8 @@
 // `--defsym main=<module>_main`, which clashes with the `main` libFuzzer brings.
 //
 // The code under test is the root package's own sources, reached through symlinks
-// (Sources/SessionGateCore -> ../../Sources/SessionGateCore), because the root package exports
+// (Sources/SessionGateCore -> ../../Sources/SessionGateCore, and SessionGateShared, which it
+// depends on), because the root package exports
 // no library product to depend on.
 import PackageDescription
 
@@ -29,9 +30,11 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
     ],
     targets: [
+        // `Secret` and the URL authority parser (symlinked like SessionGateCore, which re-exports it).
+        .target(name: "SessionGateShared"),
         .target(
             name: "SessionGateCore",
-            dependencies: [crypto],
+            dependencies: ["SessionGateShared", crypto],
             // `package` declarations need a package name, which SwiftPM passes only from 5.9 on.
             swiftSettings: [.unsafeFlags(["-package-name", "sessiongatefuzz"])]
         ),

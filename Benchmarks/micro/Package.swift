@@ -16,7 +16,9 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2")
     ],
     targets: [
-        .target(name: "SessionGateCore", dependencies: [crypto]),
+        // Symlinked too: SessionGateCore depends on (and re-exports) it.
+        .target(name: "SessionGateShared"),
+        .target(name: "SessionGateCore", dependencies: ["SessionGateShared", crypto]),
         // Counts heap allocations by defining malloc & co. in the executable (glibc only).
         .target(name: "MallocCounter"),
         // Candidate optimisations of core functions, measured side by side with the originals.

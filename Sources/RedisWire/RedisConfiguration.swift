@@ -1,14 +1,16 @@
 import NIOCore
+import SessionGateShared
 
 /// How to reach and use a Redis server (or, for a cluster, every node).
 ///
-/// `description` shows the address and user but never the password.
+/// `description` shows the address and user but never the password, which is a `Secret` (so
+/// `dump` and `String(reflecting:)` print `<redacted>` for it).
 public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var host: String
     public var port: Int
     /// ACL user; nil authenticates as `default` (or with the legacy one-argument `AUTH`).
     public var username: String?
-    public var password: String?
+    public var password: Secret<String>?
     /// `SELECT`ed after connecting (must be 0 on a cluster).
     public var database: Int
     /// Connections per server; each one pipelines any number of commands.
@@ -24,7 +26,7 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var decoderLimits: RESPDecoder.Limits
 
     public init(
-        host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: String? = nil,
+        host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: Secret<String>? = nil,
         database: Int = 0, poolSize: Int = 4, connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration? = .seconds(1), minReconnectDelay: Duration = .milliseconds(50),
         maxReconnectDelay: Duration = .seconds(1), preferRESP3: Bool = true,
@@ -61,15 +63,15 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
                 "redis URL must not have a query or fragment (at offset \(rest.distance(from: rest.startIndex, to: query) + 8))")
         }
         if let at = rest.lastIndex(of: "@") {
-            let userInfo = rest[..<at]
+            let (user, password) = try URLAuthority.parsing(
+                { () throws(URLAuthority.Problem) in try URLAuthority.userInfo(rest[..<at]) }, orThrow: Self.urlError)
             rest = rest[rest.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let user = try Self.percentDecode(userInfo[..<colon])
+            if let password {
                 username = user.isEmpty ? nil : user
-                password = try Self.percentDecode(userInfo[userInfo.index(after: colon)...])
+                self.password = Secret(password)
             } else {
                 // `redis://secret@host` is how several clients spell a password without a user.
-                password = try Self.percentDecode(userInfo)
+                self.password = Secret(user)
             }
         }
         var hostPort = rest
@@ -83,58 +85,22 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
                 database = db
             }
         }
-        if hostPort.hasPrefix("[") {
-            guard let close = hostPort.firstIndex(of: "]") else {
-                throw RedisError(.configuration, "redis URL has an unterminated IPv6 address")
-            }
-            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
-            let after = hostPort[hostPort.index(after: close)...]
-            if after.hasPrefix(":") { port = try Self.port(after.dropFirst()) }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            host = String(hostPort[..<colon])
-            port = try Self.port(hostPort[hostPort.index(after: colon)...])
-        } else {
-            host = String(hostPort)
-        }
+        let (host, port) = try URLAuthority.parsing(
+            { () throws(URLAuthority.Problem) in try URLAuthority.hostAndPort(hostPort) }, orThrow: Self.urlError)
+        self.host = host
+        if let port { self.port = port }
         guard !host.isEmpty else { throw RedisError(.configuration, "redis URL has no host") }
+    }
+
+    /// A problem of the shared URL parser in Redis's words (never quoting the URL).
+    private static func urlError(_ problem: URLAuthority.Problem) -> RedisError {
+        RedisError(.configuration, "redis URL \(problem)")
     }
 
     public var description: String {
         let user = username.map { "user \($0), " } ?? ""
         let auth = password == nil ? "no password" : "password set"
         return "redis \(host):\(port)/\(database) (\(user)\(auth))"
-    }
-
-    private static func port(_ text: Substring) throws(RedisError) -> Int {
-        guard let port = Int(text), (1...65535).contains(port) else {
-            throw RedisError(.configuration, "redis URL port must be 1-65535")
-        }
-        return port
-    }
-
-    private static func percentDecode(_ text: Substring) throws(RedisError) -> String {
-        var bytes: [UInt8] = []
-        var iterator = text.utf8.makeIterator()
-        while let byte = iterator.next() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard let high = iterator.next().flatMap(hexValue), let low = iterator.next().flatMap(hexValue) else {
-                throw RedisError(.configuration, "redis URL has an invalid percent-escape in its credentials")
-            }
-            bytes.append(high << 4 | low)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

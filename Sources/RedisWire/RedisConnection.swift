@@ -151,7 +151,7 @@ public final class RedisConnection: Sendable {
         var authenticated = false
         if configuration.preferRESP3 {
             var hello: [RESPArgument] = ["HELLO", "3"]
-            if let password = configuration.password {
+            if let password = configuration.password?.revealed {
                 hello += ["AUTH", RESPArgument(configuration.username ?? "default"), RESPArgument(password)]
             }
             do {
@@ -169,7 +169,7 @@ public final class RedisConnection: Sendable {
                 guard fallsBack else { throw error }
             }
         }
-        if !authenticated, let password = configuration.password {
+        if !authenticated, let password = configuration.password?.revealed {
             var auth: [RESPArgument] = ["AUTH"]
             if let username = configuration.username { auth.append(RESPArgument(username)) }
             auth.append(RESPArgument(password))

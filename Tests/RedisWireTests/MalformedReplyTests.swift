@@ -1,5 +1,6 @@
 import NIOCore
 import RedisWireTestSupport
+import SessionGateShared
 import Testing
 
 @testable import RedisWire
@@ -54,7 +55,7 @@ import Testing
         defer { Task { await server.stop() } }
         server.answer(command, with: shape.reply)
         var configuration = Self.configuration(port: server.port)
-        configuration.password = "not-a-secret"
+        configuration.password = Secret("not-a-secret")
         configuration.database = 2
         do {
             let connection = try await RedisConnection.connect(configuration: configuration)

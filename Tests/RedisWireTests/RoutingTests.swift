@@ -73,14 +73,14 @@ import Testing
         #expect(configuration.host == "redis.internal")
         #expect(configuration.port == 6380)
         #expect(configuration.username == "app@x")
-        #expect(configuration.password == "p:ss")
+        #expect(configuration.password?.revealed == "p:ss")
         #expect(configuration.database == 3)
     }
 
     @Test func parsesPasswordOnlyAndDefaults() throws {
         let passwordOnly = try RedisConfiguration(url: "redis://:secret@127.0.0.1")
         #expect(passwordOnly.username == nil)
-        #expect(passwordOnly.password == "secret")
+        #expect(passwordOnly.password?.revealed == "secret")
         #expect(passwordOnly.port == 6379)
         #expect(passwordOnly.database == 0)
         let ipv6 = try RedisConfiguration(url: "redis://[::1]:7000/")
@@ -96,6 +96,14 @@ import Testing
     @Test func descriptionNeverShowsThePassword() throws {
         let configuration = try RedisConfiguration(url: "redis://user:hunter2-secret@h:1/0")
         #expect(!configuration.description.contains("hunter2"))
+        var dumped = ""
+        dump(configuration, to: &dumped)
+        for text in [dumped, String(reflecting: configuration), "\(configuration)"] {
+            #expect(!text.contains("hunter2"))
+            #expect(text.contains("h"))
+        }
+        #expect(dumped.contains("<redacted>") && dumped.contains("user"))
+        #expect(configuration.password?.revealed == "hunter2-secret")
         do {
             _ = try RedisConfiguration(url: "redis://user:hunter2-secret@h:1/x")
         } catch {

@@ -150,7 +150,7 @@ private let cookieName = "__Host-session"
     }
 
     @Test func invalidKeyListsAreRejectedWithoutShowingKeys() {
-        #expect(throws: CookieKeyRingError.self) { try CookieKeyRing(keys: []) }
+        #expect(throws: CookieKeyRingError.self) { try CookieKeyRing(keys: [[UInt8]]()) }
         for length in [0, 16, 31, 33, 64] {
             let bad = [UInt8](repeating: 0x41, count: length)
             do {

@@ -94,7 +94,8 @@ import Testing
 }
 
 extension Result {
-    fileprivate var failure: Failure? {
+    /// The error of a failed result (shared by this target's tests).
+    var failure: Failure? {
         if case .failure(let error) = self { return error }
         return nil
     }

@@ -9,7 +9,7 @@ private let hmacSecret = "correct horse battery staple, 32+ bytes long"
 private func hs256Config(secret: String = hmacSecret) -> ProxyConfig.Signing {
     var config = ProxyConfig.Signing()
     config.algorithm = .hs256
-    config.secret = Array(secret.utf8)
+    config.secret = Secret(Array(secret.utf8))
     config.issuer = "sessiongate-test"
     config.audience = "upstream-test"
     config.ttl = 60
@@ -20,7 +20,7 @@ private func edDSAConfig(seed: [UInt8] = (0..<32).map { UInt8($0 &* 7 &+ 3) }) -
     var config = hs256Config()
     config.algorithm = .edDSA
     config.secret = nil
-    config.privateKey = seed
+    config.privateKey = Secret(seed)
     return config
 }
 
@@ -67,7 +67,7 @@ private struct DecodedToken {
         let rfcKey = try #require(
             Base64URL.decode(
                 "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow"))
-        config.secret = rfcKey
+        config.secret = Secret(rfcKey)
         let signer = try TokenSigner(config: config)
         let signingInput =
             "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9"

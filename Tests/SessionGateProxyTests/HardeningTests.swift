@@ -245,4 +245,72 @@ import Testing
         let other = try await harness.request("GET", "/public/c", headers: [("X-Test-Set-Cookie", "theme=dark")])
         #expect(other.headers("set-cookie").contains("theme=dark"))
     }
+
+    /// Method and URL overrides never pass; forwarding headers in every spelling pass only from
+    /// `trusted_proxies` (WSGI/CGI fold `_` and `-` into one variable, so `X_Forwarded_For` would
+    /// be read first by the app).
+    @Test func overrideAndForwardingHeadersAreRemovedInEverySpelling() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let forged: [(String, String)] = [
+            ("X-HTTP-Method-Override", "DELETE"), ("x_http_method_override", "DELETE"), ("X-HTTP-Method", "DELETE"),
+            ("X-Method-Override", "DELETE"), ("X-Original-URL", "/admin/x"), ("X.Rewrite.URL", "/admin/x"),
+            ("X-Original-URI", "/admin/x"), ("X_Forwarded_For", "6.6.6.6"), ("X.Forwarded.Proto", "gopher"),
+            ("X-Forwarded-Port", "1"), ("X-Real-IP", "6.6.6.6"), ("True-Client-IP", "6.6.6.6"), ("X_Client_IP", "6.6.6.6"),
+            ("forwarded", "for=6.6.6.6"), ("HTTP2-Settings", "AAMAAABkAAQAoAAAAAIAAAAA"),
+        ]
+        let response = try await harness.request("POST", "/public/x", headers: forged, body: "")
+        #expect(response.status == 200)
+        let seen = try #require(harness.upstream.lastHead)
+        for (name, value) in forged {
+            #expect(!seen.headers.contains { $0.name == name && $0.value == value }, "\(name) reached the upstream")
+        }
+        #expect(seen.headers["x-forwarded-for"] == ["127.0.0.1"])
+        #expect(seen.headers["x-forwarded-proto"] == ["http"])
+        #expect(seen.method == .POST)
+    }
+
+    /// A state-changing request to a session route from another origin (another subdomain
+    /// included) is refused before the session is even loaded; same-origin, trusted origins,
+    /// safe methods, public routes and non-browser clients pass.
+    @Test func crossOriginStateChangesAreRefused() async throws {
+        let harness = try await ProxyHarness { $0.routes.trustedOrigins = ["https://admin.app.test"] }
+        defer { Task { await harness.shutdown() } }
+        let cookie = try await harness.login("olga")
+        let cases: [(method: String, path: String, headers: [(String, String)], status: Int)] = [
+            ("POST", "/api/x", [("Sec-Fetch-Site", "cross-site")], 403),
+            ("POST", "/api/x", [("Sec-Fetch-Site", "same-site")], 403),
+            ("DELETE", "/api/x", [("Origin", "https://evil.test")], 403),
+            ("PUT", "/api/x", [("Origin", "null")], 403),
+            ("POST", "/api/x", [("Sec-Fetch-Site", "same-origin"), ("Origin", "http://app.test")], 200),
+            ("PATCH", "/api/x", [("Origin", "http://app.test")], 200),
+            ("POST", "/api/x", [("Origin", "https://admin.app.test"), ("Sec-Fetch-Site", "same-site")], 200),
+            ("POST", "/api/x", [], 200),
+            ("GET", "/api/x", [("Sec-Fetch-Site", "cross-site")], 200),
+            ("POST", "/public/x", [("Sec-Fetch-Site", "cross-site")], 200),
+        ]
+        for item in cases {
+            let response = try await harness.request(item.method, item.path, headers: item.headers, body: "", cookie: cookie)
+            #expect(response.status == item.status, "\(item.method) \(item.path) \(item.headers): \(response.status)")
+        }
+        let off = try await ProxyHarness { $0.routes.crossOriginProtection = false }
+        defer { Task { await off.shutdown() } }
+        let offCookie = try await off.login("olga")
+        let allowed = try await off.request("POST", "/api/x", headers: [("Sec-Fetch-Site", "cross-site")], body: "", cookie: offCookie)
+        #expect(allowed.status == 200)
+    }
+
+    /// `/ADMIN/x` falls to the default rule while globs are case-sensitive; with
+    /// `case_sensitive = false` it meets the `/admin/**` rule (and its role requirement).
+    @Test func caseInsensitiveRoutesForCaseInsensitiveBackends() async throws {
+        let sensitive = try await ProxyHarness()
+        defer { Task { await sensitive.shutdown() } }
+        let userCookie = try await sensitive.login("ursula")
+        #expect(try await sensitive.request("GET", "/ADMIN/x", cookie: userCookie).status == 200, "default rule (session)")
+        let insensitive = try await ProxyHarness { $0.routes.caseSensitive = false }
+        defer { Task { await insensitive.shutdown() } }
+        let cookie = try await insensitive.login("ursula")
+        #expect(try await insensitive.request("GET", "/ADMIN/x", cookie: cookie).status == 403, "the /admin/** rule applies")
+        #expect(insensitive.upstream.requests.allSatisfy { !$0.head.uri.hasPrefix("/ADMIN") })
+    }
 }

@@ -288,7 +288,7 @@ import Testing
         // A port nothing listens on (the test server's port, plus one, is unlikely to be taken).
         var url = try PostgresTestDatabase.url()
         url.port = url.port == 65535 ? 65534 : url.port + 1
-        url.password = "do-not-leak"
+        url.password = Secret("do-not-leak")
         try await PostgresTestDatabase.withRunningClient(url.clientConfiguration()) { client in
             let store = PostgresSessionStore(client: client, policy: StoreConformance.policy, timeout: .milliseconds(300))
             let started = ContinuousClock.now
@@ -307,7 +307,7 @@ import Testing
     @Test func urlParsing() throws {
         let url = try PostgresURL("postgres://us%40er:p%3Ass@db.example:6543/sessions?sslmode=require")
         #expect(url.username == "us@er")
-        #expect(url.password == "p:ss")
+        #expect(url.password?.revealed == "p:ss")
         #expect(url.host == "db.example")
         #expect(url.port == 6543)
         #expect(url.database == "sessions")
@@ -323,6 +323,12 @@ import Testing
         let error = try? #require(throws: StoreError.self) { try PostgresURL("postgres://u:secret@h:x/db") }
         #expect(error.map { !"\($0)".contains("secret") } ?? false)
         #expect(!"\(url)".contains("p:ss"), "a URL's description must not show the password")
+        var dumped = ""
+        dump(url, to: &dumped)
+        for text in [dumped, String(reflecting: url)] {
+            #expect(!text.contains("p:ss") && !text.contains("p%3Ass"), "no textual form shows the password")
+            #expect(text.contains("db.example"))
+        }
     }
 }
 

@@ -8,15 +8,15 @@ import SessionGateCore
 private let sections: [String: [String]] = [
     "server": [
         "listen", "admin_listen", "trusted_proxies", "max_header_bytes", "max_body_bytes", "header_timeout",
-        "idle_timeout", "drain_timeout", "via",
+        "idle_timeout", "drain_timeout", "via", "upgrades", "body_timeout",
     ],
     "upstream": ["url", "connect_timeout", "response_timeout", "max_idle_connections"],
     "cookie": ["name", "secure", "same_site", "keys", "domain", "path"],
-    "session": ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime"],
+    "session": ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime", "max_data_bytes"],
     "store": ["backend", "url", "cluster", "path", "timeout"],
     "signing": ["algorithm", "secret", "private_key", "ttl", "issuer", "audience"],
     "log": ["format", "level"],
-    "routes": ["default", "login_url"],
+    "routes": ["default", "login_url", "cross_origin_protection", "trusted_origins", "case_sensitive"],
     "inject": ["X-User-Id", "x_user.id", "X-Session-Token", "Host", "X-Forwarded-For", "X-Role"],
 ]
 private let routeKeys = ["path", "methods", "access", "require", "unauthenticated", "login_url"]
@@ -31,7 +31,9 @@ private let plainStrings = [
     "json", "text", "info", "trace", "public", "session", "deny", "auto", "401", "redirect",
     "/login", "//evil.com", "https://auth.example.com/login", "/\\evil", "/admin/**", "/a/*/b", "/**/x", "/a/./b",
     "/%2e%2e/x", "/a?b", "GET", "post", "*", "G T", "user_id", "role", "admin", "10.0.0.0/8", "::1", "fd00::/8",
-    "300.1.1.1", "10.0.0.0/33", "${SESSIONGATE_KEY}", "${MISSING}", "${", "${1BAD}", "$$literal", "$", "${PORT}",
+    "300.1.1.1", "10.0.0.0/33", "websocket", "WebSocket", "h2c", "H2C", "web socket", "https://app.example.com",
+    "HTTP://App.Example.com:80", "https://a.example/path", "http://[::1]:8080", "null", "${SESSIONGATE_KEY}",
+    "${MISSING}", "${", "${1BAD}", "$$literal", "$", "${PORT}",
 ]
 /// Values placed only where secrets go; no issue message may ever contain them.
 private let secrets = [
@@ -135,6 +137,16 @@ public func fuzzConfig(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
             }
         }
     case .success(let config):
+        // No printout of a loaded configuration shows a secret (they are `Secret`s).
+        var dumped = ""
+        dump(config, to: &dumped)
+        for text in [dumped, String(reflecting: config)] {
+            for secret in generator.usedSecrets {
+                check(!text.contains(secret), "a printed configuration shows a secret: \(describe(secret))")
+            }
+        }
+        check(!config.server.upgrades.contains("h2c"), "h2c accepted in server.upgrades")
+        check(config.routes.trustedOrigins.allSatisfy { TrustedOrigin.normalize($0) == $0 }, "an origin kept unnormalised")
         // Whatever the loader accepts, the runtime must accept too.
         do {
             _ = try CookieKeyRing(keys: config.cookie.keys)

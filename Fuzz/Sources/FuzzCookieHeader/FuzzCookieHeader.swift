@@ -79,6 +79,9 @@ public func fuzzCookieHeader(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     if let setName = SetCookie.cookieName(inHeaderValue: header) {
         check(!setName.unicodeScalars.contains(";"), "Set-Cookie name contains ';'")
         check(!setName.unicodeScalars.contains("="), "Set-Cookie name contains '='")
+        check(
+            SetCookie.setsCookie(named: String(setName), headerValue: header),
+            "setsCookie(named:) does not recognise the name cookieName(inHeaderValue:) reads")
     }
     return 0
 }

@@ -4,6 +4,7 @@ import SessionGateCore
 // The login redirect's `next` parameter (open redirects). Input: `path` or `path\0query`.
 // Properties: `safeNext` only passes a value that stays an on-site relative path however many
 // times a browser or login page percent-decodes it, and `location` round-trips `next` exactly.
+// The input also serves as an `Origin` for `TrustedOrigin` and `CrossOriginPolicy`.
 
 private func percentDecoded(_ bytes: [UInt8]) -> [UInt8]? {
     var out: [UInt8] = []
@@ -77,6 +78,16 @@ public func fuzzLoginRedirect(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CIn
         check(!encoded.contains("&") && !encoded.contains("#") && !encoded.contains("?"), "next value is not fully encoded")
         let expected = (LoginRedirect.safeNext(candidate) ?? "/") + ((query?.isEmpty ?? true) ? "" : "?" + query!)
         check(percentDecoded(Array(encoded.utf8)) == Array(expected.utf8), "next does not decode back to the path and query")
+    }
+
+    // The same input as an `Origin` (`[routes] trusted_origins`, the cross-origin check): a
+    // normalised origin normalises to itself, and a POST whose Origin names its own Host passes.
+    if let origin = TrustedOrigin.normalize(candidate) {
+        check(TrustedOrigin.normalize(origin) == origin, "TrustedOrigin.normalize is not idempotent on \(describe(candidate))")
+        let host = String(origin.drop { $0 != "/" }.dropFirst(2))
+        let decision = CrossOriginPolicy().check(
+            method: "POST", access: .session, secFetchSite: nil, origin: candidate, host: host)
+        check(decision == .allow, "Origin \(describe(candidate)) does not match its own host \(describe(host))")
     }
     return 0
 }

@@ -13,14 +13,14 @@ private let seed = (0..<32).map { UInt8(truncatingIfNeeded: $0 &* 29 &+ 7) }
 private let hs256: TokenSigner = {
     var config = ProxyConfig.Signing()
     config.algorithm = .hs256
-    config.secret = secret
+    config.secret = Secret(secret)
     return try! TokenSigner(config: config)
 }()
 
 private let edDSA: TokenSigner = {
     var config = ProxyConfig.Signing()
     config.algorithm = .edDSA
-    config.privateKey = seed
+    config.privateKey = Secret(seed)
     return try! TokenSigner(config: config)
 }()
 

@@ -58,9 +58,9 @@ enum DemoConfig {
         var cookie = ProxyConfig.Cookie()
         cookie.name = "sessiongate_demo"
         cookie.secure = false
-        cookie.keys = [random.bytes(32)]
+        cookie.keys = [Secret(random.bytes(32))]
         var signing = ProxyConfig.Signing()
-        signing.secret = secret
+        signing.secret = Secret(secret)
         var routes = ProxyConfig.Routes()
         routes.defaultAccess = .session
         routes.loginURL = "/login"

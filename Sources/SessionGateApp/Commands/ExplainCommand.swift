@@ -68,6 +68,9 @@ public struct ExplainCommand: ParsableCommand {
         } else {
             lines.append("rule:     none of \(config.routes.rules.count) rules matched; [routes] default applies")
         }
+        if !config.routes.caseSensitive {
+            lines.append("case:     globs ignore ASCII case ([routes] case_sensitive = false); the path is forwarded as sent")
+        }
         switch match.access {
         case .public:
             lines.append("access:   public: forwarded with or without a session (X-Session-Token only when one exists)")
@@ -79,6 +82,11 @@ public struct ExplainCommand: ParsableCommand {
                 lines.append("require:  \(Self.describe(rule.require)); otherwise 403")
             }
             lines.append("no session: \(Self.unauthenticated(match.rule, routes: config.routes, target: normalized))")
+            if config.routes.crossOriginProtection, CrossOriginPolicy.isStateChanging(method) {
+                lines.append(
+                    "origin:   403 when Sec-Fetch-Site is cross-site or same-site, or Origin is not this Host (cross_origin_protection)"
+                )
+            }
         }
         return lines
     }

@@ -43,11 +43,12 @@ final class DemoHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
 
-    let secret: [UInt8]
+    /// The HS256 secret shared with the proxy (a `Secret`, so the handler never prints it).
+    let secret: Secret<[UInt8]>
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
 
-    init(secret: [UInt8]) { self.secret = secret }
+    init(secret: [UInt8]) { self.secret = Secret(secret) }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -67,7 +68,7 @@ final class DemoHandler: ChannelInboundHandler {
         let parts = head.uri.split(separator: "?", maxSplits: 1)
         let path = parts.first.map(String.init) ?? "/"
         let query = parts.count > 1 ? FormDecoding.decode(String(parts[1])) : [:]
-        let claims = head.headers.first(name: "x-session-token").flatMap { DemoTokenVerifier.claims(of: $0, secret: secret) }
+        let claims = head.headers.first(name: "x-session-token").flatMap { DemoTokenVerifier.claims(of: $0, secret: secret.revealed) }
         let data = claims?["data"]?.objectValue
         switch (head.method, path) {
         case (.GET, "/login"):

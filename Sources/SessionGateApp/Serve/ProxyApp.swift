@@ -91,7 +91,7 @@ enum StoreFactory {
         case .postgres:
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for postgres") }
             let store = try PostgresSessionStore(
-                url: url, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
+                url: url.revealed, policy: policy, random: random, timeout: config.store.timeout, logger: logger)
             return (store, [PostgresStoreService(store: store, clock: clock, logger: logger, startup: startup)])
         case .sqlite:
             guard let path = config.store.path else { throw StoreFactoryError(message: "store.path is required for sqlite") }
@@ -102,7 +102,7 @@ enum StoreFactory {
         case .redis:
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
             let store = try RedisSessionStore(
-                url: url, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
+                url: url.revealed, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
                 eventLoopGroup: group, logger: logger)
             return (store, [RedisStoreService(store: store, startup: startup)])
         }

@@ -1,9 +1,11 @@
+import SessionGateShared
+
 enum CookieKeys {
     static let all = ["name", "secure", "same_site", "keys", "domain", "path"]
 }
 
 enum SessionKeys {
-    static let all = ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime"]
+    static let all = ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime", "max_data_bytes"]
 }
 
 extension ConfigPass {
@@ -72,7 +74,7 @@ extension ConfigPass {
     }
 
     /// Decodes `cookie.keys`; messages give lengths, never key material.
-    private mutating func cookieKeys(_ table: ConfigTable) -> [[UInt8]] {
+    private mutating func cookieKeys(_ table: ConfigTable) -> [Secret<[UInt8]>] {
         let advice = "generate one with `sessiongate keygen` and set keys = [\"${SESSIONGATE_KEY}\"]"
         guard table.has("keys") else {
             report(table.key("keys"), "missing; \(advice)")
@@ -81,7 +83,7 @@ extension ConfigPass {
         guard let elements = array(table, "keys", expected: "an array of base64 strings, e.g. [\"${SESSIONGATE_KEY}\"]")
         else { return [] }
         if elements.isEmpty { report(table.key("keys"), "is empty; at least one key is needed (\(advice))") }
-        var keys: [[UInt8]] = []
+        var keys: [Secret<[UInt8]>] = []
         var keyIDs: [[UInt8]: Int] = [:]  // key id -> first position, as CookieKeyRing checks them
         for (index, element) in elements.enumerated() {
             let key = "\(table.key("keys"))[\(index)]"
@@ -99,7 +101,7 @@ extension ConfigPass {
                 continue
             }
             keyIDs[CookieKeyRing.keyID(for: bytes)] = index
-            keys.append(bytes)
+            keys.append(Secret(bytes))
         }
         return keys
     }
@@ -110,6 +112,7 @@ extension ConfigPass {
         if let value = seconds(table, "absolute_timeout", example: "7d") { session.absoluteTimeout = value }
         if let value = seconds(table, "touch_interval", example: "1m") { session.touchInterval = value }
         if let value = seconds(table, "max_lifetime", example: "30d") { session.maxLifetime = value }
+        if let value = int(table, "max_data_bytes", range: 0...67_108_864) { session.maxDataBytes = value }
         if let value = string(table, "user_key") {
             if value.isEmpty { report(table.key("user_key"), "must not be empty (e.g. \"user_id\")") } else { session.userKey = value }
         }

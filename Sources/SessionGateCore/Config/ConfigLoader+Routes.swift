@@ -2,15 +2,23 @@ enum RouteKeys {
     static let all = ["path", "methods", "access", "require", "unauthenticated", "login_url"]
 }
 
+/// The keys of `[routes]` (the rules themselves are `[[route]]`).
+enum RoutesKeys {
+    static let all = ["default", "login_url", "cross_origin_protection", "trusted_origins", "case_sensitive"]
+}
+
 extension ConfigPass {
     /// `[routes]` and the ordered `[[route]]` tables.
     mutating func readRoutes(_ document: ConfigTable) -> ProxyConfig.Routes {
         var routes = ProxyConfig.Routes()
         if case .array = document["routes"] {
             report("routes", "expected a table ([routes] with default and login_url); rules are written as [[route]] (singular)")
-        } else if let table = section(document, "routes", allowed: ["default", "login_url"]) {
+        } else if let table = section(document, "routes", allowed: RoutesKeys.all) {
             if let access = choice(table, "default", RouteAccess.allCases) { routes.defaultAccess = access }
             if let url = loginURL(table) { routes.loginURL = url }
+            if let value = bool(table, "cross_origin_protection") { routes.crossOriginProtection = value }
+            if let value = bool(table, "case_sensitive") { routes.caseSensitive = value }
+            if let origins = trustedOrigins(table) { routes.trustedOrigins = origins }
         }
 
         let elements: [ConfigNode]
@@ -142,6 +150,25 @@ extension ConfigPass {
             return .unauthorized
         }
         return choice(node, key: key, UnauthenticatedResponse.allCases)
+    }
+
+    /// `trusted_origins`: each normalised by `TrustedOrigin.normalize`, duplicates dropped.
+    private mutating func trustedOrigins(_ table: ConfigTable) -> [String]? {
+        guard let texts = stringArray(table, "trusted_origins", example: "[\"https://app.example.com\"]") else { return nil }
+        var origins: [String] = []
+        var valid = true
+        for (index, text) in texts.enumerated() {
+            if let origin = TrustedOrigin.normalize(text) {
+                if !origins.contains(origin) { origins.append(origin) }
+            } else {
+                report(
+                    "\(table.key("trusted_origins"))[\(index)]",
+                    "\"\(text)\" is not an origin; expected scheme http or https, a host and an optional port, without a path (e.g. \"https://app.example.com\" or \"http://localhost:8080\")"
+                )
+                valid = false
+            }
+        }
+        return valid ? origins : nil
     }
 
     /// A relative path ("/login") or an absolute http(s) URL.

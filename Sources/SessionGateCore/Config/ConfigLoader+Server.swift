@@ -1,7 +1,7 @@
 enum ServerKeys {
     static let all = [
         "listen", "admin_listen", "trusted_proxies", "max_header_bytes", "max_body_bytes", "header_timeout",
-        "idle_timeout", "drain_timeout", "via",
+        "idle_timeout", "drain_timeout", "via", "upgrades", "body_timeout",
     ]
 }
 
@@ -37,7 +37,36 @@ extension ConfigPass {
         if let value = duration(table, "idle_timeout", example: "60s") { server.idleTimeout = value }
         if let value = duration(table, "drain_timeout", example: "30s") { server.drainTimeout = value }
         if let value = bool(table, "via") { server.via = value }
+        if let value = duration(table, "body_timeout", example: "60s") { server.bodyTimeout = value }
+        if let upgrades = upgradeTokens(table) { server.upgrades = upgrades }
         return server
+    }
+
+    /// `upgrades`: HTTP tokens, lower-cased, each once; `h2c` refused.
+    private mutating func upgradeTokens(_ table: ConfigTable) -> [String]? {
+        guard let names = stringArray(table, "upgrades", example: "[\"websocket\"]") else { return nil }
+        var tokens: [String] = []
+        var valid = true
+        for (index, name) in names.enumerated() {
+            let key = "\(table.key("upgrades"))[\(index)]"
+            let token = name.lowercased()
+            if !HTTPToken.isToken(name) {
+                report(key, "\"\(name)\" is not an Upgrade protocol token (letters, digits and !#$%&'*+-.^_`|~, e.g. \"websocket\")")
+                valid = false
+            } else if token == "h2c" {
+                report(
+                    key,
+                    "\"h2c\" cannot be allowed: HTTP/2 inside the tunnel would bypass every route rule; remove it (only \"websocket\" is supported)"
+                )
+                valid = false
+            } else if tokens.contains(token) {
+                report(key, "\"\(name)\" is listed twice (tokens ignore case)")
+                valid = false
+            } else {
+                tokens.append(token)
+            }
+        }
+        return valid ? tokens : nil
     }
 
     mutating func readUpstream(_ table: ConfigTable) -> ProxyConfig.Upstream {

@@ -1,3 +1,5 @@
+import SessionGateShared
+
 enum StoreKeys {
     static let all = ["backend", "url", "cluster", "path", "timeout"]
 }
@@ -30,7 +32,7 @@ extension ConfigPass {
                 if let problem = Self.storeURLProblem(url, schemes: schemes) {
                     report(table.key("url"), "\(problem); expected \"\(example)\"")
                 } else {
-                    store.url = url
+                    store.url = Secret(url)
                 }
             }
         case .memory, .cookie, .sqlite:
@@ -99,7 +101,7 @@ extension ConfigPass {
             if let secret = string(table, "secret") {
                 let bytes = Array(secret.utf8)
                 if bytes.count >= 32 {
-                    signing.secret = bytes
+                    signing.secret = Secret(bytes)
                 } else {
                     report(
                         table.key("secret"),
@@ -114,7 +116,7 @@ extension ConfigPass {
                 table, "private_key", "EdDSA needs private_key = \"${SESSIONGATE_ED25519_KEY}\" (`sessiongate keygen --ed25519` makes one)")
             if let text = string(table, "private_key") {
                 if let bytes = Base64.decode(text), bytes.count == 32 {
-                    signing.privateKey = bytes
+                    signing.privateKey = Secret(bytes)
                 } else {
                     let detail = Base64.decode(text).map { "decodes to \($0.count) bytes" } ?? "is not valid base64"
                     report(

@@ -1,5 +1,11 @@
+import SessionGateShared
+
 /// The whole validated configuration. Built only by `ConfigLoader` (which reports every error at
 /// once); every other part of SessionGate takes these plain values.
+///
+/// Every secret (cookie keys, the signing secret or Ed25519 seed, the store URL with its
+/// password) is held in a `Secret`, so `"\(config)"`, `String(reflecting:)`, `dump` and a failing
+/// `#expect` print `<redacted>` in its place; read a value with `.revealed` where it is used.
 public struct ProxyConfig: Sendable, Equatable {
     public var server: Server
     public var upstream: Upstream
@@ -39,9 +45,11 @@ public struct ProxyConfig: Sendable, Equatable {
         public var drainTimeout: Duration = .seconds(30)
         /// Add a `Via` header upstream and downstream.
         public var via: Bool = false
-        /// Lower-case `Upgrade` tokens that may open a tunnel.
+        /// `upgrades`: the `Upgrade` protocol tokens that may open a tunnel, lower case, in file
+        /// order. Any other `Upgrade` (and `HTTP2-Settings`) is removed and the request proxied
+        /// plainly. `h2c` is refused by the loader: inside HTTP/2 the proxy cannot enforce routes.
         public var upgrades: [String] = ["websocket"]
-        /// No request body byte for this long: 408 and the connection closes.
+        /// `body_timeout`: no request body byte for this long → 408 and the connection closes.
         public var bodyTimeout: Duration = .seconds(60)
         public init() {}
     }
@@ -62,7 +70,7 @@ public struct ProxyConfig: Sendable, Equatable {
         public var domain: String? = nil
         public var path: String = "/"
         /// Raw 32-byte keys; the first seals, all open.
-        public var keys: [[UInt8]] = []
+        public var keys: [Secret<[UInt8]>] = []
         public init() {}
     }
 
@@ -84,7 +92,8 @@ public struct ProxyConfig: Sendable, Equatable {
         public var touchInterval: Int64 = 60
         public var userKey: String = "user_id"
         public var maxLifetime: Int64 = 30 * 86400
-        /// The session object's serialised JSON size limit.
+        /// `max_data_bytes`: the most bytes the session object may take as compact JSON (see
+        /// `SessionDataLimit`); a patch that would exceed it is a malformed directive. 0 = unlimited.
         public var maxDataBytes: Int = 8192
         public init() {}
     }
@@ -95,8 +104,9 @@ public struct ProxyConfig: Sendable, Equatable {
 
     public struct Store: Sendable, Equatable {
         public var backend: Backend = .memory
-        /// redis:// or postgres:// URL (secrets inside; never log it whole).
-        public var url: String? = nil
+        /// redis:// or postgres:// URL. Redacted whole (it may carry a password); the stores log
+        /// their own password-free descriptions (`RedisConfiguration`, `PostgresURL`).
+        public var url: Secret<String>? = nil
         public var cluster: Bool = false
         /// SQLite file, already resolved against the config file's folder.
         public var path: String? = nil
@@ -112,9 +122,9 @@ public struct ProxyConfig: Sendable, Equatable {
     public struct Signing: Sendable, Equatable {
         public var algorithm: Algorithm = .hs256
         /// HS256: the secret's UTF-8 bytes (>= 32).
-        public var secret: [UInt8]? = nil
+        public var secret: Secret<[UInt8]>? = nil
         /// EdDSA: the 32-byte Ed25519 seed.
-        public var privateKey: [UInt8]? = nil
+        public var privateKey: Secret<[UInt8]>? = nil
         public var ttl: Int64 = 60
         public var issuer: String = "sessiongate"
         public var audience: String = "upstream"
@@ -150,9 +160,14 @@ public struct ProxyConfig: Sendable, Equatable {
         public var defaultAccess: RouteAccess = .session
         public var loginURL: String? = nil
         public var rules: [RouteRule] = []
+        /// `cross_origin_protection`: refuse cross-origin state-changing requests to session
+        /// routes (see `CrossOriginPolicy`).
         public var crossOriginProtection: Bool = true
-        /// Normalised `scheme://host[:port]` origins allowed to send state-changing requests.
+        /// `trusted_origins`: origins that pass the cross-origin check, normalised as
+        /// `TrustedOrigin.normalize` spells them (`https://app.example.com`, `http://host:8080`).
         public var trustedOrigins: [String] = []
+        /// `case_sensitive`: false matches route globs ignoring ASCII case (for case-insensitive
+        /// backends); the forwarded path stays as the client sent it.
         public var caseSensitive: Bool = true
         public init() {}
     }

@@ -1,4 +1,5 @@
 import Crypto
+import SessionGateShared
 
 /// The session cookie's AEAD keys: the first key seals, every key opens (so keys can rotate
 /// without logging anyone out).
@@ -42,6 +43,11 @@ public struct CookieKeyRing: Sendable {
         self.entries = entries
     }
 
+    /// The configured keys (`[cookie] keys`), revealed only to build the ring.
+    public init(keys: [Secret<[UInt8]>]) throws(CookieKeyRingError) {
+        try self.init(keys: keys.map(\.revealed))
+    }
+
     /// The key id of each key, in ring order (public: it is written in clear in every cookie).
     public var keyIDs: [[UInt8]] { entries.map(\.keyID) }
 
@@ -54,7 +60,7 @@ public struct CookieKeyRing: Sendable {
         let header = Self.header(keyID: entry.keyID)
         do {
             let box = try AES.GCM.seal(
-                plaintext, using: entry.key, nonce: AES.GCM.Nonce(data: nonceBytes),
+                plaintext, using: entry.key.revealed, nonce: AES.GCM.Nonce(data: nonceBytes),
                 authenticating: Self.additionalData(header: header, cookieName: cookieName))
             var out = header
             out.reserveCapacity(Self.overheadByteCount + plaintext.count)
@@ -88,7 +94,7 @@ public struct CookieKeyRing: Sendable {
         do {
             // `nonce ‖ ciphertext ‖ tag` is exactly AES-GCM's combined form.
             let box = try AES.GCM.SealedBox(combined: bytes[Self.headerByteCount...])
-            let plaintext = try AES.GCM.open(box, using: entry.key, authenticating: additionalData)
+            let plaintext = try AES.GCM.open(box, using: entry.key.revealed, authenticating: additionalData)
             return Array(plaintext)
         } catch {
             return nil
@@ -119,11 +125,12 @@ public struct CookieKeyRing: Sendable {
 extension CookieKeyRing {
     struct KeyEntry: Sendable {
         let keyID: [UInt8]
-        let key: SymmetricKey
+        /// In a `Secret` so that printing or dumping a key ring never shows key material.
+        let key: Secret<SymmetricKey>
 
         init(key: [UInt8]) {
             self.keyID = CookieKeyRing.keyID(for: key)
-            self.key = SymmetricKey(data: key)
+            self.key = Secret(SymmetricKey(data: key))
         }
     }
 

@@ -1,4 +1,5 @@
 import Crypto
+import SessionGateShared
 
 /// The claims of one `X-Session-Token`.
 public struct TokenClaims: Sendable, Equatable {
@@ -83,7 +84,8 @@ public struct TokenSigner: Sendable {
     /// The algorithm, as written in the token's `alg`.
     public let algorithm: ProxyConfig.Algorithm
 
-    private let key: SigningKey
+    /// In a `Secret` so that printing or dumping a signer never shows key material.
+    private let key: Secret<SigningKey>
     private let issuer: String
     private let audience: String
     private let ttl: Int64
@@ -104,22 +106,22 @@ public struct TokenSigner: Sendable {
     public init(config: ProxyConfig.Signing) throws(TokenSignerError) {
         switch config.algorithm {
         case .hs256:
-            guard let secret = config.secret else { throw TokenSignerError(.missingSecret) }
+            guard let secret = config.secret?.revealed else { throw TokenSignerError(.missingSecret) }
             guard secret.count >= Self.minimumSecretByteCount else {
                 throw TokenSignerError(.secretTooShort(byteCount: secret.count))
             }
             let symmetricKey = SymmetricKey(data: secret)
             let keyIDMAC = HMAC<SHA256>.authenticationCode(for: Array("sessiongate-kid".utf8), using: symmetricKey)
-            key = .hmac(HMAC<SHA256>(key: symmetricKey))
+            key = Secret(.hmac(HMAC<SHA256>(key: symmetricKey)))
             keyID = Base64URL.encode(Array(keyIDMAC).prefix(8))
             jwks = .object(["keys": .array([])])
         case .edDSA:
-            guard let seed = config.privateKey else { throw TokenSignerError(.missingPrivateKey) }
+            guard let seed = config.privateKey?.revealed else { throw TokenSignerError(.missingPrivateKey) }
             guard seed.count == Self.ed25519SeedByteCount,
                 let privateKey = try? Curve25519.Signing.PrivateKey(rawRepresentation: seed)
             else { throw TokenSignerError(.privateKeyWrongLength(byteCount: seed.count)) }
             let x = Base64URL.encode(Array(privateKey.publicKey.rawRepresentation))
-            key = .ed25519(privateKey)
+            key = Secret(.ed25519(privateKey))
             keyID = Self.okpThumbprint(x: x)
             jwks = .object([
                 "keys": .array([
@@ -147,7 +149,7 @@ public struct TokenSigner: Sendable {
         // An Ed25519 signature (64 bytes) is the longest.
         token.reserveCapacity(token.count + Base64URL.encodedCount(payload.count) + 1 + Base64URL.encodedCount(64))
         payload.withUnsafeBytes { Base64URL.append($0, to: &token) }
-        switch key {
+        switch key.revealed {
         case .hmac(let keyed):
             var mac = keyed
             mac.update(data: token)
@@ -175,7 +177,7 @@ public struct TokenSigner: Sendable {
     /// The raw JWS signature of an already encoded signing input (`header.payload`); exposed
     /// to the package so published test vectors can be checked byte for byte.
     package func signature(forSigningInput signingInput: [UInt8]) -> [UInt8] {
-        switch key {
+        switch key.revealed {
         case .hmac(let keyed):
             var mac = keyed
             mac.update(data: signingInput)

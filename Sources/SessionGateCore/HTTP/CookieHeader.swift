@@ -171,8 +171,25 @@ public struct SetCookie: Sendable, Equatable {
     /// The cookie name of a `Set-Cookie` header value (text before the first `=`, trimmed), or nil
     /// when there is no `=` — used to drop an upstream's `Set-Cookie` for the session cookie.
     public static func cookieName(inHeaderValue headerValue: String) -> Substring? {
-        let firstPair = Substring(headerValue.unicodeScalars.prefix { $0 != ";" })
+        cookieNameAndValue(Substring(headerValue))?.name
+    }
+
+    /// Whether an upstream `Set-Cookie` value gives the browser a cookie that it sends back as
+    /// `name=…`: a cookie called `name`, or a nameless cookie whose value starts with `name` and
+    /// `=` (`=session=v`, `= session=v`), which browsers store under the empty name and send back
+    /// as `session=v`. The response filter drops such headers for the session cookie's name.
+    public static func setsCookie(named name: String, headerValue: String) -> Bool {
+        guard let (first, value) = cookieNameAndValue(Substring(headerValue)) else { return false }
+        if first == name { return true }
+        guard first.isEmpty, let (inner, _) = cookieNameAndValue(value) else { return false }
+        return inner == name
+    }
+
+    /// The trimmed name and the raw value of the first `;`-separated pair, nil without `=`.
+    private static func cookieNameAndValue(_ text: Substring) -> (name: Substring, value: Substring)? {
+        let firstPair = Substring(text.unicodeScalars.prefix { $0 != ";" })
         guard let equals = firstPair.unicodeScalars.firstIndex(of: "=") else { return nil }
-        return CookieHeader.trim(Substring(firstPair.unicodeScalars[..<equals]))
+        let name = CookieHeader.trim(Substring(firstPair.unicodeScalars[..<equals]))
+        return (name, Substring(firstPair.unicodeScalars[firstPair.unicodeScalars.index(after: equals)...]))
     }
 }

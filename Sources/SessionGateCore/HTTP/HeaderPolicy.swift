@@ -19,7 +19,25 @@ public struct HeaderPolicy: Sendable {
         "connection", "keep-alive", "proxy-connection", "te", "trailer", "transfer-encoding", "upgrade",
     ]
 
+    /// Headers removed from every request whoever sends it (lower case, canonical spelling): the
+    /// method overrides and URL overrides some frameworks obey (Symfony, IIS, Rails, Express
+    /// middleware), which would let a request that the route table judged as `POST /public` act as
+    /// `DELETE /admin`, and `HTTP2-Settings`, which belongs to the `h2c` upgrade that is never
+    /// tunnelled.
+    public static let alwaysRemovedHeaders: [String] = [
+        "x-http-method-override", "x-http-method", "x-method-override", "x-original-url", "x-rewrite-url",
+        "x-original-uri", "http2-settings",
+    ]
+
+    /// Client-address and forwarding headers removed from requests of peers outside
+    /// `trusted_proxies` (lower case, canonical), before the proxy sets its own `X-Forwarded-*`.
+    /// Every name starting with `x-forwarded` counts too (`X-Forwarded-Port`, `X-Forwarded-Prefix`…).
+    public static let forwardingHeaders: [String] = ["forwarded", "x-real-ip", "true-client-ip", "x-client-ip"]
+
     private static let sessionFamilyPrefix = Array("x-session".utf8)
+    private static let forwardedFamilyPrefix = Array("x-forwarded".utf8)
+    private static let alwaysRemoved = alwaysRemovedHeaders.map { Array($0.utf8) }
+    private static let forwarding = forwardingHeaders.map { Array($0.utf8) }
     private static let proxyOwned = proxyOwnedHeaders.map { Array($0.utf8) }
     private static let hopByHop = hopByHopHeaders.map { Array($0.utf8) }
 
@@ -33,6 +51,24 @@ public struct HeaderPolicy: Sendable {
         let bytes = name.utf8
         if Self.isSessionFamily(bytes) { return true }
         return injected.contains { Self.canonicallyEqual(bytes, $0) }
+    }
+
+    /// True for a header removed from every request (`alwaysRemovedHeaders`) in any case and with
+    /// `_` or `.` for `-` (`X_HTTP_Method_Override`, `x.original.url`, `HTTP2_Settings`).
+    /// Compares bytes in place; allocates nothing.
+    public static func isAlwaysRemoved(_ name: String) -> Bool {
+        let bytes = name.utf8
+        return alwaysRemoved.contains { canonicallyEqual(bytes, $0) }
+    }
+
+    /// True for a forwarding or client-address header (`forwardingHeaders`, or any name starting
+    /// with `x-forwarded`), in any case and with `_` or `.` for `-` (`X_Forwarded_For`,
+    /// `X.Forwarded.Proto`, `x-real_ip`, `FORWARDED`). Remove these from requests of peers outside
+    /// `trusted_proxies`. Compares bytes in place; allocates nothing.
+    public static func isForwardingHeader(_ name: String) -> Bool {
+        let bytes = name.utf8
+        if hasCanonicalPrefix(bytes, forwardedFamilyPrefix) { return true }
+        return forwarding.contains { canonicallyEqual(bytes, $0) }
     }
 
     /// True for the hop-by-hop headers of RFC 9110 §7.6.1 (any case; exact spelling otherwise).
@@ -79,13 +115,19 @@ public struct HeaderPolicy: Sendable {
         return Self.proxyOwned.contains { Self.canonicallyEqual(name, $0) }
     }
 
-    /// `x-session` itself or `x-session-…`, canonically.
-    private static func isSessionFamily<Bytes: Collection<UInt8>>(_ name: Bytes) -> Bool {
+    /// Whether `name` starts with `prefix` (canonical spelling), canonically.
+    private static func hasCanonicalPrefix<Bytes: Collection<UInt8>>(_ name: Bytes, _ prefix: [UInt8]) -> Bool {
         var iterator = name.makeIterator()
-        for expected in sessionFamilyPrefix {
+        for expected in prefix {
             guard let byte = iterator.next(), canonical(byte) == expected else { return false }
         }
-        guard let next = iterator.next() else { return true }
+        return true
+    }
+
+    /// `x-session` itself or `x-session-…`, canonically.
+    private static func isSessionFamily<Bytes: Collection<UInt8>>(_ name: Bytes) -> Bool {
+        guard hasCanonicalPrefix(name, sessionFamilyPrefix) else { return false }
+        guard let next = name.dropFirst(sessionFamilyPrefix.count).first else { return true }
         return canonical(next) == UInt8(ascii: "-")
     }
 

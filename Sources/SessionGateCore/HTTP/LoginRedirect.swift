@@ -1,3 +1,5 @@
+import SessionGateShared
+
 /// The `302` to the login page, and the check that keeps `next` an on-site relative path.
 public enum LoginRedirect {
     /// `loginURL` with `next=<path?query>` added (`&next=` when `loginURL` already has a query).
@@ -57,8 +59,8 @@ public enum LoginRedirect {
         var index = 0
         while index < bytes.count {
             if bytes[index] == UInt8(ascii: "%") {
-                guard index + 2 < bytes.count, let high = hexValue(bytes[index + 1]),
-                    let low = hexValue(bytes[index + 2])
+                guard index + 2 < bytes.count, let high = ASCIIHex.value(bytes[index + 1]),
+                    let low = ASCIIHex.value(bytes[index + 2])
                 else { return nil }
                 out.append(high << 4 | low)
                 index += 3
@@ -68,15 +70,6 @@ public enum LoginRedirect {
             }
         }
         return out
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 
     private static let upperHex = Array("0123456789ABCDEF".utf8)

@@ -1,3 +1,5 @@
+import SessionGateShared
+
 /// A request target after normalisation: the path that is both matched against routes and
 /// forwarded upstream, and the query string forwarded untouched.
 public struct NormalizedTarget: Sendable, Equatable {
@@ -135,15 +137,6 @@ public enum PathNormalizer {
         }
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
-    }
-
     private static let upperHex = Array("0123456789ABCDEF".utf8)
 
     /// Decodes unreserved escapes, upper-cases the others and refuses ambiguous bytes.
@@ -156,7 +149,7 @@ public enum PathNormalizer {
             let byte = path[index]
             if byte == UInt8(ascii: "%") {
                 guard index + 2 < path.endIndex,
-                    let high = hexValue(path[index + 1]), let low = hexValue(path[index + 2])
+                    let high = ASCIIHex.value(path[index + 1]), let low = ASCIIHex.value(path[index + 2])
                 else { throw .bad("invalid percent-encoding in path") }
                 let value = high << 4 | low
                 switch value {

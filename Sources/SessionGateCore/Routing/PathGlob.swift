@@ -1,6 +1,6 @@
 /// A compiled route glob over a normalised path: `*` matches exactly one non-empty segment,
 /// a final `**` matches the prefix itself and anything below (`/a/**` matches `/a`, `/a/b/c`).
-/// Matching is case-sensitive.
+/// Matching is case-sensitive unless asked to ignore ASCII case (`[routes] case_sensitive = false`).
 public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
     enum Segment: Sendable, Equatable {
         /// The segment's UTF-8, as `PathNormalizer` spells it.
@@ -63,15 +63,17 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
         }
     }
 
-    /// Whether a normalised path (no query, no dot-segments, no empty segments) matches.
-    public func matches(_ path: String) -> Bool {
+    /// Whether a normalised path (no query, no dot-segments, no empty segments) matches; with
+    /// `caseSensitive: false`, literal segments compare ignoring ASCII case (`/ADMIN` matches
+    /// `/admin/**`; non-ASCII bytes compare exactly).
+    public func matches(_ path: String, caseSensitive: Bool = true) -> Bool {
         var path = path
-        return path.withUTF8 { Self.matches(segments, utf8: $0) }
+        return path.withUTF8 { Self.matches(segments, utf8: $0, caseSensitive: caseSensitive) }
     }
 
     /// `matches` over the path's UTF-8, walked in place: segments are the runs between `/`s,
     /// empty runs skipped (as `split` with `omittingEmptySubsequences` would).
-    static func matches(_ segments: [Segment], utf8 path: UnsafeBufferPointer<UInt8>) -> Bool {
+    static func matches(_ segments: [Segment], utf8 path: UnsafeBufferPointer<UInt8>, caseSensitive: Bool = true) -> Bool {
         var position = 0
         let count = path.count
         func nextSegment() -> Range<Int>? {
@@ -91,12 +93,22 @@ public struct PathGlob: Sendable, Equatable, CustomStringConvertible {
                 guard let range = nextSegment(), range.count == literal.count else { return false }
                 let equal = literal.withUnsafeBufferPointer { literal in
                     var index = 0
-                    while index < literal.count, literal[index] == path[range.lowerBound + index] { index += 1 }
+                    if caseSensitive {
+                        while index < literal.count, literal[index] == path[range.lowerBound + index] { index += 1 }
+                    } else {
+                        while index < literal.count, asciiLowercased(literal[index]) == asciiLowercased(path[range.lowerBound + index]) {
+                            index += 1
+                        }
+                    }
                     return index == literal.count
                 }
                 if !equal { return false }
             }
         }
         return nextSegment() == nil
+    }
+
+    private static func asciiLowercased(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
     }
 }

@@ -39,7 +39,8 @@ public struct RouteTable: Sendable {
     }
 
     /// Matches a normalised path (see `PathNormalizer`). Methods compare case-insensitively and a
-    /// rule that allows GET also allows HEAD; a rule whose methods do not match is skipped.
+    /// rule that allows GET also allows HEAD; a rule whose methods do not match is skipped. Globs
+    /// ignore ASCII case when `[routes] case_sensitive` is false (the path itself is not changed).
     public func match(method: String, path: String) -> RouteMatch {
         // Upper-casing is the identity on ASCII without lower-case letters.
         let needsUppercasing = method.utf8.contains { $0 >= 0x80 || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z")) }
@@ -49,7 +50,7 @@ public struct RouteTable: Sendable {
             matchers.withUnsafeBufferPointer { matchers in
                 for index in matchers.indices
                 where Self.allows(matchers[index].methods, method)
-                    && PathGlob.matches(matchers[index].segments, utf8: bytes)
+                    && PathGlob.matches(matchers[index].segments, utf8: bytes, caseSensitive: routes.caseSensitive)
                 {
                     return index
                 }

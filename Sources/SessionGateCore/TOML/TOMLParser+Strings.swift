@@ -1,3 +1,5 @@
+import SessionGateShared
+
 extension TOMLDocumentParser {
     /// Any of the four string forms, the cursor on its first quote.
     mutating func parseString() throws(TOMLFailure) -> String {
@@ -183,14 +185,7 @@ extension TOMLDocumentParser {
         UTF8.encode(scalar) { text.append($0) }
     }
 
-    static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case 0x30...0x39: byte - 0x30
-        case 0x41...0x46: byte - 0x41 + 10
-        case 0x61...0x66: byte - 0x61 + 10
-        default: nil
-        }
-    }
+    static func hexValue(_ byte: UInt8) -> UInt8? { ASCIIHex.value(byte) }
 
     /// Strings may hold tab and any non-control character; other control characters must be escaped.
     private func checkStringByte(_ byte: UInt8) throws(TOMLFailure) {

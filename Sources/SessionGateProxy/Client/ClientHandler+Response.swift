@@ -114,10 +114,12 @@ extension ClientHandler: UpstreamDelegate {
             return failExchange(exchange, with: .badDirective)
         }
 
-        if SessionFlow.exceedsDataLimit(directives, loaded: exchange.session, limit: runtime.config.session.maxDataBytes) {
-            runtime.logger.error(
-                "upstream session patch exceeds [session] max_data_bytes; nothing applied",
-                metadata: ["limit": "\(runtime.config.session.maxDataBytes)"])
+        if case .failure(let error) = SessionDataLimit(session: runtime.config.session).applying(
+            directives.patches, to: exchange.session?.data)
+        {
+            // Checked on the session as loaded (the stores merge atomically; a concurrent patch
+            // of another request is not counted).
+            runtime.logger.error("upstream sent a malformed session directive; nothing applied", metadata: ["reason": "\(error)"])
             events.directiveRejected()
             dropUpstreamAfterResponse(exchange)
             return failExchange(exchange, with: .badDirective)
@@ -186,7 +188,7 @@ extension ClientHandler: UpstreamDelegate {
             if lower == "content-length" { hasLength = true }
             if lower.hasPrefix("x-session-") || lower == "transfer-encoding" { continue }
             if HeaderPolicy.isHopByHop(lower) || nominated.contains(lower) { continue }
-            if lower == "set-cookie", setsCookie(named: runtime.config.cookie.name, value) { continue }
+            if lower == "set-cookie", SetCookie.setsCookie(named: runtime.config.cookie.name, headerValue: value) { continue }
             HTTPWire.writeHeader(name, value, into: &head)
         }
         switch cookie {
@@ -248,18 +250,6 @@ extension ClientHandler: UpstreamDelegate {
         }
         exchange.upstream?.handler.setReadsPaused(!context.channel.isWritable)
         resumeClientReadsIfForwarding(exchange)
-    }
-
-    /// An upstream `Set-Cookie` for the session cookie: by name, or nameless (`=name=value`,
-    /// which browsers store with an empty name and send back as `name=value`).
-    private func setsCookie(named name: String, _ value: String) -> Bool {
-        guard let equals = value.firstIndex(of: "=") else { return false }
-        let cookieName = value[..<equals].trimmingSpaces
-        if cookieName == name { return true }
-        guard cookieName.isEmpty else { return false }
-        let rest = value[value.index(after: equals)...].trimmingSpaces
-        guard let innerEquals = rest.firstIndex(of: "=") else { return rest == name }
-        return rest[..<innerEquals].trimmingSpaces == name
     }
 
     func finishResponse(_ exchange: Exchange, context: ChannelHandlerContext) {

@@ -285,6 +285,14 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if match.access == .deny {
             return answer(.forbidden, exchange: exchange)
         }
+        if case .refuse(let reason) = runtime.crossOrigin.check(
+            method: head.method.rawValue, access: match.access, secFetchSite: head.headers.first(name: "sec-fetch-site"),
+            origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+        {
+            runtime.logger.info(
+                "cross-origin request refused", metadata: ["reason": "\(reason.rawValue)", "request_id": "\(exchange.requestID)"])
+            return answer(.forbidden, exchange: exchange)
+        }
 
         var cookieValues: [Substring] = []
         // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.

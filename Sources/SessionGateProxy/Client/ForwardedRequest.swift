@@ -57,6 +57,9 @@ enum ForwardedRequest {
                 break
             }
             if HeaderPolicy.isHopByHop(lower) || policy.isSpoofable(lower) || nominated.contains(lower) { continue }
+            // Method/URL overrides always; forwarding headers in `_`/`.` spellings (which CGI and
+            // WSGI servers fold into the same variable) from untrusted peers.
+            if HeaderPolicy.isAlwaysRemoved(lower) || (!trusted && HeaderPolicy.isForwardingHeader(lower)) { continue }
             headers.add(name: name, value: value)
         }
         let isUpgrade = upgradeToken != nil

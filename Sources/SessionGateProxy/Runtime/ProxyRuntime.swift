@@ -15,8 +15,8 @@ public final class ProxyRuntime: Sendable {
     public let logger: Logger
     /// Lower-cased `[inject]` header names with their session fields.
     let injected: [(name: String, field: String)]
-    /// Lower-cased cookie name, for dropping an upstream `Set-Cookie` of the session cookie.
-    let cookieNameLowercased: String
+    /// `[routes] cross_origin_protection` and `trusted_origins`.
+    let crossOrigin: CrossOriginPolicy
 
     public init(
         config: ProxyConfig, store: any SessionStore, clock: any WallClock = SystemClock(),
@@ -32,7 +32,7 @@ public final class ProxyRuntime: Sendable {
         self.random = random
         self.logger = logger
         self.injected = config.inject.map { ($0.header, $0.field) }
-        self.cookieNameLowercased = config.cookie.name.lowercased()
+        self.crossOrigin = CrossOriginPolicy(routes: config.routes)
     }
 
     /// The `Set-Cookie` value that hands `session` to the client.

@@ -129,24 +129,6 @@ enum SessionFlow {
         return SessionOutcome(session: session, cookie: cookie, applied: applied)
     }
 
-    /// True when one of the response's patches would make the session object larger than
-    /// `[session] max_data_bytes` (its JSON), replayed on the session as loaded: the response is
-    /// then a malformed directive and nothing is applied. No store work.
-    static func exceedsDataLimit(_ directives: SessionDirectives, loaded: StoredSession?, limit: Int) -> Bool {
-        guard limit > 0 else { return false }
-        var data: JSONValue? = loaded.map { .object($0.data) }
-        for patch in directives.patches {
-            if patch == .null {
-                data = nil
-                continue
-            }
-            let merged = MergePatch.apply(patch, to: data ?? .object([:]))
-            if JSONSerializer.string(merged).utf8.count > limit { return true }
-            data = merged
-        }
-        return false
-    }
-
     static func userID(of session: StoredSession, key: String) -> String? {
         SessionPolicy(idleTimeout: 0, absoluteTimeout: 0, userKey: key).userID(of: session.data)
     }

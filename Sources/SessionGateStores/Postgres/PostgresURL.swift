@@ -1,5 +1,6 @@
 import PostgresNIO
 import SessionGateCore
+import SessionGateShared
 
 /// `[store] url` for Postgres: `postgres://user:pass@host:port/db?sslmode=…`.
 ///
@@ -16,7 +17,8 @@ public struct PostgresURL: Sendable, Equatable {
     public var host: String
     public var port: Int
     public var username: String
-    public var password: String?
+    /// A `Secret`: `dump` and `String(reflecting:)` print `<redacted>` for it.
+    public var password: Secret<String>?
     public var database: String?
     public var sslMode: SSLMode
 
@@ -36,33 +38,24 @@ public struct PostgresURL: Sendable, Equatable {
 
         var hostPort = authority
         username = "postgres"
-        password = nil
+        self.password = nil
         if let at = authority.lastIndex(of: "@") {
-            let userInfo = authority[..<at]
             hostPort = authority[authority.index(after: at)...]
-            if let colon = userInfo.firstIndex(of: ":") {
-                username = try Self.percentDecoded(userInfo[..<colon])
-                password = try Self.percentDecoded(userInfo[userInfo.index(after: colon)...])
-            } else {
-                username = try Self.percentDecoded(userInfo)
-            }
+            let (user, password) = try URLAuthority.parsing(
+                { () throws(URLAuthority.Problem) in try URLAuthority.userInfo(authority[..<at]) }, orThrow: Self.urlError)
+            username = user
+            self.password = password.map(Secret.init)
         }
-        port = 5432
-        if hostPort.hasPrefix("[") {
-            guard let close = hostPort.firstIndex(of: "]") else {
-                throw StoreError(.protocolError, "postgres url has an unterminated IPv6 address")
-            }
-            host = String(hostPort[hostPort.index(after: hostPort.startIndex)..<close])
-            let after = hostPort[hostPort.index(after: close)...]
-            if after.hasPrefix(":") { port = try Self.port(after.dropFirst()) }
-        } else if let colon = hostPort.lastIndex(of: ":") {
-            host = String(hostPort[..<colon])
-            port = try Self.port(hostPort[hostPort.index(after: colon)...])
-        } else {
-            host = String(hostPort)
-        }
+        self.port = 5432
+        let (host, port) = try URLAuthority.parsing(
+            { () throws(URLAuthority.Problem) in try URLAuthority.hostAndPort(hostPort) }, orThrow: Self.urlError)
+        self.host = host
+        if let port { self.port = port }
         guard !host.isEmpty else { throw StoreError(.protocolError, "postgres url has no host") }
-        database = path.isEmpty ? nil : try Self.percentDecoded(path)
+        database =
+            path.isEmpty
+            ? nil
+            : try URLAuthority.parsing({ () throws(URLAuthority.Problem) in try URLAuthority.percentDecoded(path) }, orThrow: Self.urlError)
 
         sslMode = .prefer
         for pair in query.split(separator: "&") {
@@ -89,41 +82,14 @@ public struct PostgresURL: Sendable, Equatable {
             tls = .require(.makeClientConfiguration())
         }
         var configuration = PostgresClient.Configuration(
-            host: host, port: port, username: username, password: password, database: database, tls: tls)
+            host: host, port: port, username: username, password: password?.revealed, database: database, tls: tls)
         configuration.options.connectTimeout = connectTimeout
         return configuration
     }
 
-    private static func port(_ text: Substring) throws(StoreError) -> Int {
-        guard let value = Int(text), (1...65535).contains(value) else {
-            throw StoreError(.protocolError, "postgres url has an invalid port")
-        }
-        return value
-    }
-
-    private static func percentDecoded(_ text: Substring) throws(StoreError) -> String {
-        var bytes: [UInt8] = []
-        var utf8 = Array(text.utf8)[...]
-        while let byte = utf8.popFirst() {
-            guard byte == UInt8(ascii: "%") else {
-                bytes.append(byte)
-                continue
-            }
-            guard utf8.count >= 2, let high = hexValue(utf8.removeFirst()), let low = hexValue(utf8.removeFirst()) else {
-                throw StoreError(.protocolError, "postgres url has an invalid percent-encoding")
-            }
-            bytes.append(high << 4 | low)
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
+    /// A problem of the shared URL parser in Postgres's words (never quoting the URL).
+    private static func urlError(_ problem: URLAuthority.Problem) -> StoreError {
+        StoreError(.protocolError, "postgres url \(problem)")
     }
 }
 

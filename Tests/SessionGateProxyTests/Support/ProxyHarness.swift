@@ -37,9 +37,9 @@ final class ProxyHarness: Sendable {
         upstream.responseTimeout = .seconds(2)
         var cookie = ProxyConfig.Cookie()
         cookie.name = "__Host-session"
-        cookie.keys = [SystemRandomBytes().bytes(32)]
+        cookie.keys = [Secret(SystemRandomBytes().bytes(32))]
         var signing = ProxyConfig.Signing()
-        signing.secret = secret
+        signing.secret = Secret(secret)
         var routes = ProxyConfig.Routes()
         routes.defaultAccess = .session
         routes.loginURL = "/login"

@@ -67,11 +67,11 @@ struct Fixtures {
 
         var hsConfig = ProxyConfig.Signing()
         hsConfig.algorithm = .hs256
-        hsConfig.secret = Array("an-hs256-secret-of-at-least-32-bytes!!".utf8)
+        hsConfig.secret = Secret(Array("an-hs256-secret-of-at-least-32-bytes!!".utf8))
         hs256 = try! TokenSigner(config: hsConfig)
         var edConfig = ProxyConfig.Signing()
         edConfig.algorithm = .edDSA
-        edConfig.privateKey = (0..<32).map { UInt8($0 &* 5 &+ 1) }
+        edConfig.privateKey = Secret((0..<32).map { UInt8($0 &* 5 &+ 1) })
         edDSA = try! TokenSigner(config: edConfig)
         claims = TokenClaims(
             issuer: "sessiongate", audience: "upstream", issuedAt: 1_732_752_000, expiresAt: 1_732_752_060,
