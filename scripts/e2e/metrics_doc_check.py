@@ -13,6 +13,8 @@
 Exit 1 with one line per problem.
 """
 
+import base64
+import hashlib
 import http.client
 import http.server
 import json
@@ -116,6 +118,9 @@ class Upstream(http.server.BaseHTTPRequestHandler):
             self.send_response(101)
             self.send_header("Upgrade", "websocket")
             self.send_header("Connection", "Upgrade")
+            # RFC 6455 accept key: the proxy opens the tunnel only when it matches.
+            key = self.headers.get("Sec-WebSocket-Key", "") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+            self.send_header("Sec-WebSocket-Accept", base64.b64encode(hashlib.sha1(key.encode()).digest()).decode())
             self.end_headers()
             self.close_connection = True
             return
