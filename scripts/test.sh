@@ -34,6 +34,7 @@ apt_install() {
 step "dependencies"
 apt_install redis-server redis-tools postgresql curl wrk golang-go
 python3 -c 'import joserfc' 2>/dev/null || pip install -q joserfc
+python3 -c 'import hypercorn, h2' 2>/dev/null || pip install -q 'hypercorn==0.18.0' 'h2==4.4.1'
 
 step "services"
 # shellcheck source=lib/redis.sh
