@@ -53,6 +53,13 @@ let package = Package(
         fuzzTarget("FuzzTOML", []),
         fuzzTarget("FuzzRESP", ["RESPCodec", nioCore]),
         fuzzTarget(
+            "FuzzResponseFramer",
+            [
+                nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        fuzzTarget(
             "FuzzHTTPHead",
             [
                 nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -11,7 +11,8 @@ import Testing
 /// Attacks and victims alternate: after an attack that sent anything beyond one well-framed
 /// response, the victim waits until the proxy has closed that upstream connection (what the
 /// defence promises), so the result never depends on timing. `SESSIONGATE_DESYNC_ITERATIONS`
-/// (default 150) and `SESSIONGATE_DESYNC_SEED` set the run; `scripts/desync.sh` runs it long.
+/// (default 150), `SESSIONGATE_DESYNC_SECONDS` (run for that long instead) and
+/// `SESSIONGATE_DESYNC_SEED` set the run; `scripts/desync.sh 600` runs it for ten minutes.
 @Suite struct DesyncFuzzTests {
     struct Attack: Sendable {
         var actions: [RawUpstream.Action]
@@ -22,7 +23,9 @@ import Testing
 
     @Test func victimOnlyEverGetsItsOwnPage() async throws {
         let environment = ProcessInfo.processInfo.environment
-        let iterations = environment["SESSIONGATE_DESYNC_ITERATIONS"].flatMap(Int.init) ?? 150
+        let seconds = environment["SESSIONGATE_DESYNC_SECONDS"].flatMap(Int.init)
+        let iterations = seconds == nil ? environment["SESSIONGATE_DESYNC_ITERATIONS"].flatMap(Int.init) ?? 150 : Int.max
+        let stopAt = ContinuousClock.now + .seconds(seconds ?? 0)
         let seed = environment["SESSIONGATE_DESYNC_SEED"].flatMap(UInt64.init) ?? UInt64.random(in: 1...UInt64.max)
         var random = SplitMix(seed: seed)
         let attacks = Mutex<[String: Attack]>([:])
@@ -39,7 +42,10 @@ import Testing
         defer { Task { await harness.shutdown() } }
 
         var poisonedCount = 0
+        var done = 0
         for iteration in 0..<iterations {
+            if seconds != nil, ContinuousClock.now >= stopAt { break }
+            done += 1
             let attack = Self.generate(&random)
             attacks.withLock { $0[String(iteration)] = attack }
             poisonedCount += attack.poisoned ? 1 : 0
@@ -60,7 +66,7 @@ import Testing
             #expect(ProxyHarness.sessionCookie(from: victim) == nil, "seed \(seed): a planted session reached the victim")
             if !own { break }
         }
-        print("desync: seed \(seed), \(iterations) attacks (\(poisonedCount) poisoned), no victim got another response")
+        print("desync: seed \(seed), \(done) attacks (\(poisonedCount) poisoned), each followed by a victim request")
     }
 
     static let poison = Array(HardeningTests.poison.utf8)

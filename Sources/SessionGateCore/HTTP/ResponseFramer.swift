@@ -20,14 +20,21 @@ public struct ResponseFramer: Sendable {
         case malformed
     }
 
+    private enum ExtensionPart: Sendable {
+        case nameStart, name, valueStart, value
+    }
+
     private enum Chunk: Sendable {
         case size(digits: Int, value: Int)
-        case extensions(value: Int)
+        /// `;name[=value]` after the size.
+        case extensions(value: Int, part: ExtensionPart)
+        case sizeLF(value: Int)
         case data(remaining: Int)
         case dataCR
         case dataLF
         case trailerLineStart
         case trailerLine
+        case trailerLineLF
         case finalLF
     }
 
@@ -102,10 +109,17 @@ public struct ResponseFramer: Sendable {
                 let byte = bytes[index]
                 index = bytes.index(after: index)
                 offset += 1
+                // A CR only before LF; no control characters but HTAB (NIO's parser agrees).
+                if headBytes.last == 0x0D, byte != 0x0A { return fail() }
+                if (byte < 0x20 && byte != 0x09 && byte != 0x0D && byte != 0x0A) || byte == 0x7F { return fail() }
                 headBytes.append(byte)
                 if headBytes.count > Self.maxHeadBytes { return fail() }
-                if byte == 0x0A, Self.endsHead(headBytes) {
-                    guard beginBody(isHEAD: isHEAD) else { return fail() }
+                if byte == 0x0A {
+                    // Lines end in CRLF (RFC 9112 §2.2; NIO's parser refuses bare LF too).
+                    guard headBytes.count >= 2, headBytes[headBytes.count - 2] == 0x0D else { return fail() }
+                    if Self.endsHead(headBytes) {
+                        guard beginBody(isHEAD: isHEAD) else { return fail() }
+                    }
                 }
             case .chunkedBody(let chunk):
                 if case .data(let remaining) = chunk {
@@ -138,39 +152,68 @@ public struct ResponseFramer: Sendable {
             if let digit = Self.hexValue(byte) {
                 guard digits < 15 else { return false }
                 state = .chunkedBody(.size(digits: digits + 1, value: value << 4 | digit))
-            } else if digits > 0, byte == 0x3B || byte == 0x20 || byte == 0x09 {
-                state = .chunkedBody(.extensions(value: value))
+            } else if digits > 0, byte == 0x3B {
+                state = .chunkedBody(.extensions(value: value, part: .nameStart))
             } else if digits > 0, byte == 0x0D {
-                state = .chunkedBody(.extensions(value: value))
-            } else if digits > 0, byte == 0x0A {
-                endSizeLine(value)
+                state = .chunkedBody(.sizeLF(value: value))
             } else {
                 return false
             }
-        case .extensions(let value):
-            if byte == 0x0A { endSizeLine(value) } else if byte < 0x09 || byte == 0x7F { return false }
+        case .extensions(let value, let part):
+            // `;name` or `;name=value` with tokens only — stricter than RFC 9112 (no quoted
+            // strings, no spaces): what is refused here costs the connection's reuse, nothing else.
+            switch (part, byte) {
+            case (.nameStart, _), (.valueStart, _):
+                guard isTokenCharacter(byte) else { return false }
+                state = .chunkedBody(.extensions(value: value, part: part == .nameStart ? .name : .value))
+            case (_, 0x3B):
+                state = .chunkedBody(.extensions(value: value, part: .nameStart))
+            case (.name, 0x3D):
+                state = .chunkedBody(.extensions(value: value, part: .valueStart))
+            case (_, 0x0D):
+                state = .chunkedBody(.sizeLF(value: value))
+            default:
+                guard isTokenCharacter(byte) else { return false }
+            }
+        case .sizeLF(let value):
+            guard byte == 0x0A else { return false }
+            endSizeLine(value)
         case .data: return false  // handled in bulk
         case .dataCR:
-            if byte == 0x0D {
-                state = .chunkedBody(.dataLF)
-            } else if byte == 0x0A {
-                state = .chunkedBody(.size(digits: 0, value: 0))
-            } else {
-                return false
-            }
+            guard byte == 0x0D else { return false }
+            state = .chunkedBody(.dataLF)
         case .dataLF:
             guard byte == 0x0A else { return false }
             state = .chunkedBody(.size(digits: 0, value: 0))
         case .trailerLineStart:
             if byte == 0x0D {
                 state = .chunkedBody(.finalLF)
-            } else if byte == 0x0A {
-                state = .idle
-            } else {
+            } else if isTokenCharacter(byte) {
+                // Trailers are dropped, and parsers disagree about them (a `Content-Length` in
+                // the trailer section): a response with any is not worth a reused connection.
+                isReusable = false
+                headBytes.removeAll(keepingCapacity: true)
+                headBytes.append(byte)
                 state = .chunkedBody(.trailerLine)
+            } else {
+                return false
             }
         case .trailerLine:
-            if byte == 0x0A { state = .chunkedBody(.trailerLineStart) }
+            if byte == 0x0D {
+                // A trailer field is a header field: a token, a colon, a value.
+                guard let colon = headBytes.firstIndex(of: 0x3A), colon > 0,
+                    headBytes[..<colon].allSatisfy(isTokenCharacter)
+                else { return false }
+                state = .chunkedBody(.trailerLineLF)
+            } else if (byte < 0x20 && byte != 0x09) || byte == 0x7F {
+                return false
+            } else {
+                guard headBytes.count < Self.maxHeadBytes else { return false }
+                headBytes.append(byte)
+            }
+        case .trailerLineLF:
+            guard byte == 0x0A else { return false }
+            state = .chunkedBody(.trailerLineStart)
         case .finalLF:
             guard byte == 0x0A else { return false }
             state = .idle
@@ -182,24 +225,28 @@ public struct ResponseFramer: Sendable {
         state = .chunkedBody(size == 0 ? .trailerLineStart : .data(remaining: size))
     }
 
-    /// A blank line ends the head (CRLF CRLF, or bare LFs, which lenient parsers accept).
+    /// A blank line (CRLF CRLF) ends the head.
     private static func endsHead(_ bytes: [UInt8]) -> Bool {
         let count = bytes.count
-        if count >= 2, bytes[count - 2] == 0x0A { return true }
-        if count >= 3, bytes[count - 2] == 0x0D, bytes[count - 3] == 0x0A { return true }
-        return false
+        return count >= 4 && bytes[count - 4] == 0x0D && bytes[count - 3] == 0x0A
     }
 
     /// Reads the complete head in `headBytes` and picks the body's framing; false when invalid.
     private mutating func beginBody(isHEAD: Bool) -> Bool {
         let head = ResponseHeadFields(headBytes)
         guard let status = head.status else { return false }
+        if case .some(.none) = head.contentLength { return false }  // invalid, whatever the status
+        // Both lengths: RFC 9112 §6.3 lets TE win and closes after; NIO's parser refuses it.
+        if head.contentLength != nil, head.transferEncoding != nil { return false }
         if (100..<200).contains(status) {
             if status == 101 {
                 state = .tunnel
                 isReusable = false
             } else {
-                state = .head(isHEAD: isHEAD)  // interim: the real head follows
+                // Interim (100, 103): the real head follows. Parsers differ on interim answers
+                // (and the proxy sends no `Expect` upstream), so such a connection is not reused.
+                isReusable = false
+                state = .head(isHEAD: isHEAD)
             }
             headBytes.removeAll(keepingCapacity: true)
             return true
@@ -211,7 +258,6 @@ public struct ResponseFramer: Sendable {
             return true
         }
         if let codings = head.transferEncoding {
-            if head.contentLength != nil { isReusable = false }  // RFC 9112 §6.3: close after
             if codings == .chunkedLast {
                 state = .chunkedBody(.size(digits: 0, value: 0))
             } else {
@@ -256,6 +302,7 @@ struct ResponseHeadFields {
         var lines = bytes.split(separator: 0x0A, omittingEmptySubsequences: false).map { line in
             line.last == 0x0D ? line.dropLast() : line
         }
+        if bytes.contains(where: { $0 == 0 }) { return }  // NUL anywhere: refuse
         guard !lines.isEmpty else { return }
         status = Self.statusCode(lines.removeFirst())
         var codingsText: [UInt8] = []
@@ -268,16 +315,18 @@ struct ResponseHeadFields {
             let name = line[line.startIndex..<colon]
             var value = line[line.index(after: colon)...]
             while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
+            let untrimmedEnd = value
             while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
-            if name.isEmpty || name.contains(where: { $0 <= 0x20 || $0 >= 0x7F }) {
+            if name.isEmpty || !name.allSatisfy(isTokenCharacter) {
                 status = nil
                 return
             }
             if Self.equalsLowercased(name, "content-length") {
-                let parsed = Self.length(value)
+                // Digits, then nothing but spaces (a trailing tab is refused by NIO's parser).
+                let parsed = untrimmedEnd.contains(0x09) ? nil : Self.length(value)
                 switch contentLength {
                 case .none: contentLength = .some(parsed)
-                case .some(let previous): if previous != parsed { contentLength = .some(nil) }
+                case .some: contentLength = .some(nil)  // a second one, even equal (NIO refuses it too)
                 }
             } else if Self.equalsLowercased(name, "transfer-encoding") {
                 if sawCoding { codingsText.append(0x2C) }
@@ -324,5 +373,13 @@ struct ResponseHeadFields {
         while let first = value.first, first == 0x20 || first == 0x09 { value = value.dropFirst() }
         while let last = value.last, last == 0x20 || last == 0x09 { value = value.dropLast() }
         return equalsLowercased(value, lower)
+    }
+}
+
+/// RFC 9110 §5.6.2 `tchar`: what a header name is made of.
+private func isTokenCharacter(_ byte: UInt8) -> Bool {
+    switch byte {
+    case 0x30...0x39, 0x41...0x5A, 0x61...0x7A: true
+    default: Array("!#$%&'*+-.^_`|~".utf8).contains(byte)
     }
 }

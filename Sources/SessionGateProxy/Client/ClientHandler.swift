@@ -282,6 +282,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now(), startedAt: receivedAt)
         self.exchange = exchange
         if quiescing { exchange.keepAlive = false }
+        if exchange.upgradeToken == nil, head.headers.contains(name: "upgrade") {
+            // Proxied as a plain request, then closed: NIO's request decoder stops parsing after
+            // a request that asks for an upgrade, so nothing more can be read on this connection.
+            exchange.keepAlive = false
+        }
         if match.access == .deny {
             return answer(.forbidden, exchange: exchange)
         }
