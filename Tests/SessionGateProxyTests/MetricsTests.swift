@@ -102,8 +102,9 @@ import Testing
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
         let client = try await harness.client()
-        // Long enough that the answer cannot beat the close on a loaded machine.
-        try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "3000")]))
+        // Long enough that the answer cannot beat the close on a loaded machine (a 3 s delay did,
+        // under scripts/stress-ci.sh).
+        try await client.send(ProxyHarness.requestText("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "60000")]))
         try await waitFor { try await Metrics.scrape(harness).value("sessiongate_requests_in_flight") == 1 }
         await client.close()
         try await waitFor { try await Metrics.scrape(harness).value("sessiongate_requests_in_flight") == 0 }
@@ -152,17 +153,6 @@ import Testing
             ])
         #expect(metrics.types["sessiongate_request_duration_seconds"] == "histogram")
         #expect(metrics.types["sessiongate_requests_in_flight"] == "gauge")
-    }
-
-    func waitFor(_ condition: () async throws -> Bool) async throws {
-        let deadline = ContinuousClock.now + .seconds(30)
-        while !(try await condition()) {
-            guard ContinuousClock.now < deadline else {
-                Issue.record("condition not met within 5s")
-                return
-            }
-            try await Task.sleep(for: .milliseconds(20))
-        }
     }
 }
 

@@ -68,7 +68,8 @@ import Testing
     @Test func upstreamFailures() async throws {
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
-        let slow = try await harness.request("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "3000")])
+        // Far beyond response_timeout (2 s), so a busy machine cannot deliver the answer first.
+        let slow = try await harness.request("GET", "/public/slow", headers: [("X-Test-Delay-Ms", "60000")])
         #expect(slow.status == 504)
         let raw = Base64.encode(Array("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nContent-Length: 4\r\n\r\nabcd".utf8))
         #expect(try await harness.request("GET", "/public/dup", headers: [("X-Test-Raw", raw)]).status == 502)
@@ -248,16 +249,19 @@ import Testing
     }
 
     /// A client that stops reading a response holds an upstream connection; after `idle_timeout`
-    /// without progress the proxy closes it (before, only backpressure bounded it, for ever).
+    /// without progress the proxy closes it (before, only backpressure bounded it, for ever). The
+    /// client reads again only once the proxy has ended the exchange, however long a loaded
+    /// machine takes to fill the buffers (the exact timing is `ClientTimeoutTests`).
     @Test func slowReadClientIsCutOff() async throws {
         let harness = try await ProxyHarness { $0.server.idleTimeout = .seconds(1) }
         defer { Task { await harness.shutdown() } }
         let total = 32 << 20
         let client = try await RawClient.connect(port: harness.port, group: ProxyHarness.group, autoRead: false)
         try await client.send(ProxyHarness.requestText("GET", "/public/big", headers: [("X-Test-Bytes", String(total))]))
-        try await Task.sleep(for: .seconds(3))
+        try await harness.upstream.waitUntilSeen("/public/big")
+        try await waitFor { try await Metrics.scrape(harness).value("sessiongate_requests_in_flight") == 0 }
         try await client.startReading()
-        #expect(try await client.waitForClose(timeout: .seconds(30)), "a stalled reader kept its connection")
+        #expect(try await client.waitForClose(timeout: .seconds(60)), "a stalled reader kept its connection")
         #expect(client.receivedByteCount < total, "the whole response arrived: nothing was stalled")
     }
 

@@ -21,7 +21,12 @@ from proctools import free_port, kill_all, proxy_env, proxy_toml, spawn as start
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 HERE = os.path.abspath(__file__)
 STORE_TIMEOUT = 1.0  # [store] timeout, [upstream] connect_timeout and response_timeout
-SLACK = 0.9  # scheduling slack on a loaded 2-core machine with a debug build
+# Scheduling slack for a debug build on a 2-core machine, scaled by how busy the machine is
+# (1-minute load per core, at least 1): the bounds measure "fails fast", and a machine running
+# other work (scripts/stress-ci.sh loads every core) is slower, not wrong. The printed table
+# gives the measured times; the bounds only catch hangs and waits for the wrong timeout.
+LOAD = max(1.0, os.getloadavg()[0] / (os.cpu_count() or 1))
+SLACK = 0.9 * LOAD
 PROCS = []  # every process we start; killed by pid at exit
 ROWS = []  # (fault, statuses seen, slowest answer, recovery, sessions kept, fds before → after)
 
@@ -382,7 +387,7 @@ def hang_fault(label, proxy, sessions, paths):
     check(set(statuses) == {504}, f"{label}: expected 504 for every hanging request, got {fmt(statuses)}")
     check(min(times) >= STORE_TIMEOUT - 0.05 and max(times) <= STORE_TIMEOUT + SLACK,
           f"{label}: 504 after {min(times):.2f}–{max(times):.2f}s, response_timeout is {STORE_TIMEOUT}s")
-    check([r[0] for r in meanwhile] == [200, 200] and max(r[1] for r in meanwhile) < 0.5,
+    check([r[0] for r in meanwhile] == [200, 200] and max(r[1] for r in meanwhile) < 0.5 * LOAD,
           f"{label}: other requests while upstream requests hung: {[(r[0], round(r[1], 2)) for r in meanwhile]}")
     fds = fds_back(label, proxy, base)
     kept = sessions_kept(proxy.port, sessions) if proxy.name != "blackhole" else "n/a (memory)"
@@ -499,7 +504,7 @@ if __name__ == "__main__":
     started, status = time.time(), 0
     try:
         main()
-        print(f"faults: ok ({time.time() - started:.0f}s)")
+        print(f"faults: ok ({time.time() - started:.0f}s, load per core {LOAD:.1f} at the start, slack {SLACK:.1f}s)")
     except (AssertionError, KeyError, subprocess.SubprocessError) as error:
         print(f"FAIL: {error}")
         for name in ("redis", "postgres", "blackhole"):

@@ -6,6 +6,7 @@ import SessionGateCore
 import SessionGateProxy
 import SessionGateStores
 import Synchronization
+import Testing
 
 /// A real proxy (client listener + admin listener on port 0) in front of a real `TestUpstream`,
 /// with a manual clock so expiry tests fast-forward instead of sleeping.
@@ -137,3 +138,16 @@ final class ProxyHarness: Sendable {
 }
 
 enum HarnessError: Error { case noCookie(Int) }
+
+/// Polls `condition` until it holds, for up to a minute (a loaded machine is slow, never wrong);
+/// records an issue if it never does.
+func waitFor(_ condition: () async throws -> Bool) async throws {
+    let deadline = ContinuousClock.now + .seconds(60)
+    while !(try await condition()) {
+        guard ContinuousClock.now < deadline else {
+            Issue.record("condition not met within 60 s")
+            return
+        }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+}
