@@ -194,6 +194,16 @@ def h2_exchange(sock, conn, stream_id, leftover=b""):
             return status, body, "closed"
 
 
+def send_unless_closed(sock, data):
+    """sendall, except that a peer that already closed (the proxy closes after answering a refused
+    upgrade) is an outcome, not an error; False then."""
+    try:
+        sock.sendall(data)
+        return True
+    except (BrokenPipeError, ConnectionResetError):
+        return False
+
+
 def attack(port, app, tag):
     """The h2c smuggling attempt against 127.0.0.1:`port` (the proxy, or the app itself): a list of
     problems (empty when the path is closed) and a one-line description of what happened."""
@@ -228,13 +238,13 @@ def attack(port, app, tag):
                     problems.append("the app got the spoofed X-Session-Token")
             if rest:
                 problems.append(f"bytes after the 200: {rest[:60]!r}")
-            sock.sendall(conn.data_to_send())  # the preface, as if the upgrade had happened
+            send_unless_closed(sock, conn.data_to_send())  # the preface, as if the upgrade had happened
         # HTTP/2 on the same connection anyway: /admin/secret with a spoofed token.
         stream = conn.get_next_available_stream_id()
         conn.send_headers(stream, [(":method", "GET"), (":scheme", "http"), (":authority", f"127.0.0.1:{port}"),
                                    (":path", f"/admin/secret?attempt={tag}"), ("x-session-token", SPOOFED_TOKEN)],
                           end_stream=True)
-        sock.sendall(conn.data_to_send())
+        send_unless_closed(sock, conn.data_to_send())
         if status == 101:
             h2_status, h2_body, ended = h2_exchange(sock, conn, stream)
             second = f"HTTP/2 {h2_status} ({ended})"
