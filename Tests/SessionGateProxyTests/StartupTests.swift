@@ -24,7 +24,8 @@ import Testing
         let events = ProxyEvents()
         let startup = StoreStartup()
         let proxy = ProxyServer(runtimes: runtimes, events: events, group: ProxyHarness.group, startup: startup)
-        let admin = AdminServer(runtimes: runtimes, events: events, group: ProxyHarness.group, startup: startup)
+        let admin = AdminServer(
+            runtimes: runtimes, events: events, group: ProxyHarness.group, startup: startup, isServing: { proxy.localPort != nil })
         let adminPort = try await admin.start()
         #expect(try await Self.get("/readyz", port: adminPort).status == 503, "ready before the store started")
 

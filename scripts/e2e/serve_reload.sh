@@ -12,6 +12,9 @@ trap cleanup EXIT
 fail() { echo "FAIL: $*"; echo "--- proxy log"; tail -20 "$DIR/proxy.log" || true; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 wait_http() { for _ in $(seq 1 100); do curl -fs -o /dev/null "$1" && return 0; sleep 0.1; done; fail "no answer from $1"; }
+# Polls (up to 30 s: a busy machine reloads late, not wrong) until a command succeeds.
+eventually() { for _ in $(seq 1 300); do "$@" && return 0; sleep 0.1; done; return 1; }
+status_is() { [ "$(curl -s -o /dev/null -w '%{http_code}' "$2")" = "$1" ]; }
 
 UP=$(free_port); PORT=$(free_port); ADMIN=$(free_port)
 mkdir -p "$DIR/www/public" && echo hello > "$DIR/www/public/index.html" && echo secret > "$DIR/www/index.html"
@@ -62,8 +65,8 @@ wait_http "http://127.0.0.1:$ADMIN/livez"
 
 # A broken file is rejected and the old config keeps serving.
 echo 'this is [not toml' > "$DIR/proxy.toml"
-kill -HUP $PROXY; sleep 0.5
-grep -q 'reload rejected' "$DIR/proxy.log" || fail "broken reload not logged"
+kill -HUP $PROXY
+eventually grep -q 'reload rejected' "$DIR/proxy.log" || fail "broken reload not logged"
 [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/public/")" = 200 ] || fail "old config stopped serving"
 # Files on which the TOML library used before (toml++) aborted the process: each is a syntax error
 # with a position for `check`, and a rejected reload for a running proxy.
@@ -88,8 +91,8 @@ if command -v wrk >/dev/null; then
     echo "reload under load: $(grep 'Requests/sec' "$DIR/wrk.txt")"
     write_config deny
 fi
-kill -HUP $PROXY; sleep 0.5
-[ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/public/")" = 403 ] || fail "new rule not applied"
+kill -HUP $PROXY
+eventually status_is 403 "http://127.0.0.1:$PORT/public/" || fail "new rule not applied"
 curl -s "http://127.0.0.1:$ADMIN/metrics" | grep -q 'sessiongate_config_reloads_total{result="ok"}' || fail "reload metric"
 
 # Access lines are JSON and never hold a key or the secret.

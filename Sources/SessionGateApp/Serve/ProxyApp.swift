@@ -40,7 +40,8 @@ public struct ProxyApp: Sendable {
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()
         let proxy = ProxyServer(runtimes: runtimes, events: events, group: group, startup: startup)
-        let admin = AdminServer(runtimes: runtimes, events: events, group: group, startup: startup)
+        let admin = AdminServer(
+            runtimes: runtimes, events: events, group: group, startup: startup, isServing: { proxy.localPort != nil })
         return Parts(
             proxy: proxy, admin: admin, runtimes: runtimes, events: events, services: storeServices + [admin, proxy],
             startup: startup)
@@ -55,9 +56,11 @@ public struct ProxyApp: Sendable {
         let group: any EventLoopGroup =
             threads.map { MultiThreadedEventLoopGroup(numberOfThreads: $0) } ?? MultiThreadedEventLoopGroup.singleton
         let parts = try await build(group: group)
-        // Probes answer at once (`/readyz` 503 while starting); the client listener is bound by
-        // its service, after the store's services have started.
+        // Probes answer at once (`/readyz` 503 while starting). The client listener opens now if
+        // the store needs no service to start (memory, cookie, SQLite), else by its service once
+        // the store's services have started.
         try await parts.admin.start()
+        if parts.startup.isStarted { try await parts.proxy.start() }
         var services = parts.services
         if let configPath {
             services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, events: parts.events), at: 0)

@@ -15,13 +15,19 @@ public final class AdminServer: Service, Sendable {
     let group: any EventLoopGroup
     private let listener = Mutex<(any Channel)?>(nil)
     let startup: StoreStartup?
+    let isServing: (@Sendable () -> Bool)?
 
-    /// With `startup`, `/readyz` answers 503 until the store has started.
-    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil) {
+    /// With `startup`, `/readyz` answers 503 until the store has started; with `isServing`, also
+    /// until the client listener is bound (so "ready" means a request would be answered).
+    public init(
+        runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil,
+        isServing: (@Sendable () -> Bool)? = nil
+    ) {
         self.runtimes = runtimes
         self.events = events
         self.group = group
         self.startup = startup
+        self.isServing = isServing
     }
 
     @discardableResult
@@ -31,12 +37,14 @@ public final class AdminServer: Service, Sendable {
         let runtimes = self.runtimes
         let events = self.events
         let startup = self.startup
+        let isServing = self.isServing
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(AdminHandler(runtimes: runtimes, events: events, startup: startup))
+                    try channel.pipeline.syncOperations.addHandler(
+                        AdminHandler(runtimes: runtimes, events: events, startup: startup, isServing: isServing))
                 }
             }
             .bind(host: address.host, port: address.port)
@@ -64,12 +72,14 @@ final class AdminHandler: ChannelInboundHandler {
     let runtimes: RuntimeSource
     let events: ProxyEvents
     let startup: StoreStartup?
+    let isServing: (@Sendable () -> Bool)?
     private var head: HTTPRequestHead?
 
-    init(runtimes: RuntimeSource, events: ProxyEvents, startup: StoreStartup?) {
+    init(runtimes: RuntimeSource, events: ProxyEvents, startup: StoreStartup?, isServing: (@Sendable () -> Bool)?) {
         self.runtimes = runtimes
         self.events = events
         self.startup = startup
+        self.isServing = isServing
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -95,6 +105,9 @@ final class AdminHandler: ChannelInboundHandler {
         case "/readyz":
             if let startup, !startup.isStarted {
                 return respond(.serviceUnavailable, "text/plain", "starting: the store has not started\n", head: head, context: context)
+            }
+            if let isServing, !isServing() {
+                return respond(.serviceUnavailable, "text/plain", "starting: the listener is not open yet\n", head: head, context: context)
             }
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
             StoreCall.run(on: context.eventLoop, timeout: runtime.config.store.timeout) { () async throws(StoreError) -> Bool in
