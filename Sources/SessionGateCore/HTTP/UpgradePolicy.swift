@@ -12,7 +12,7 @@ public enum UpgradePolicy {
         for value in upgradeValues {
             for element in value.split(separator: ",") {
                 // A protocol may carry a version (`websocket/13` is not used, but `foo/1` is legal).
-                let token = element.trimmedOfBlanks().lowercased()
+                let token = CookieHeader.trim(element).lowercased()
                 if allowed.contains(token) { return token }
             }
         }
@@ -24,27 +24,17 @@ public enum UpgradePolicy {
     public static func acceptsSwitch(
         token: String, responseUpgrade: [String], responseAccept: [String], requestKey: String?
     ) -> Bool {
-        let offered = responseUpgrade.flatMap { $0.split(separator: ",") }.map { $0.trimmedOfBlanks().lowercased() }
+        let offered = responseUpgrade.flatMap { $0.split(separator: ",") }.map { CookieHeader.trim($0).lowercased() }
         guard offered == [token] else { return false }
         guard token == "websocket" else { return true }
         guard let requestKey, responseAccept.count == 1 else { return false }
-        return responseAccept[0].trimmedOfBlanks() == webSocketAccept(forKey: requestKey)
+        return CookieHeader.trim(Substring(responseAccept[0])) == webSocketAccept(forKey: requestKey)
     }
 
     /// `base64(SHA-1(key + GUID))` (RFC 6455 §1.3).
     public static func webSocketAccept(forKey key: String) -> String {
         let guid = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
-        let digest = Insecure.SHA1.hash(data: Array((key.trimmedOfBlanks() + guid).utf8))
+        let digest = Insecure.SHA1.hash(data: Array((String(CookieHeader.trim(Substring(key))) + guid).utf8))
         return Base64.encode(Array(digest))
-    }
-}
-
-extension StringProtocol {
-    /// The text without leading and trailing spaces and tabs.
-    fileprivate func trimmedOfBlanks() -> String {
-        var slice = Substring(self)
-        while let first = slice.first, first == " " || first == "\t" { slice = slice.dropFirst() }
-        while let last = slice.last, last == " " || last == "\t" { slice = slice.dropLast() }
-        return String(slice)
     }
 }

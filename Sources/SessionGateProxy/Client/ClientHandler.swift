@@ -290,9 +290,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         if match.access == .deny {
             return answer(.forbidden, exchange: exchange)
         }
-        if case .refuse(let reason) = runtime.crossOrigin.check(
-            method: head.method.rawValue, access: match.access, secFetchSite: head.headers.first(name: "sec-fetch-site"),
-            origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+        let stateChanging = head.method == .POST || head.method == .PUT || head.method == .PATCH || head.method == .DELETE
+        if match.access == .session, stateChanging,
+            case .refuse(let reason) = runtime.crossOrigin.check(
+                method: head.method.rawValue, access: match.access, secFetchSite: head.headers.first(name: "sec-fetch-site"),
+                origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
         {
             runtime.logger.info(
                 "cross-origin request refused", metadata: ["reason": "\(reason.rawValue)", "request_id": "\(exchange.requestID)"])
