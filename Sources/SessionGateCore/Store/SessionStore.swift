@@ -34,6 +34,60 @@ public struct SessionTimes: Sendable, Equatable {
     public func isLive(at now: UnixSeconds) -> Bool { now < expiresAt }
 }
 
+/// What the proxy knows about the client of one request (after `trusted_proxies`), kept as
+/// session metadata by server-side stores.
+public struct ClientInfo: Sendable, Equatable {
+    /// The bound on a stored `User-Agent`, in UTF-8 bytes (longer ones are cut at a character).
+    public static let maxUserAgentBytes = 256
+
+    public var ip: String?
+    public var userAgent: String?
+
+    public init(ip: String?, userAgent: String?) {
+        self.ip = ip
+        self.userAgent = userAgent.map(Self.truncated)
+    }
+
+    /// A client the proxy knows nothing about (tests, the CLI).
+    public static let unknown = ClientInfo(ip: nil, userAgent: nil)
+
+    /// `text` cut to at most `maxUserAgentBytes` UTF-8 bytes, never inside a character.
+    static func truncated(_ text: String) -> String {
+        guard text.utf8.count > maxUserAgentBytes else { return text }
+        var result = ""
+        var bytes = 0
+        for character in text {
+            let size = character.utf8.count
+            guard bytes + size <= maxUserAgentBytes else { break }
+            result.append(character)
+            bytes += size
+        }
+        return result
+    }
+}
+
+/// Where a session was created from and last seen. Sessions written before stores kept
+/// metadata have none (every field nil); they work as before.
+public struct SessionMetadata: Sendable, Equatable {
+    /// The client IP the session was created from.
+    public var createdIP: String?
+    /// The client IP of the last touch (moved no more often than `touch_interval`).
+    public var lastIP: String?
+    /// The `User-Agent` at creation, at most `ClientInfo.maxUserAgentBytes` bytes.
+    public var userAgent: String?
+
+    public init(createdIP: String? = nil, lastIP: String? = nil, userAgent: String? = nil) {
+        self.createdIP = createdIP
+        self.lastIP = lastIP
+        self.userAgent = userAgent
+    }
+
+    /// The metadata of a session created by `client`.
+    public init(createdBy client: ClientInfo) {
+        self.init(createdIP: client.ip, lastIP: client.ip, userAgent: client.userAgent)
+    }
+}
+
 /// A session as a store returns it.
 public struct StoredSession: Sendable, Equatable {
     /// What the proxy seals into the cookie to find this session again.
@@ -43,12 +97,36 @@ public struct StoredSession: Sendable, Equatable {
     /// The session object (an RFC 7396 target; always a JSON object).
     public var data: [String: JSONValue]
     public var times: SessionTimes
+    public var metadata: SessionMetadata
 
-    public init(ticket: SessionTicket, handle: String, data: [String: JSONValue], times: SessionTimes) {
+    public init(
+        ticket: SessionTicket, handle: String, data: [String: JSONValue], times: SessionTimes,
+        metadata: SessionMetadata = SessionMetadata()
+    ) {
         self.ticket = ticket
         self.handle = handle
         self.data = data
         self.times = times
+        self.metadata = metadata
+    }
+}
+
+/// One live session of a user as listings return it: never the id, the ticket or the data.
+public struct SessionSummary: Sendable, Equatable {
+    /// The `sid` handle.
+    public var handle: String
+    public var times: SessionTimes
+    public var metadata: SessionMetadata
+
+    public init(handle: String, times: SessionTimes, metadata: SessionMetadata) {
+        self.handle = handle
+        self.times = times
+        self.metadata = metadata
+    }
+
+    /// Most recently seen first; ties by handle, so listings are stable.
+    public static func mostRecentFirst(_ lhs: SessionSummary, _ rhs: SessionSummary) -> Bool {
+        lhs.times.lastSeenAt != rhs.times.lastSeenAt ? lhs.times.lastSeenAt > rhs.times.lastSeenAt : lhs.handle < rhs.handle
     }
 }
 
@@ -58,11 +136,15 @@ public struct SessionPolicy: Sendable, Equatable {
     public var absoluteTimeout: Int64
     /// `user_key`: the data field that names the user, for the per-user index.
     public var userKey: String
+    /// `max_per_user`: past it, a session joining a user's sessions ends their least recently
+    /// seen other one. 0: no limit.
+    public var maxPerUser: Int
 
-    public init(idleTimeout: Int64, absoluteTimeout: Int64, userKey: String) {
+    public init(idleTimeout: Int64, absoluteTimeout: Int64, userKey: String, maxPerUser: Int = 0) {
         self.idleTimeout = idleTimeout
         self.absoluteTimeout = absoluteTimeout
         self.userKey = userKey
+        self.maxPerUser = maxPerUser
     }
 
     /// Times for a session created at `now`.
@@ -104,8 +186,11 @@ public protocol SessionStore: Sendable {
     /// Exactly one round trip for server-side stores.
     func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession?
 
-    /// Creates a session holding `data` with fresh id and the policy's timeouts.
-    func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession
+    /// Creates a session holding `data` with fresh id, the policy's timeouts and the metadata of
+    /// `client`. When `data` names a user and `maxPerUser` is set, ends that user's least recently
+    /// seen sessions past the bound.
+    func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
 
     /// Applies the RFC 7396 `patch` (an object) atomically to the *current* stored data, so
     /// concurrent patches of different keys all survive. Updates the user index when the
@@ -121,8 +206,9 @@ public protocol SessionStore: Sendable {
     func destroy(_ session: StoredSession) async throws(StoreError)
 
     /// Slides the idle expiry to `now + idleSeconds` (capped by the absolute expiry) and records
-    /// `lastSeenAt`. Nil when the session is gone.
-    func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession?
+    /// `lastSeenAt` and the client's IP as `lastIP`. Nil when the session is gone.
+    func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
 
     /// `X-Session-Lifetime`: idle window and absolute expiry both become `seconds` from now.
     func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
@@ -130,6 +216,19 @@ public protocol SessionStore: Sendable {
 
     /// Ends every live session of `userID` except `keeping` (nil: all). Returns how many ended.
     func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int
+
+    /// The live sessions of `userID`, most recently seen first (`SessionSummary.mostRecentFirst`);
+    /// empty for an unknown user. Prunes index entries of sessions that are gone.
+    /// The cookie store throws `.unsupported`.
+    func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary]
+
+    /// Ends the live session whose handle is `handle` — only if it belongs to `userID` when one is
+    /// given (the `revoke <sid>` directive). True when a live session ended; false changes nothing.
+    /// The cookie store throws `.unsupported`.
+    func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool
+
+    /// The number of live sessions when the backend can count them cheaply, else nil.
+    func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int?
 
     /// Throws when the backend is unreachable (for `/readyz`).
     func checkHealth() async throws(StoreError)
@@ -149,6 +248,16 @@ public protocol SessionStore: Sendable {
 }
 
 extension SessionStore {
+    /// `create` for a caller that knows nothing about the client (tests, tools).
+    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+        try await create(data: data, client: .unknown, now: now)
+    }
+
+    /// `touch` for a caller that knows nothing about the client (tests, tools).
+    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+        try await touch(session, client: .unknown, now: now)
+    }
+
     public func loadWithoutSuspending(_ ticket: SessionTicket, now: UnixSeconds) -> InPlaceLoad { .unavailable }
 
     public func load(
@@ -177,6 +286,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case protocolError
         case tooLarge
         case corrupt
+        /// The backend cannot do this at all (the cookie store listing sessions).
+        case unsupported
     }
 
     public let code: Code

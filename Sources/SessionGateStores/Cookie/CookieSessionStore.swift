@@ -27,7 +27,10 @@ public struct CookieSessionStore: SessionStore {
         return .found(session)
     }
 
-    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    /// The client's metadata is not kept: it would grow every cookie, and nothing can list it.
+    public func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
+    {
         encoded(handle: newHandle(), data: data, times: policy.newTimes(now: now))
     }
 
@@ -46,7 +49,9 @@ public struct CookieSessionStore: SessionStore {
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {}
 
-    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
         guard session.times.isLive(at: now) else { return nil }
         var times = session.times
         times.lastSeenAt = now
@@ -68,6 +73,21 @@ public struct CookieSessionStore: SessionStore {
 
     /// Cookie sessions cannot be reached server-side: nothing to revoke here (documented).
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int { 0 }
+
+    public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        throw Self.cannotReachOthers
+    }
+
+    public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        throw Self.cannotReachOthers
+    }
+
+    /// Nothing is stored: there is nothing to count.
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
+
+    static let cannotReachOthers = StoreError(
+        .unsupported,
+        "the cookie store keeps each session in its client's cookie: it cannot list sessions or end one from elsewhere")
 
     public func checkHealth() async throws(StoreError) {}
 

@@ -9,15 +9,47 @@ public final class MemorySessionStore: SessionStore {
         var data: [String: JSONValue]
         var times: SessionTimes
         var userID: String?
+        var metadata: SessionMetadata
+
+        func session(_ ticket: SessionTicket) -> StoredSession {
+            StoredSession(ticket: ticket, handle: handle, data: data, times: times, metadata: metadata)
+        }
+
+        var summary: SessionSummary { SessionSummary(handle: handle, times: times, metadata: metadata) }
     }
 
     struct State {
         var sessions: [String: Entry] = [:]
         var users: [String: Set<String>] = [:]
+        /// handle → store key, for revoking by `sid`.
+        var handles: [String: String] = [:]
+
+        mutating func insert(_ entry: Entry, key: String) {
+            sessions[key] = entry
+            handles[entry.handle] = key
+            index(key, user: entry.userID)
+        }
 
         mutating func remove(_ key: String) {
             guard let entry = sessions.removeValue(forKey: key) else { return }
+            handles[entry.handle] = nil
             unindex(key, user: entry.userID)
+        }
+
+        /// Ends the least recently seen live sessions of `user` other than `keeping` until at most
+        /// `bound` remain (0: no bound); drops the user's dead entries on the way.
+        mutating func enforce(bound: Int, user: String?, keeping: String, now: UnixSeconds) {
+            guard bound > 0, let user else { return }
+            var live: [(key: String, summary: SessionSummary)] = []
+            for key in users[user] ?? [] {
+                guard let entry = sessions[key], entry.times.isLive(at: now) else {
+                    remove(key)
+                    continue
+                }
+                if key != keeping { live.append((key, entry.summary)) }
+            }
+            live.sort { SessionSummary.mostRecentFirst($0.summary, $1.summary) }
+            for victim in live.dropFirst(max(bound - 1, 0)) { remove(victim.key) }
         }
 
         mutating func unindex(_ key: String, user: String?) {
@@ -57,18 +89,22 @@ public final class MemorySessionStore: SessionStore {
         guard let id = SessionID(bytes: ticket.bytes) else { return nil }
         return state.withLock { state in
             guard let entry = state.sessions[id.storeKey], entry.times.isLive(at: now) else { return nil }
-            return StoredSession(ticket: ticket, handle: entry.handle, data: entry.data, times: entry.times)
+            return entry.session(ticket)
         }
     }
 
-    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    public func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
+    {
         let id = SessionID.generate(using: random)
-        let entry = Entry(handle: id.handle, data: data, times: policy.newTimes(now: now), userID: policy.userID(of: data))
+        let entry = Entry(
+            handle: id.handle, data: data, times: policy.newTimes(now: now), userID: policy.userID(of: data),
+            metadata: SessionMetadata(createdBy: client))
         state.withLock { state in
-            state.sessions[id.storeKey] = entry
-            state.index(id.storeKey, user: entry.userID)
+            state.insert(entry, key: id.storeKey)
+            state.enforce(bound: policy.maxPerUser, user: entry.userID, keeping: id.storeKey, now: now)
         }
-        return StoredSession(ticket: SessionTicket(id.bytes), handle: entry.handle, data: entry.data, times: entry.times)
+        return entry.session(SessionTicket(id.bytes))
     }
 
     public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
@@ -88,9 +124,8 @@ public final class MemorySessionStore: SessionStore {
             guard var entry = state.sessions[old.storeKey], entry.times.isLive(at: now) else { return nil }
             state.remove(old.storeKey)
             entry.handle = fresh.handle
-            state.sessions[fresh.storeKey] = entry
-            state.index(fresh.storeKey, user: entry.userID)
-            return StoredSession(ticket: SessionTicket(fresh.bytes), handle: entry.handle, data: entry.data, times: entry.times)
+            state.insert(entry, key: fresh.storeKey)
+            return entry.session(SessionTicket(fresh.bytes))
         }
     }
 
@@ -99,9 +134,12 @@ public final class MemorySessionStore: SessionStore {
         state.withLock { $0.remove(id.storeKey) }
     }
 
-    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
         update(session, now: now) { entry in
             entry.times.lastSeenAt = now
+            if let ip = client.ip { entry.metadata.lastIP = ip }
             entry.times.idleExpiresAt = min(now + entry.times.idleSeconds, entry.times.absoluteExpiresAt)
         }
     }
@@ -129,6 +167,37 @@ public final class MemorySessionStore: SessionStore {
         }
     }
 
+    public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        state.withLock { state in
+            var live: [SessionSummary] = []
+            for key in state.users[userID] ?? [] {
+                guard let entry = state.sessions[key], entry.times.isLive(at: now) else {
+                    state.remove(key)
+                    continue
+                }
+                live.append(entry.summary)
+            }
+            return live.sorted(by: SessionSummary.mostRecentFirst)
+        }
+    }
+
+    public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        state.withLock { state in
+            guard let key = state.handles[handle], let entry = state.sessions[key] else { return false }
+            guard entry.times.isLive(at: now) else {
+                state.remove(key)
+                return false
+            }
+            if let userID, entry.userID != userID { return false }
+            state.remove(key)
+            return true
+        }
+    }
+
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? {
+        state.withLock { state in state.sessions.values.count { $0.times.isLive(at: now) } }
+    }
+
     public func checkHealth() async throws(StoreError) {}
 
     /// Removes entries that expired before `now`; returns how many.
@@ -154,8 +223,9 @@ public final class MemorySessionStore: SessionStore {
             if previousUser != entry.userID {
                 state.unindex(key, user: previousUser)
                 state.index(key, user: entry.userID)
+                state.enforce(bound: policy.maxPerUser, user: entry.userID, keeping: key, now: now)
             }
-            return StoredSession(ticket: session.ticket, handle: entry.handle, data: entry.data, times: entry.times)
+            return entry.session(session.ticket)
         }
     }
 }

@@ -60,7 +60,9 @@ public final class PostgresSessionStore: SessionStore {
         return try row.map { row throws(StoreError) in try session(ticket, row) }
     }
 
-    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    public func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
+    {
         let id = SessionID(bytes: random.bytes(SessionID.byteCount))!
         let times = policy.newTimes(now: now)
         let statement = PostgresStatements.Insert(
@@ -97,7 +99,9 @@ public final class PostgresSessionStore: SessionStore {
         _ = try await single("destroy", PostgresStatements.Delete(storeKey: id.storeKey))
     }
 
-    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
         let row = try await single("touch", PostgresStatements.Touch(storeKey: id.storeKey, now: now))
         return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
@@ -117,6 +121,17 @@ public final class PostgresSessionStore: SessionStore {
         let count = try await single("revoke", PostgresStatements.RevokeUser(userID: userID, keepKey: keep, now: now))
         return try Self.count(count, "revoke")
     }
+
+    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+    }
+
+    public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+    }
+
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
 
     public func checkHealth() async throws(StoreError) {
         try await withStoreDeadline(timeout, "health check") { [self] () throws(StoreError) in

@@ -90,7 +90,9 @@ public final class RedisSessionStore: SessionStore {
         return session
     }
 
-    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    public func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
+    {
         let json = JSONSerializer.serialize(.object(data))
         guard json.count <= maxDataBytes else { throw StoreError(.tooLarge, "session data over \(maxDataBytes) bytes") }
         let id = SessionID.generate(using: random)
@@ -162,7 +164,9 @@ public final class RedisSessionStore: SessionStore {
         }
     }
 
-    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
         let reply = try await run("touch") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: [RESPArgument(now)])
@@ -209,6 +213,17 @@ public final class RedisSessionStore: SessionStore {
         for reply in replies { ended += Int(try RedisReply.integer(reply, "revoke", in: 0...1)) }
         return ended
     }
+
+    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+    }
+
+    public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+    }
+
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
 
     public func checkHealth() async throws(StoreError) {
         let reply = try await run("health check") { () async throws(RedisError) in try await self.executor.send(["PING"]) }

@@ -96,7 +96,9 @@ public final class SQLiteSessionStore: SessionStore {
         return try rows.first.map { row throws(StoreError) in try Self.session(ticket, row) }
     }
 
-    public func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    public func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession
+    {
         let id = SessionID(bytes: random.bytes(SessionID.byteCount))!
         let times = policy.newTimes(now: now)
         let binds: [SQLiteData] = [
@@ -135,7 +137,9 @@ public final class SQLiteSessionStore: SessionStore {
         _ = try await run("destroy", Self.deleteSQL, [.text(id.storeKey)])
     }
 
-    public func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
+        -> StoredSession?
+    {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
         let rows = try await run("touch", Self.touchSQL, [.text(id.storeKey), .integer(Int(now))])
         return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
@@ -154,6 +158,17 @@ public final class SQLiteSessionStore: SessionStore {
         let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
         return try await run("revoke", Self.revokeSQL, [.text(userID), .text(keep), .integer(Int(now))]).count
     }
+
+    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+    }
+
+    public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+    }
+
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
 
     public func checkHealth() async throws(StoreError) {
         _ = try await run("health check", "SELECT 1", [])
