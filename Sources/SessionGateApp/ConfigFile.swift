@@ -25,6 +25,6 @@ public enum ConfigFile {
                 ConfigErrors(issues: [ConfigIssue(key: "config", message: "\(path): TOML syntax error at \(error)")]))
         }
         let directory = url.deletingLastPathComponent().path
-        return ConfigLoader.load(root, environment: environment, configDirectory: directory)
+        return ConfigLoader.load(root, environment: environment, configDirectory: directory).flatMap(AdminTokenFile.read(into:))
     }
 }

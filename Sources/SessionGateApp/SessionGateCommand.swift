@@ -15,6 +15,7 @@ public struct SessionGateCommand: AsyncParsableCommand {
             ServeCommand.self,
             DemoCommand.self,
             MigrateCommand.self,
+            SessionsCommand.self,
         ]
     )
 

@@ -21,9 +21,14 @@ struct DemoCommand: AsyncParsableCommand {
         let group = MultiThreadedEventLoopGroup.singleton
         let random = SystemRandomBytes()
         let secret = Array(Base64URL.encode(random.bytes(32)).utf8)
-        let app = try await DemoApp.start(group: group, hmacSecret: secret)
+        // The sessions API token, shared with the demo app for "Your devices" (fresh each run).
+        let adminToken = Base64URL.encode(random.bytes(32))
+        let app = try await DemoApp.start(
+            group: group, hmacSecret: secret,
+            sessionsAPI: AdminAPIClient(host: "127.0.0.1", port: adminPort, token: adminToken))
         let config = DemoConfig.make(
-            port: port, adminPort: adminPort, upstreamPort: app.localAddress?.port ?? 0, secret: secret, random: random)
+            port: port, adminPort: adminPort, upstreamPort: app.localAddress?.port ?? 0, secret: secret,
+            adminToken: adminToken, random: random)
         let parts = try await ProxyApp(config: config, logger: logger).build(group: group)
         try await parts.admin.start()
         await parts.startup.wait()  // the memory store: at once
@@ -32,7 +37,7 @@ struct DemoCommand: AsyncParsableCommand {
             """
             SessionGate demo is running.
               open      http://127.0.0.1:\(port)/   (sign in with any name; "admin" gets the admin role)
-              admin     http://127.0.0.1:\(adminPort)/readyz  /metrics  /.well-known/jwks.json
+              admin     http://127.0.0.1:\(adminPort)/readyz  /metrics  /.well-known/jwks.json  (/sessions: token-only)
               app       the demo app listens on 127.0.0.1:\(app.localAddress?.port ?? 0) behind the proxy
             The demo serves plain HTTP on loopback, so its cookie is not `Secure`; `serve` defaults to
             `__Host-session; Secure; HttpOnly; SameSite=Lax`. Press Ctrl-C to stop.
@@ -48,7 +53,9 @@ struct DemoCommand: AsyncParsableCommand {
 
 /// The demo's configuration, built in code (no file to write or keys to manage).
 enum DemoConfig {
-    static func make(port: Int, adminPort: Int, upstreamPort: Int, secret: [UInt8], random: some RandomBytes) -> ProxyConfig {
+    static func make(
+        port: Int, adminPort: Int, upstreamPort: Int, secret: [UInt8], adminToken: String? = nil, random: some RandomBytes
+    ) -> ProxyConfig {
         var server = ProxyConfig.Server()
         server.listen = .init(host: "127.0.0.1", port: port)
         server.adminListen = .init(host: "127.0.0.1", port: adminPort)
@@ -68,8 +75,10 @@ enum DemoConfig {
             RouteRule(index: 0, pattern: try! PathGlob("/login"), methods: ["GET", "POST"], access: .public),
             RouteRule(index: 1, pattern: try! PathGlob("/favicon.ico"), access: .public),
         ]
-        return ProxyConfig(
+        var config = ProxyConfig(
             server: server, upstream: upstream, cookie: cookie, session: .init(), store: .init(), signing: signing,
             log: .init(), inject: [.init(header: "X-User-Id", field: "user_id")], routes: routes)
+        config.admin.token = adminToken.map { Secret($0) }
+        return config
     }
 }

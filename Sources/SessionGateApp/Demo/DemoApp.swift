@@ -1,4 +1,5 @@
 import Crypto
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -9,14 +10,17 @@ import SessionGateCore
 /// reads `X-Session-Token` and answers with `X-Session-Set` / `X-Session-Action`, as any app
 /// behind SessionGate would.
 public enum DemoApp {
-    /// Starts the app on 127.0.0.1 (port 0 = any free port) and returns its channel.
-    public static func start(group: any EventLoopGroup, port: Int = 0, hmacSecret: [UInt8]) async throws -> any Channel {
+    /// Starts the app on 127.0.0.1 (port 0 = any free port) and returns its channel. With
+    /// `sessionsAPI`, the home page lists the user's devices through the proxy's admin API.
+    static func start(
+        group: any EventLoopGroup, port: Int = 0, hmacSecret: [UInt8], sessionsAPI: AdminAPIClient? = nil
+    ) async throws -> any Channel {
         try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(DemoHandler(secret: hmacSecret))
+                    try channel.pipeline.syncOperations.addHandler(DemoHandler(secret: hmacSecret, sessionsAPI: sessionsAPI))
                 }
             }
             .bind(host: "127.0.0.1", port: port)
@@ -45,10 +49,16 @@ final class DemoHandler: ChannelInboundHandler {
 
     /// The HS256 secret shared with the proxy (a `Secret`, so the handler never prints it).
     let secret: Secret<[UInt8]>
+    /// The proxy's sessions API, for "Your devices" (an app behind a sidecar reaches its admin
+    /// listener on loopback).
+    let sessionsAPI: AdminAPIClient?
     private var head: HTTPRequestHead?
     private var body: [UInt8] = []
 
-    init(secret: [UInt8]) { self.secret = Secret(secret) }
+    init(secret: [UInt8], sessionsAPI: AdminAPIClient?) {
+        self.secret = Secret(secret)
+        self.sessionsAPI = sessionsAPI
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
@@ -88,6 +98,16 @@ final class DemoHandler: ChannelInboundHandler {
             redirect(to: "/login", headers: [("X-Session-Action", "destroy")], context: context)
         case (.POST, "/logout-everywhere"):
             redirect(to: "/login", headers: [("X-Session-Action", "revoke-all")], context: context)
+        case (.POST, "/devices/sign-out"):
+            // The proxy checks that the sid is another session of this user; anything else is a no-op.
+            let sid = FormDecoding.decode(String(decoding: body, as: UTF8.self))["sid"] ?? ""
+            let valid =
+                !sid.isEmpty
+                && sid.utf8.allSatisfy {
+                    $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: "_") || (0x30...0x39).contains($0) || (0x41...0x5A).contains($0)
+                        || (0x61...0x7A).contains($0)
+                }
+            redirect(to: "/", headers: valid ? [("X-Session-Action", "revoke \(sid)")] : [], context: context)
         case (.GET, "/api/me"):
             let body: JSONValue = claims.map { .object($0) } ?? ["error": "no session"]
             send(.ok, json: JSONSerializer.string(body), context: context)
@@ -96,9 +116,24 @@ final class DemoHandler: ChannelInboundHandler {
                 return redirect(to: "/login", headers: [], context: context)
             }
             let visits: Int64 = { if case .int(let n)? = data["visits"] { return n + 1 } else { return 1 } }()
-            send(
-                .ok, html: DemoPages.home(claims: claims, data: data), headers: [("X-Session-Set", "{\"visits\":\(visits)}")],
-                context: context)
+            let headers = [("X-Session-Set", "{\"visits\":\(visits)}")]
+            guard let sessionsAPI, let user = data["user_id"]?.stringValue else {
+                return send(.ok, html: DemoPages.home(claims: claims, data: data, devices: nil), headers: headers, context: context)
+            }
+            let bound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            let listing = context.eventLoop.makePromise(of: JSONValue?.self)
+            listing.completeWithTask {
+                let encoded = user.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? user
+                guard let response = try? await sessionsAPI.send(method: "GET", target: "/sessions?user=\(encoded)"),
+                    response.status == 200
+                else { return nil }
+                return try? JSONParser.parse(response.body, maxDepth: 8, maxBytes: 1 << 20)
+            }
+            listing.futureResult.whenSuccess { devices in
+                let (handler, context) = bound.value
+                let page = DemoPages.home(claims: claims, data: data, devices: DemoDevices(listing: devices, claims: claims))
+                handler.send(.ok, html: page, headers: headers, context: context)
+            }
         default:
             send(.notFound, html: DemoPages.page(title: "Not found", body: "<p>Nothing here.</p>"), context: context)
         }

@@ -82,7 +82,7 @@ enum StoreFactory {
     ) async throws -> (any SessionStore, [any Service]) {
         let policy = SessionPolicy(
             idleTimeout: config.session.idleTimeout, absoluteTimeout: config.session.absoluteTimeout,
-            userKey: config.session.userKey)
+            userKey: config.session.userKey, maxPerUser: config.session.maxPerUser)
         switch config.store.backend {
         case .memory:
             let store = MemorySessionStore(policy: policy, random: random)

@@ -5,7 +5,7 @@ enum CookieKeys {
 }
 
 enum SessionKeys {
-    static let all = ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime", "max_data_bytes"]
+    static let all = ["idle_timeout", "absolute_timeout", "touch_interval", "user_key", "max_lifetime", "max_data_bytes", "max_per_user"]
 }
 
 extension ConfigPass {
@@ -113,6 +113,7 @@ extension ConfigPass {
         if let value = seconds(table, "touch_interval", example: "1m") { session.touchInterval = value }
         if let value = seconds(table, "max_lifetime", example: "30d") { session.maxLifetime = value }
         if let value = int(table, "max_data_bytes", range: 0...67_108_864) { session.maxDataBytes = value }
+        if let value = int(table, "max_per_user", range: 0...100_000) { session.maxPerUser = value }
         if let value = string(table, "user_key") {
             if value.isEmpty { report(table.key("user_key"), "must not be empty (e.g. \"user_id\")") } else { session.userKey = value }
         }

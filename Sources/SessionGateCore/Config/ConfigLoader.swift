@@ -4,7 +4,7 @@
 /// malformed durations, missing `${VAR}`s, key lengths, globs and inconsistent settings.
 public enum ConfigLoader {
     /// The top-level tables.
-    static let sections = ["server", "upstream", "cookie", "session", "store", "signing", "log", "inject", "routes", "route"]
+    static let sections = ["server", "upstream", "cookie", "session", "store", "signing", "log", "inject", "routes", "route", "admin"]
 
     /// Validates `root` (the whole document).
     /// - Parameters:
@@ -48,6 +48,9 @@ public enum ConfigLoader {
             config.inject = pass.readInject(table)
         }
         config.routes = pass.readRoutes(document)
+        if let table = pass.section(document, "admin", allowed: AdminKeys.all) {
+            config.admin = pass.readAdmin(table)
+        }
 
         return pass.issues.isEmpty ? .success(config) : .failure(ConfigErrors(issues: pass.issues))
     }

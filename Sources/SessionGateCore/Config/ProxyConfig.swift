@@ -17,6 +17,8 @@ public struct ProxyConfig: Sendable, Equatable {
     /// Header name -> session data field, projected as plain headers upstream.
     public var inject: [InjectedHeader]
     public var routes: Routes
+    /// `[admin]`: the sessions API on the admin listener.
+    public var admin = Admin()
 
     public init(
         server: Server, upstream: Upstream, cookie: Cookie, session: Session, store: Store,
@@ -95,7 +97,25 @@ public struct ProxyConfig: Sendable, Equatable {
         /// `max_data_bytes`: the most bytes the session object may take as compact JSON (see
         /// `SessionDataLimit`); a patch that would exceed it is a malformed directive. 0 = unlimited.
         public var maxDataBytes: Int = 8192
+        /// `max_per_user`: past it, a new session of a user ends their least recently seen one.
+        /// 0 = no limit.
+        public var maxPerUser: Int = 0
         public init() {}
+    }
+
+    /// `[admin]`: the sessions API exists only with a token (`token`, or read from `token_file`).
+    public struct Admin: Sendable, Equatable {
+        /// The shortest accepted bearer token, in bytes.
+        public static let minimumTokenBytes = 32
+        /// The bearer token given inline (usually `${ADMIN_TOKEN}`).
+        public var token: Secret<String>? = nil
+        /// `token_file`, resolved against the config file's folder; read (and checked) when the
+        /// file is loaded, into `token`.
+        public var tokenFile: String? = nil
+        public init() {}
+
+        /// Whether the sessions API is served.
+        public var sessionsAPIEnabled: Bool { token != nil }
     }
 
     public enum Backend: String, Sendable, Equatable, CaseIterable {

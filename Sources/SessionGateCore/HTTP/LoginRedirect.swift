@@ -52,7 +52,7 @@ public enum LoginRedirect {
     }
 
     /// nil for invalid percent-encoding.
-    private static func percentDecoded(_ bytes: [UInt8]) -> [UInt8]? {
+    static func percentDecoded(_ bytes: [UInt8]) -> [UInt8]? {
         guard bytes.contains(UInt8(ascii: "%")) else { return bytes }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)

@@ -19,15 +19,24 @@ public struct SessionDirectives: Sendable, Equatable {
     public var actions: [SessionAction]
     /// `X-Session-Lifetime` in whole seconds (> 0), not yet capped by `max_lifetime`.
     public var lifetime: Int64?
+    /// `X-Session-Action: revoke <sid>` handles in order: other sessions of the same user to end.
+    /// They apply after the patches, before the verbs.
+    public var revocations: [String]
 
-    public init(patches: [JSONValue] = [], actions: [SessionAction] = [], lifetime: Int64? = nil) {
+    public init(
+        patches: [JSONValue] = [], actions: [SessionAction] = [], lifetime: Int64? = nil, revocations: [String] = []
+    ) {
         self.patches = patches
         self.actions = actions
         self.lifetime = lifetime
+        self.revocations = revocations
     }
 
     /// True when the response carried no directive at all.
-    public var isEmpty: Bool { patches.isEmpty && actions.isEmpty && lifetime == nil }
+    public var isEmpty: Bool { patches.isEmpty && actions.isEmpty && lifetime == nil && revocations.isEmpty }
+
+    /// The longest `sid` a `revoke <sid>` may name (handles are 22 characters).
+    public static let maxHandleBytes = 64
 
     /// Header names, lowercased, that carry directives (always stripped from the client response).
     public static let headerNames = ["x-session-set", "x-session-action", "x-session-lifetime"]
@@ -59,13 +68,25 @@ public struct SessionDirectives: Sendable, Equatable {
                 let trimmed = trimOWS(element)
                 if trimmed.isEmpty { continue }  // RFC 9110 §5.6.1: empty list elements are ignored
                 // ASCII case folding only: Unicode lower-casing turns KELVIN SIGN (U+212A) into "k".
-                let word = String(decoding: trimmed.map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
-                guard let verb = SessionAction(rawValue: word) else {
+                let words = trimmed.split(whereSeparator: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") })
+                let word = String(decoding: words[0].map { $0 >= 0x41 && $0 <= 0x5A ? $0 | 0x20 : $0 }, as: UTF8.self)
+                if word == "revoke" {
+                    guard words.count == 2, let handle = sessionHandle(words[1]) else {
+                        return .failure(
+                            .init(
+                                header: "X-Session-Action", position: index,
+                                reason: "\(DirectiveError.preview(trimmed)) must be \"revoke <sid>\" with one sid "
+                                    + "(letters, digits, - and _, at most \(maxHandleBytes))"))
+                    }
+                    directives.revocations.append(handle)
+                    continue
+                }
+                guard words.count == 1, let verb = SessionAction(rawValue: word) else {
                     return .failure(
                         .init(
                             header: "X-Session-Action", position: index,
                             reason: "unknown action \(DirectiveError.preview(trimmed)); "
-                                + "expected rotate, destroy, revoke-others or revoke-all"))
+                                + "expected rotate, destroy, revoke-others, revoke-all or revoke <sid>"))
                 }
                 directives.actions.append(verb)
             }
@@ -80,6 +101,20 @@ public struct SessionDirectives: Sendable, Equatable {
             }
         }
         return .success(directives)
+    }
+
+    /// A `sid` as `revoke` takes it: base64url characters, 1...`maxHandleBytes` of them.
+    private static func sessionHandle(_ bytes: some Collection<UInt8>) -> String? {
+        guard !bytes.isEmpty, bytes.count <= maxHandleBytes else { return nil }
+        let valid = bytes.allSatisfy { byte in
+            switch byte {
+            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
+                UInt8(ascii: "-"), UInt8(ascii: "_"):
+                true
+            default: false
+            }
+        }
+        return valid ? String(decoding: bytes, as: UTF8.self) : nil
     }
 
     private static func parseSeconds(_ value: String) -> Result<Int64, DirectiveError> {

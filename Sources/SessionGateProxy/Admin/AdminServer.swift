@@ -7,7 +7,8 @@ import SessionGateCore
 import Synchronization
 
 /// The admin listener (`server.admin_listen`): `/livez`, `/readyz` (the store answers),
-/// `/metrics` (Prometheus text) and `/.well-known/jwks.json` (EdDSA public key; empty for HS256).
+/// `/metrics` (Prometheus text), `/.well-known/jwks.json` (EdDSA public key; empty for HS256) and,
+/// with `[admin] token`, the sessions API (`SessionsAPI`, `docs/admin-api.md`).
 /// Kept apart from the client listener so probes and scrapes never compete with traffic rules.
 public final class AdminServer: Service, Sendable {
     let runtimes: RuntimeSource
@@ -95,10 +96,21 @@ final class AdminHandler: ChannelInboundHandler {
 
     private func route(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
         let path = head.uri.split(separator: "?", maxSplits: 1).first.map(String.init) ?? head.uri
+        let runtime = runtimes.current
+        switch SessionsAPI.decide(
+            method: head.method.rawValue, target: head.uri, authorization: head.headers["authorization"],
+            token: runtime.config.admin.token)
+        {
+        case .notSessionsPath: break
+        case .respond(let status, let body):
+            logCall(action: "refused", user: nil, status: status, count: nil, runtime: runtime, context: context)
+            return respondJSON(status, body, head: head, context: context)
+        case .perform(let operation):
+            return perform(operation, head: head, runtime: runtime, context: context)
+        }
         guard head.method == .GET || head.method == .HEAD else {
             return respond(.methodNotAllowed, "text/plain", "method not allowed\n", head: head, context: context)
         }
-        let runtime = runtimes.current
         switch path {
         case "/livez":
             respond(.ok, "text/plain", "ok\n", head: head, context: context)
@@ -131,17 +143,94 @@ final class AdminHandler: ChannelInboundHandler {
         }
     }
 
-    func respond(_ status: HTTPResponseStatus, _ type: String, _ body: String, head: HTTPRequestHead, context: ChannelHandlerContext) {
+    /// Runs one authorised sessions API call against the store and answers it.
+    private func perform(
+        _ operation: SessionsAPI.Operation, head: HTTPRequestHead, runtime: ProxyRuntime, context: ChannelHandlerContext
+    ) {
+        let store = runtime.store
+        let now = runtime.clock.now()
+        let backend = runtime.config.store.backend.rawValue
+        let events = self.events
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        StoreCall.run(on: context.eventLoop, timeout: runtime.config.store.timeout) {
+            () async throws(StoreError) -> (status: Int, body: JSONValue, count: Int?) in
+            switch operation {
+            case .list(let user):
+                let sessions = try await store.listSessions(ofUser: user, now: now)
+                return (200, SessionsAPI.listBody(user: user, sessions: sessions), sessions.count)
+            case .revokeSession(let handle):
+                guard try await store.revoke(handle: handle, ofUser: nil, now: now) else {
+                    return (404, SessionsAPI.error("no live session has that sid"), 0)
+                }
+                return (200, SessionsAPI.revokedBody(1), 1)
+            case .revokeUser(let user):
+                // The cookie store would answer 0 here (it cannot reach other clients): refuse.
+                guard store.reach == .serverSide else {
+                    throw StoreError(.unsupported, "the cookie store cannot end sessions from elsewhere")
+                }
+                let count = try await store.revokeUser(user, keeping: nil, now: now)
+                return (200, SessionsAPI.revokedBody(count), count)
+            case .stats:
+                let count = try await store.liveSessionCount(now: now)
+                return (200, SessionsAPI.statsBody(backend: backend, liveSessions: count), count)
+            }
+        } completion: { result in
+            let (handler, context) = loopBound.value
+            switch result {
+            case .success(let answer):
+                if operation.action.hasPrefix("revoke"), let count = answer.count { events.sessionsRevoked(count, cause: .adminAPI) }
+                handler.logCall(
+                    action: operation.action, user: operation.user, status: answer.status, count: answer.count, runtime: runtime,
+                    context: context)
+                handler.respondJSON(answer.status, answer.body, head: head, context: context)
+            case .failure(let error):
+                let status = error.code == .unsupported ? 501 : 503
+                handler.logCall(
+                    action: operation.action, user: operation.user, status: status, count: nil, runtime: runtime, context: context)
+                let message = error.code == .unsupported ? error.detail : "the session store is unavailable (\(error.code.rawValue))"
+                handler.respondJSON(status, SessionsAPI.error(message), head: head, context: context)
+            }
+        }
+    }
+
+    /// Every sessions API call is logged: caller, action, user, result — never the token.
+    private func logCall(
+        action: String, user: String?, status: Int, count: Int?, runtime: ProxyRuntime, context: ChannelHandlerContext
+    ) {
+        var metadata: Logger.Metadata = ["action": "\(action)", "status": "\(status)"]
+        if let address = context.channel.remoteAddress?.ipAddress { metadata["client"] = "\(address)" }
+        if let user { metadata["user"] = "\(user)" }
+        if let count { metadata["count"] = "\(count)" }
+        runtime.logger.info("admin sessions API call", metadata: metadata)
+    }
+
+    func respondJSON(_ status: Int, _ body: JSONValue, head: HTTPRequestHead, context: ChannelHandlerContext) {
+        var headers = HTTPHeaders()
+        if status == 401 { headers.add(name: "WWW-Authenticate", value: "Bearer realm=\"sessiongate-admin\"") }
+        respond(
+            HTTPResponseStatus(statusCode: status), "application/json", JSONSerializer.string(body) + "\n", head: head,
+            context: context, extraHeaders: headers)
+    }
+
+    func respond(
+        _ status: HTTPResponseStatus, _ type: String, _ body: String, head: HTTPRequestHead, context: ChannelHandlerContext,
+        extraHeaders: HTTPHeaders = HTTPHeaders()
+    ) {
         var headers = HTTPHeaders()
         headers.add(name: "Content-Type", value: type)
         headers.add(name: "Content-Length", value: String(body.utf8.count))
         headers.add(name: "Cache-Control", value: "no-store")
+        headers.add(contentsOf: extraHeaders)
+        let keepAlive = head.isKeepAlive
+        if !keepAlive { headers.add(name: "Connection", value: "close") }
         context.write(wrapOutboundOut(.head(HTTPResponseHead(version: head.version, status: status, headers: headers))), promise: nil)
         if head.method != .HEAD {
             var buffer = context.channel.allocator.buffer(capacity: body.utf8.count)
             buffer.writeString(body)
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
-        context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        // A client that asked for `Connection: close` (the CLI) reads to the end of the connection.
+        let ended = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive { ended.whenComplete { _ in context.close(promise: nil) } }
     }
 }

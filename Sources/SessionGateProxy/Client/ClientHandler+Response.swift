@@ -135,16 +135,23 @@ extension ClientHandler: UpstreamDelegate {
         let loaded = exchange.session
         let presented = exchange.presentedCookie
         let now = exchange.now
+        let client = ClientInfo(
+            ip: ClientAddress.resolve(
+                peer: peer, forwardedFor: exchange.head.headers["x-forwarded-for"],
+                trustedProxies: runtime.config.server.trustedProxies),
+            userAgent: exchange.head.headers.first(name: "user-agent"))
         guard let loop = context?.eventLoop else { return }
         let observation = StoreCall.Observation(events: events, backend: runtime.config.store.backend, operation: .write)
         StoreCall.run(on: loop, timeout: runtime.config.store.timeout, observe: observation) {
             () async throws(StoreError) -> SessionOutcome in
-            try await SessionFlow.apply(directives, to: loaded, presentedCookie: presented, runtime: runtime, now: now)
+            try await SessionFlow.apply(
+                directives, to: loaded, presentedCookie: presented, client: client, runtime: runtime, now: now)
         } completion: { result in
             guard self.exchange === exchange, !self.closed else { return }
             switch result {
             case .success(let outcome):
                 for directive in outcome.applied { self.events.directiveApplied(directive) }
+                self.events.sessionsRevoked(outcome.revokedOthers, cause: .user)
                 exchange.session = outcome.session
                 self.sendResponseHead(head, exchange: exchange, cookie: outcome.cookie, flushNow: true)
             case .failure(let error):

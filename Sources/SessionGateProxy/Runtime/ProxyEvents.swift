@@ -109,7 +109,22 @@ public final class ProxyEvents: Sendable {
         let errors: Counter
     }
 
-    static let directiveKinds = ["set", "destroy", "rotate", "rotate(user)", "revoke-others", "revoke-all", "lifetime"]
+    static let directiveKinds = ["set", "destroy", "rotate", "rotate(user)", "revoke-others", "revoke-all", "revoke", "lifetime"]
+
+    /// Who ended sessions other than the one a response was about.
+    public enum RevocationCause: Int, CaseIterable, Sendable {
+        /// The app's directives: `revoke <sid>`, `revoke-others`, `revoke-all`.
+        case user
+        /// The sessions API on the admin listener (`DELETE /sessions…`).
+        case adminAPI
+
+        var label: String {
+            switch self {
+            case .user: "user"
+            case .adminAPI: "admin-api"
+            }
+        }
+    }
     static let statusClasses = ["1xx", "2xx", "3xx", "4xx", "5xx"]
     /// Histogram buckets (seconds): a sidecar adds well under a millisecond, an app or a store
     /// may take seconds.
@@ -131,6 +146,7 @@ public final class ProxyEvents: Sendable {
     private let loads: [Counter]
     private let writes: [Counter]
     private let directivesRejected: Counter
+    private let revocations: [Counter]
     private let storeWriteFailures: Counter
     private let upstreamConnectErrors: Counter
     private let reloads: [Counter]
@@ -168,6 +184,11 @@ public final class ProxyEvents: Sendable {
             counter("sessiongate_session_writes_total", "Directives applied to the store, by directive.", [("directive", $0)])
         }
         directivesRejected = counter("sessiongate_directives_rejected_total", "Responses with a malformed session directive.")
+        revocations = RevocationCause.allCases.map {
+            counter(
+                "sessiongate_sessions_revoked_total", "Sessions ended from elsewhere than their own requests, by cause.",
+                [("cause", $0.label)])
+        }
         storeWriteFailures = counter("sessiongate_store_write_failures_total", "Responses whose directives the store could not save.")
         reloads = ReloadResult.allCases.map {
             counter("sessiongate_config_reloads_total", "Configuration reloads, by result.", [("result", $0.label)])
@@ -233,6 +254,12 @@ public final class ProxyEvents: Sendable {
     }
 
     func directiveRejected() { directivesRejected.increment() }
+
+    /// `count` sessions were ended by `cause`.
+    public func sessionsRevoked(_ count: Int, cause: RevocationCause) {
+        guard count > 0 else { return }
+        revocations[cause.rawValue].increment(by: Int64(count))
+    }
 
     func sessionWriteFailed() { storeWriteFailures.increment() }
 

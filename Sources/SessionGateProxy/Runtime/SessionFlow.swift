@@ -13,6 +13,9 @@ struct SessionOutcome {
     var cookie: CookieChange
     /// Which directives were applied, for logs and metrics.
     var applied: [String]
+    /// Other sessions this response's directives ended (`revoke <sid>`, `revoke-others`,
+    /// `revoke-all`), for the revocation counter.
+    var revokedOthers = 0
 }
 
 /// The store work of the request path, kept apart from the channel handlers so it can be read
@@ -37,7 +40,7 @@ enum SessionFlow {
     /// lead to a live session (so it is cleared).
     static func apply(
         _ directives: SessionDirectives, to loaded: StoredSession?, presentedCookie: Bool,
-        runtime: ProxyRuntime, now: UnixSeconds
+        client: ClientInfo, runtime: ProxyRuntime, now: UnixSeconds
     ) async throws(StoreError) -> SessionOutcome {
         let store = runtime.store
         let policy = runtime.config.session
@@ -45,6 +48,7 @@ enum SessionFlow {
         var changed = false
         var ended = false
         var applied: [String] = []
+        var revokedOthers = 0
         let userBefore = loaded.flatMap { userID(of: $0, key: policy.userKey) }
 
         for patch in directives.patches {
@@ -62,7 +66,7 @@ enum SessionFlow {
                 if session == nil { ended = true }
             } else {
                 guard case .object(let data) = MergePatch.apply(patch, to: .object([:])) else { continue }
-                session = try await store.create(data: data, now: now)
+                session = try await store.create(data: data, client: client, now: now)
                 ended = false
             }
             changed = true
@@ -73,6 +77,24 @@ enum SessionFlow {
         if let current = session, loaded != nil, userID(of: current, key: policy.userKey) != userBefore {
             session = try await store.rotate(current, now: now)
             applied.append("rotate(user)")
+        }
+
+        // `revoke <sid>`: only another session of this session's user; anything else changes
+        // nothing and answers the same (no oracle for other users' sessions).
+        for handle in directives.revocations {
+            let owner = (session ?? loaded).flatMap { userID(of: $0, key: policy.userKey) }
+            var revoked = false
+            if let owner, handle != session?.handle, handle != loaded?.handle {
+                revoked = try await store.revoke(handle: handle, ofUser: owner, now: now)
+            }
+            if revoked {
+                revokedOthers += 1
+            } else {
+                runtime.logger.notice(
+                    "revoke <sid> changed nothing: no live session with that sid belongs to this session's user",
+                    metadata: ["sid": "\(handle)"])
+            }
+            applied.append("revoke")
         }
 
         for action in directives.actions {
@@ -90,12 +112,13 @@ enum SessionFlow {
                 }
             case .revokeOthers:
                 if let current = session, let user = userID(of: current, key: policy.userKey) {
-                    _ = try await store.revokeUser(user, keeping: current.ticket, now: now)
+                    revokedOthers += try await store.revokeUser(user, keeping: current.ticket, now: now)
                 }
             case .revokeAll:
                 if let current = session {
                     if let user = userID(of: current, key: policy.userKey) {
-                        _ = try await store.revokeUser(user, keeping: nil, now: now)
+                        // The others; this one is destroyed below.
+                        revokedOthers += try await store.revokeUser(user, keeping: current.ticket, now: now)
                     }
                     try await store.destroy(current)
                     session = nil
@@ -112,7 +135,7 @@ enum SessionFlow {
         }
 
         if !changed, !ended, let current = session, now - current.times.lastSeenAt >= policy.touchInterval {
-            if let touched = try await store.touch(current, now: now) {
+            if let touched = try await store.touch(current, client: client, now: now) {
                 session = touched
                 changed = touched.times.expiresAt != current.times.expiresAt || touched.ticket != current.ticket
             }
@@ -126,7 +149,7 @@ enum SessionFlow {
         } else {
             cookie = .keep
         }
-        return SessionOutcome(session: session, cookie: cookie, applied: applied)
+        return SessionOutcome(session: session, cookie: cookie, applied: applied, revokedOthers: revokedOthers)
     }
 
     static func userID(of session: StoredSession, key: String) -> String? {
