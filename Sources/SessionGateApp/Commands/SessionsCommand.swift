@@ -47,12 +47,12 @@ public struct SessionsCommand: AsyncParsableCommand {
                 port = value
             }
             if host == nil || token == nil {
-                switch ConfigFile.load(path: config, environment: environment) {
+                switch ConfigFile.loadAdminAccess(path: config, environment: environment) {
                 case .failure(let errors):
                     throw CLIFailure(errors.issues.map { "error: \($0)" }.joined(separator: "\n"))
                 case .success(let loaded):
                     if host == nil {
-                        let listen = loaded.server.adminListen
+                        let listen = loaded.adminListen
                         host = ["0.0.0.0", "::", ""].contains(listen.host) ? "127.0.0.1" : listen.host
                         port = listen.port
                     }

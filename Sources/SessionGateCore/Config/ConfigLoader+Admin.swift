@@ -52,3 +52,25 @@ extension ProxyConfig.Admin {
         return allowed ? nil : "may hold only letters, digits and -._~+/= (RFC 6750), so it fits an Authorization header"
     }
 }
+
+extension ConfigLoader {
+    /// What a client of the sessions API needs from a proxy's file: `server.admin_listen` and
+    /// `[admin]`, and nothing else — so the CLI runs without the cookie keys or the signing
+    /// secret in its environment. Other keys are neither read nor checked.
+    public static func loadAdminAccess(
+        _ root: ConfigNode, environment: [String: String], configDirectory: String
+    ) -> Result<(adminListen: SocketAddressSpec, admin: ProxyConfig.Admin), ConfigErrors> {
+        var pass = ConfigPass(environment: environment, configDirectory: configDirectory)
+        guard case .table(let entries) = root else {
+            return .failure(ConfigErrors(issues: [ConfigIssue(key: "config", message: "expected a table of sections")]))
+        }
+        let document = ConfigTable(path: "", entries: entries)
+        var address = ProxyConfig.Server().adminListen
+        if let server = pass.table(document["server"], key: "server"), let listen = pass.listenAddress(server, "admin_listen") {
+            address = listen
+        }
+        var admin = ProxyConfig.Admin()
+        if let table = pass.section(document, "admin", allowed: AdminKeys.all) { admin = pass.readAdmin(table) }
+        return pass.issues.isEmpty ? .success((address, admin)) : .failure(ConfigErrors(issues: pass.issues))
+    }
+}

@@ -84,7 +84,7 @@ extension ConfigPass {
         return upstream
     }
 
-    private mutating func listenAddress(_ table: ConfigTable, _ name: String) -> SocketAddressSpec? {
+    mutating func listenAddress(_ table: ConfigTable, _ name: String) -> SocketAddressSpec? {
         guard let text = string(table, name, expected: "a \"host:port\" string such as \"127.0.0.1:8080\"") else {
             return nil
         }
