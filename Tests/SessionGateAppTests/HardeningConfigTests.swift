@@ -1,3 +1,4 @@
+import Foundation
 import SessionGateCore
 import Testing
 
@@ -87,5 +88,56 @@ struct HardeningConfigTests {
         let config = try Fixture.config(Fixture.minimal)
         #expect(ExplainCommand.explain(method: "POST", target: "/x", config: config).contains { $0.hasPrefix("origin:") })
         #expect(!ExplainCommand.explain(method: "GET", target: "/x", config: config).contains { $0.hasPrefix("origin:") })
+    }
+}
+
+/// Issue 15's configuration keys: `[admin] token` / `token_file` and `[session] max_per_user`.
+@Suite("Sessions API config")
+struct SessionsAPIConfigTests {
+    static let token = String(repeating: "k", count: 32)
+
+    @Test func offByDefault() throws {
+        let config = try Fixture.config(Fixture.minimal)
+        #expect(config.admin.token == nil && !config.admin.sessionsAPIEnabled)
+        #expect(config.session.maxPerUser == 0)
+    }
+
+    @Test func inlineTokenAndBound() throws {
+        let config = try Fixture.config(
+            Fixture.minimal + "[session]\nmax_per_user = 5\n[admin]\ntoken = \"${ADMIN}\"\n",
+            environment: Fixture.environment.merging(["ADMIN": Self.token]) { $1 })
+        #expect(config.admin.token?.revealed == Self.token)
+        #expect(config.session.maxPerUser == 5)
+    }
+
+    @Test func shortOrUnsafeTokensAndBothKeysAreRefusedByKey() throws {
+        let short = try Fixture.issues(Fixture.minimal + "[admin]\ntoken = \"short\"\n")
+        #expect(short.map(\.key) == ["admin.token"])
+        #expect(short[0].message.contains("at least 32") && !short[0].message.contains("short\""))
+        let spaced = try Fixture.issues(Fixture.minimal + "[admin]\ntoken = \"\(Self.token) x\"\n")
+        #expect(spaced.map(\.key) == ["admin.token"])
+        let both = try Fixture.issues(Fixture.minimal + "[admin]\ntoken = \"\(Self.token)\"\ntoken_file = \"t\"\n")
+        #expect(both.map(\.key) == ["admin.token_file"])
+        let negative = try Fixture.issues(Fixture.minimal + "[session]\nmax_per_user = -1\n")
+        #expect(negative.map(\.key) == ["session.max_per_user"])
+        let unknown = try Fixture.issues(Fixture.minimal + "[admin]\ntokens = \"x\"\n")
+        #expect(unknown.map(\.key) == ["admin.tokens"])
+    }
+
+    @Test func tokenFileIsReadTrimmedAndChecked() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("sg-admin-\(UInt64.random(in: 0...UInt64.max))")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let configPath = folder.appendingPathComponent("proxy.toml").path
+        try (Fixture.minimal + "[admin]\ntoken_file = \"admin.token\"\n").write(toFile: configPath, atomically: true, encoding: .utf8)
+        let missing = try #require(ConfigFile.load(path: configPath, environment: Fixture.environment).failure)
+        #expect(missing.keys == ["admin.token_file"] && missing.issues[0].message.contains("does not exist"))
+        let tokenPath = folder.appendingPathComponent("admin.token").path
+        try "tooshort\n".write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        let short = try #require(ConfigFile.load(path: configPath, environment: Fixture.environment).failure)
+        #expect(short.keys == ["admin.token_file"] && !short.issues[0].message.contains("tooshort"))
+        try (Self.token + "\n").write(toFile: tokenPath, atomically: true, encoding: .utf8)
+        let config = try ConfigFile.load(path: configPath, environment: Fixture.environment).get()
+        #expect(config.admin.token?.revealed == Self.token)
     }
 }

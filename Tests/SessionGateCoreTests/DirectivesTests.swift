@@ -34,6 +34,19 @@ import Testing
         #expect(try parse(action: values).get().actions == expected)
     }
 
+    @Test func revokeTakesOneSidAndKeepsItsCase() throws {
+        let directives = try parse(action: ["Revoke AbC-_9", "rotate, revoke  xyz\t", "revoke q"]).get()
+        #expect(directives.revocations == ["AbC-_9", "xyz", "q"])
+        #expect(directives.actions == [.rotate])
+        #expect(!directives.isEmpty)
+        #expect(!(try parse(action: ["revoke abc"]).get().isEmpty))
+    }
+
+    @Test(arguments: ["revoke", "revoke a b", "revoke a/b", "revoke a%20", "revoke " + String(repeating: "a", count: 65), "rotate now"])
+    func malformedRevokesFailTheWholeSet(value: String) {
+        #expect(throws: DirectiveError.self) { try parse(set: [#"{"a":1}"#], action: [value]).get() }
+    }
+
     @Test(arguments: [
         ("1", Int64(1)), ("3600", 3600), (" 86400 ", 86400), ("007", 7),
         ("99999999999999999999999", Int64.max),
