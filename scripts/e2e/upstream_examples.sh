@@ -88,6 +88,7 @@ expect_status() { [ "$2" = "$3" ] || fail "${4:-$1}: expected HTTP $3, got $2 ($
 python3 -c 'import joserfc' 2>/dev/null || pip install -q joserfc
 COOKIE_KEY=$("$BIN" keygen)
 HS256_SECRET=$("$BIN" keygen)
+ADMIN_TOKEN=$("$BIN" keygen | tr "+/" "-_" | tr -d "=")
 ED25519_SEED=$("$BIN" keygen --ed25519)
 ISSUER="sessiongate-e2e"
 AUDIENCE="example-app"
@@ -120,6 +121,9 @@ keys = ["\${SESSIONGATE_KEY}"]
 
 [session]
 max_lifetime = "30d"
+
+[admin]
+token = "\${SESSIONGATE_ADMIN_TOKEN}"
 
 [store]
 backend = "memory"
@@ -163,6 +167,7 @@ start_app() {
     else
         env+=(SESSIONGATE_JWKS_URL="http://127.0.0.1:$3/.well-known/jwks.json")
     fi
+    env+=(SESSIONGATE_ADMIN_URL="http://127.0.0.1:$3" SESSIONGATE_ADMIN_TOKEN="$ADMIN_TOKEN")
     case $1 in
     python) env "${env[@]}" python3 examples/upstream/python/app.py >"$WORK/app.log" 2>&1 & ;;
     node) env "${env[@]}" node examples/upstream/node/app.js >"$WORK/app.log" 2>&1 & ;;
@@ -190,7 +195,7 @@ run_case() {
     fi
     start_app "$example" "$app_port" "$admin_port" "$algorithm"
     SESSIONGATE_KEY="$COOKIE_KEY" SESSIONGATE_SIGNING_SECRET="$HS256_SECRET" SESSIONGATE_ED25519_KEY="$ED25519_SEED" \
-        "$BIN" serve --config "$WORK/proxy.toml" >"$WORK/proxy.log" 2>&1 &
+        SESSIONGATE_ADMIN_TOKEN="$ADMIN_TOKEN" "$BIN" serve --config "$WORK/proxy.toml" >"$WORK/proxy.log" 2>&1 &
     PIDS+=($!)
     wait_http "$app/healthz" 20 || fail "the $example app did not come up on port $app_port"
     wait_http "http://127.0.0.1:$admin_port/readyz" 20 || fail "the proxy did not become ready"
@@ -246,6 +251,26 @@ PY
         fi
     done <"$WORK/tokens"
     ((rejected >= 8)) || fail "only $rejected bad tokens were tried"
+
+    # "Your devices" (the Python example builds it): a second client, listed, signed out from the first.
+    if [ "$example" = python ] && [ "$source" != doc ]; then
+        expect_status login2 "$(request login2 -c "$WORK/jar2" -A "second-device/1.0" -d user=alice "$proxy/login")" 303
+        expect_status me_other "$(request me_other -b "$WORK/jar2" -H 'Accept: application/json' "$proxy/")" 200
+        local other_sid
+        other_sid=$(json_field me_other sid)
+        expect_status devices "$(request devices -b "$WORK/jar" -H 'Accept: application/json' "$proxy/devices")" 200
+        python3 - "$WORK/devices.b" "$other_sid" <<'PY' || fail "devices page: $(cat "$WORK/devices.b")"
+import json, sys
+page = json.load(open(sys.argv[1]))
+sids = {s["sid"]: s for s in page["sessions"]}
+assert len(sids) == 2 and sys.argv[2] in sids and page["current"] in sids, sids
+assert sids[sys.argv[2]]["user_agent"] == "second-device/1.0", sids[sys.argv[2]]
+PY
+        expect_status sign_out "$(request sign_out -b "$WORK/jar" -d "sid=$other_sid" "$proxy/devices/sign-out")" 303
+        expect_status other_after "$(request other_after -b "$WORK/jar2" -H 'Accept: application/json' "$proxy/")" 401
+        expect_status still_in "$(request still_in -b "$WORK/jar" -H 'Accept: application/json' "$proxy/")" 200
+        echo "     $CASE: your devices listed 2 sessions; signing out the other one ended it"
+    fi
 
     # Log out: the session is destroyed, the cookie cleared, and the protected page closes again.
     expect_status logout "$(request logout -b "$WORK/jar" -c "$WORK/jar" -X POST "$proxy/logout")" 303

@@ -8,6 +8,9 @@ X-Session-Token header the proxy adds, and answers with X-Session-Set / X-Sessio
     POST /login   user=NAME  -> X-Session-Set: {"user_id": NAME}  (remember=on adds X-Session-Lifetime)
     GET  /        the signed-in user as JSON; counts visits with X-Session-Set
     POST /logout  -> X-Session-Action: destroy
+    GET  /devices "Your devices": the user's sessions from the proxy's sessions API (JSON with
+                  Accept: application/json), this one marked
+    POST /devices/sign-out  sid=SID -> X-Session-Action: revoke SID (the proxy checks the owner)
     GET  /healthz "ok" (for container health checks; not a session route)
 
 Environment:
@@ -16,6 +19,8 @@ Environment:
     SESSIONGATE_JWKS_URL        EdDSA instead: the proxy's admin /.well-known/jwks.json
     SESSIONGATE_ISSUER / SESSIONGATE_AUDIENCE   [signing] issuer / audience
                                 (default "sessiongate" / "upstream")
+    SESSIONGATE_ADMIN_URL       the proxy's admin listener, e.g. http://127.0.0.1:9090 (for /devices)
+    SESSIONGATE_ADMIN_TOKEN     the same token as [admin] token (for /devices)
 
 Run:  pip install joserfc && SESSIONGATE_SIGNING_SECRET=... python3 app.py
 """
@@ -40,6 +45,8 @@ ISSUER = os.environ.get("SESSIONGATE_ISSUER", "sessiongate")
 AUDIENCE = os.environ.get("SESSIONGATE_AUDIENCE", "upstream")
 JWKS_URL = os.environ.get("SESSIONGATE_JWKS_URL")
 SECRET = os.environ.get("SESSIONGATE_SIGNING_SECRET")
+ADMIN_URL = os.environ.get("SESSIONGATE_ADMIN_URL")
+ADMIN_TOKEN = os.environ.get("SESSIONGATE_ADMIN_TOKEN")
 if not JWKS_URL and not SECRET:
     raise SystemExit("set SESSIONGATE_SIGNING_SECRET (HS256) or SESSIONGATE_JWKS_URL (EdDSA)")
 
@@ -92,6 +99,30 @@ LOGIN_PAGE = """<!doctype html><title>Sign in</title>
 <button id="signin">Sign in</button></form>"""
 
 
+def list_sessions(user):
+    """The user's live sessions from the proxy's sessions API (docs/admin-api.md), or None."""
+    if not (ADMIN_URL and ADMIN_TOKEN):
+        return None
+    request = urllib.request.Request(f"{ADMIN_URL}/sessions?user={urllib.parse.quote(str(user), safe='')}",
+                                     headers={"Authorization": f"Bearer {ADMIN_TOKEN}"})
+    with urllib.request.urlopen(request, timeout=5) as response:
+        return json.load(response)["sessions"]
+
+
+def devices_page(sessions, current_sid):
+    rows = []
+    for s in sessions:
+        action = ("<strong>This device</strong>" if s["sid"] == current_sid else
+                  '<form method="post" action="/devices/sign-out"><input type="hidden" name="sid" value="{0}">'
+                  '<button type="submit">Sign out</button></form>'.format(html.escape(s["sid"])))
+        rows.append("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
+            html.escape(s["user_agent"] or "unknown"), html.escape(s["last_ip"] or s["ip"] or "unknown"),
+            html.escape(s["created_at"]), html.escape(s["last_seen_at"]), action))
+    return ("<!doctype html><title>Your devices</title><h1>Your devices</h1><table>"
+            "<tr><th>Browser</th><th>IP</th><th>Signed in</th><th>Last active</th><th></th></tr>"
+            + "".join(rows) + "</table>")
+
+
 class App(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive: the proxy pools its upstream connections
 
@@ -113,6 +144,16 @@ class App(BaseHTTPRequestHandler):
             body = json.dumps({"user": data.get("user_id"), "visits": visits, "sid": claims["sid"]})
             # Write back: an RFC 7396 merge patch, merged atomically into the session.
             return self.reply(200, "application/json", body, {"X-Session-Set": json.dumps({"visits": visits})})
+        if path == "/devices":
+            claims = self.session_claims(path)
+            if claims is None:
+                return self.reply(401, "application/json", '{"error": "unauthenticated"}')
+            sessions = list_sessions(claims["data"].get("user_id"))
+            if sessions is None:
+                return self.reply(503, "text/plain", "set SESSIONGATE_ADMIN_URL and SESSIONGATE_ADMIN_TOKEN\n")
+            if "application/json" in self.headers.get("Accept", ""):
+                return self.reply(200, "application/json", json.dumps({"current": claims["sid"], "sessions": sessions}))
+            return self.reply(200, "text/html", devices_page(sessions, claims["sid"]))
         self.reply(404, "text/plain", "not found\n")
 
     def do_POST(self):
@@ -130,6 +171,13 @@ class App(BaseHTTPRequestHandler):
             return self.reply(303, "text/plain", "", headers)
         if path == "/logout":
             return self.reply(303, "text/plain", "", {"X-Session-Action": "destroy", "Location": "/login"})
+        if path == "/devices/sign-out":
+            sid = form.get("sid", [""])[0]
+            # Only a well-formed sid goes into the header; the proxy ends it only if it is
+            # another session of this user (anything else changes nothing).
+            ok = sid and len(sid) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_") for c in sid)
+            headers = {"X-Session-Action": f"revoke {sid}"} if ok else {}
+            return self.reply(303, "text/plain", "", {**headers, "Location": "/devices"})
         self.reply(404, "text/plain", "not found\n")
 
     def read_body(self):
