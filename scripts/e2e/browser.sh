@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Real-browser test of `sessiongate demo` (see browser_test.py). Installs Debian's chromium and
+# Real-browser tests of `sessiongate demo` (browser_test.py: sign-in, cookie, logout;
+# browser_devices.py: "Your devices" across two browser profiles). Installs Debian's chromium and
 # chromium-driver (apt-get) and selenium (pip) when they are missing.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -18,4 +19,5 @@ python3 -c 'import selenium' 2>/dev/null || pip install -q selenium
 
 # Selenium must use the Debian driver and browser above, never download its own.
 export SE_OFFLINE=true
-exec timeout 180 python3 scripts/e2e/browser_test.py
+timeout 180 python3 scripts/e2e/browser_test.py
+exec timeout 180 python3 scripts/e2e/browser_devices.py

@@ -108,8 +108,15 @@ struct DemoDevices {
             return Device(
                 sid: sid, browser: Self.browser(fields["user_agent"]?.stringValue),
                 ip: fields["last_ip"]?.stringValue ?? fields["ip"]?.stringValue ?? "unknown",
-                createdAt: fields["created_at"]?.stringValue ?? "", lastSeenAt: fields["last_seen_at"]?.stringValue ?? "")
+                createdAt: Self.readable(fields["created_at"]?.stringValue),
+                lastSeenAt: Self.readable(fields["last_seen_at"]?.stringValue))
         }
+    }
+
+    /// `2026-12-06T19:20:55Z` as `2026-12-06 19:20 UTC`.
+    static func readable(_ stamp: String?) -> String {
+        guard let stamp, stamp.count == 20 else { return stamp ?? "" }
+        return stamp.prefix(10) + " " + stamp.dropFirst(11).prefix(5) + " UTC"
     }
 
     /// "Firefox on Linux" from a User-Agent, roughly (enough for people to tell devices apart).
