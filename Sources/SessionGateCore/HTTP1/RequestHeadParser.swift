@@ -1,0 +1,243 @@
+/// Parses an HTTP/1.x request head (RFC 9112 §2–§5) in place: it reads the bytes in the read
+/// buffer and returns positions — the method, the target, each header's name and value — with no
+/// `String` per header. Strict where leniency lets two parsers disagree: CRLF line endings only,
+/// no whitespace before a colon or at the start of a line (obs-fold), no CTL in values, versions
+/// `HTTP/1.0` and `HTTP/1.1` only, a target of visible ASCII. Limits are checked as bytes arrive,
+/// so an endless head is refused (431/414) before it is buffered whole.
+///
+/// Pure: bytes in, a `RequestHeadParser.Outcome` out.
+public struct RequestHeadParser: Sendable {
+    public struct Limits: Sendable, Equatable {
+        /// The most bytes of head (request line, headers, the blank line).
+        public var maxHeadBytes: Int
+        /// The most bytes of request target (longer: 414).
+        public var maxTargetBytes: Int
+        /// The most header fields.
+        public var maxHeaderCount: Int
+
+        public init(maxHeadBytes: Int, maxTargetBytes: Int, maxHeaderCount: Int) {
+            self.maxHeadBytes = maxHeadBytes
+            self.maxTargetBytes = maxTargetBytes
+            self.maxHeaderCount = maxHeaderCount
+        }
+    }
+
+    public enum Outcome: Equatable, Sendable {
+        /// The head is not complete yet: feed more bytes (from the same start).
+        case incomplete
+        /// A complete head; its bytes are `0..<head.length` of the input.
+        case complete(RequestHeadLayout)
+        /// Not a request head this proxy accepts.
+        case invalid(HTTP1HeadError)
+    }
+
+    /// Leading empty lines ignored before the request line (RFC 9112 §2.2 allows at least one).
+    static let maxLeadingEmptyLines = 4
+
+    public let limits: Limits
+
+    public init(limits: Limits) { self.limits = limits }
+
+    /// Parses the head at the start of `bytes`.
+    public func parse(_ bytes: UnsafeRawBufferPointer) -> Outcome {
+        var reader = Reader(bytes: bytes, limits: limits)
+        return reader.parse()
+    }
+
+    /// `parse` for bytes in an array (tests, fuzzing).
+    public func parse(_ bytes: [UInt8]) -> Outcome {
+        bytes.withUnsafeBytes { parse($0) }
+    }
+}
+
+/// Where the parts of a request head are, as offsets into the bytes it was parsed from.
+public struct RequestHeadLayout: Equatable, Sendable {
+    public struct Field: Equatable, Sendable {
+        public var name: Range<Int>
+        /// Without leading and trailing whitespace.
+        public var value: Range<Int>
+    }
+
+    public var method: Range<Int>
+    public var target: Range<Int>
+    /// 0 or 1 (`HTTP/1.0`, `HTTP/1.1`).
+    public var minorVersion: Int
+    public var fields: [Field]
+    /// Bytes of the head, the final blank line included (and any leading empty lines).
+    public var length: Int
+}
+
+/// Why a head is refused, and the status to answer with.
+public struct HTTP1HeadError: Error, Equatable, Sendable, CustomStringConvertible {
+    public enum Kind: String, Sendable {
+        case malformed
+        case targetTooLong
+        case headTooLarge
+        case unsupportedVersion
+    }
+
+    public let kind: Kind
+    /// What was wrong (never quotes the bytes: they may hold credentials).
+    public let reason: String
+
+    public init(_ kind: Kind, _ reason: String) {
+        self.kind = kind
+        self.reason = reason
+    }
+
+    /// 400, 414, 431 or 505.
+    public var status: Int {
+        switch kind {
+        case .malformed: 400
+        case .targetTooLong: 414
+        case .headTooLarge: 431
+        case .unsupportedVersion: 505
+        }
+    }
+
+    public var description: String { "\(status): \(reason)" }
+}
+
+/// RFC 9110 §5.6.2 `tchar`, as a 256-entry table (no allocation per byte).
+enum HTTPBytes {
+    static let token: [Bool] = (0..<256).map { value in
+        let byte = UInt8(value)
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
+        }
+    }
+
+    static func isToken(_ byte: UInt8) -> Bool { token[Int(byte)] }
+
+    /// `field-vchar`, SP or HTAB: what a field value may hold (obs-text included).
+    static func isFieldValueByte(_ byte: UInt8) -> Bool { byte == 0x09 || (byte >= 0x20 && byte != 0x7f) }
+
+    /// Visible ASCII: what a request target may hold.
+    static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7f }
+}
+
+private struct Reader {
+    let bytes: UnsafeRawBufferPointer
+    let limits: RequestHeadParser.Limits
+    var position = 0
+
+    init(bytes: UnsafeRawBufferPointer, limits: RequestHeadParser.Limits) {
+        self.bytes = bytes
+        self.limits = limits
+    }
+
+    /// The head is cut off at the end of the input: incomplete, unless it is already too large.
+    private func endOfInput() -> RequestHeadParser.Outcome {
+        bytes.count >= limits.maxHeadBytes ? .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) : .incomplete
+    }
+
+    private func malformed(_ reason: String) -> RequestHeadParser.Outcome { .invalid(HTTP1HeadError(.malformed, reason)) }
+
+    /// Expects CRLF at `position`; nil when it is there (and consumed).
+    private mutating func lineEnd(_ what: String) -> RequestHeadParser.Outcome? {
+        guard position < bytes.count else { return endOfInput() }
+        guard bytes[position] == 0x0d else { return malformed("\(what) is not followed by CRLF") }
+        guard position + 1 < bytes.count else { return endOfInput() }
+        guard bytes[position + 1] == 0x0a else { return malformed("CR without LF after \(what)") }
+        position += 2
+        return nil
+    }
+
+    mutating func parse() -> RequestHeadParser.Outcome {
+        // Leading empty lines (a client's CRLF after a previous body).
+        var emptyLines = 0
+        while position < bytes.count, bytes[position] == 0x0d {
+            guard position + 1 < bytes.count else { return endOfInput() }
+            guard bytes[position + 1] == 0x0a, emptyLines < RequestHeadParser.maxLeadingEmptyLines else {
+                return malformed("stray bytes before the request line")
+            }
+            position += 2
+            emptyLines += 1
+        }
+
+        // method SP
+        let methodStart = position
+        while position < bytes.count, HTTPBytes.isToken(bytes[position]) { position += 1 }
+        guard position < bytes.count else { return endOfInput() }
+        guard position > methodStart, bytes[position] == 0x20 else { return malformed("malformed method") }
+        let method = methodStart..<position
+        position += 1
+
+        // request-target SP
+        let targetStart = position
+        while position < bytes.count, HTTPBytes.isTargetByte(bytes[position]) {
+            position += 1
+            if position - targetStart > limits.maxTargetBytes {
+                return .invalid(HTTP1HeadError(.targetTooLong, "request target too long"))
+            }
+        }
+        guard position < bytes.count else { return endOfInput() }
+        guard position > targetStart, bytes[position] == 0x20 else { return malformed("malformed request target") }
+        let target = targetStart..<position
+        position += 1
+
+        // HTTP-version CRLF
+        for index in 0..<8 where position + index < bytes.count {
+            let byte = bytes[position + index]
+            let fits =
+                switch index {
+                case 5, 7: isDigit(byte)
+                case 6: byte == UInt8(ascii: ".")
+                default: byte == Self.versionPrefix[index]
+                }
+            guard fits else { return malformed("malformed HTTP version") }
+        }
+        guard position + 8 <= bytes.count else { return endOfInput() }
+        guard bytes[position + 5] == UInt8(ascii: "1"), bytes[position + 7] <= UInt8(ascii: "1") else {
+            return .invalid(HTTP1HeadError(.unsupportedVersion, "only HTTP/1.0 and HTTP/1.1 are served"))
+        }
+        let minor = Int(bytes[position + 7] - UInt8(ascii: "0"))
+        position += 8
+        if let failure = lineEnd("the request line") { return failure }
+
+        // *( field-line CRLF ) CRLF
+        var fields: [RequestHeadLayout.Field] = []
+        fields.reserveCapacity(16)
+        while true {
+            if position > limits.maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
+            guard position < bytes.count else { return endOfInput() }
+            if bytes[position] == 0x0d {
+                if let failure = lineEnd("the header fields") { return failure }
+                guard position <= limits.maxHeadBytes else { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
+                return .complete(RequestHeadLayout(method: method, target: target, minorVersion: minor, fields: fields, length: position))
+            }
+            guard fields.count < limits.maxHeaderCount else {
+                return .invalid(HTTP1HeadError(.headTooLarge, "too many header fields"))
+            }
+            let nameStart = position
+            while position < bytes.count, HTTPBytes.isToken(bytes[position]) { position += 1 }
+            guard position < bytes.count else { return endOfInput() }
+            guard position > nameStart else {
+                let byte = bytes[position]
+                return malformed(byte == 0x20 || byte == 0x09 ? "obsolete line folding" : "malformed header name")
+            }
+            guard bytes[position] == UInt8(ascii: ":") else {
+                return malformed(bytes[position] == 0x20 || bytes[position] == 0x09 ? "whitespace before a colon" : "malformed header name")
+            }
+            let name = nameStart..<position
+            position += 1
+            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 { position += 1 }
+            let valueStart = position
+            var valueEnd = position
+            while position < bytes.count, HTTPBytes.isFieldValueByte(bytes[position]) {
+                if bytes[position] != 0x20 && bytes[position] != 0x09 { valueEnd = position + 1 }
+                position += 1
+                if position > limits.maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
+            }
+            if let failure = lineEnd("a header value") { return failure }
+            fields.append(RequestHeadLayout.Field(name: name, value: valueStart..<max(valueStart, valueEnd)))
+        }
+    }
+
+    private static let versionPrefix = Array("HTTP/".utf8)
+
+    private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+}
