@@ -60,6 +60,13 @@ let package = Package(
             ]
         ),
         fuzzTarget(
+            "FuzzHTTP1Request",
+            [
+                nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        fuzzTarget(
             "FuzzHTTPHead",
             [
                 nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -16,16 +16,22 @@ public struct ChunkedBodyDecoder: Sendable {
         case invalid(String)
     }
 
+    enum ExtensionPart: Sendable {
+        case nameStart, name, valueStart, token, quoted, quotedEscape, afterQuoted
+    }
+
     private enum State: Sendable {
         case size(digits: Int, value: Int)
-        case sizeExtension(value: Int, bytes: Int)
+        /// `;name[=value]` after a size (RFC 9112 §7.1.1): `part` is where in it.
+        case sizeExtension(value: Int, bytes: Int, part: ExtensionPart)
         case sizeLF(value: Int)
         case data(remaining: Int)
         case dataCR
         case dataLF
         /// At the start of a trailer line (or of the final empty line).
         case trailerStart(bytes: Int)
-        case trailerName(bytes: Int, started: Bool)
+        /// `length` name bytes so far; `candidates`: bits of `forbiddenTrailers` still matching.
+        case trailerName(bytes: Int, length: Int, candidates: UInt8)
         case trailerValue(bytes: Int)
         case trailerLF(bytes: Int, final: Bool)
         case done
@@ -58,20 +64,20 @@ public struct ChunkedBodyDecoder: Sendable {
                 } else if digits == 0 {
                     return fail("chunk size missing")
                 } else if byte == UInt8(ascii: ";") {
-                    state = .sizeExtension(value: value, bytes: 0)
+                    state = .sizeExtension(value: value, bytes: 0, part: .nameStart)
                 } else if byte == 0x0d {
                     state = .sizeLF(value: value)
                 } else {
                     return fail("malformed chunk size")
                 }
-            case .sizeExtension(let value, let count):
-                if byte == 0x0d {
-                    state = .sizeLF(value: value)
+            case .sizeExtension(let value, let count, let part):
+                guard count < Self.maxExtensionBytes, let next = Self.extension(part, byte) else {
+                    return fail("malformed chunk extension")
+                }
+                if let next {
+                    state = .sizeExtension(value: value, bytes: count + 1, part: next)
                 } else {
-                    guard count < Self.maxExtensionBytes, HTTPBytes.isFieldValueByte(byte) else {
-                        return fail("malformed chunk extension")
-                    }
-                    state = .sizeExtension(value: value, bytes: count + 1)
+                    state = .sizeLF(value: value)
                 }
             case .sizeLF(let value):
                 guard byte == 0x0a else { return fail("CR without LF after a chunk size") }
@@ -92,14 +98,18 @@ public struct ChunkedBodyDecoder: Sendable {
                 if byte == 0x0d {
                     state = .trailerLF(bytes: count + 1, final: true)
                 } else {
-                    state = .trailerName(bytes: count, started: false)
+                    state = .trailerName(bytes: count, length: 0, candidates: 0b111)
                     continue  // the same byte starts the name
                 }
-            case .trailerName(let count, let started):
+            case .trailerName(let count, let length, let candidates):
                 guard count < maxTrailerBytes else { return fail("trailer section too large") }
                 if HTTPBytes.isToken(byte) {
-                    state = .trailerName(bytes: count + 1, started: true)
-                } else if byte == UInt8(ascii: ":"), started {
+                    state = .trailerName(
+                        bytes: count + 1, length: length + 1, candidates: Self.stillMatching(candidates, byte, at: length))
+                } else if byte == UInt8(ascii: ":"), length > 0 {
+                    // RFC 9110 §6.5.1: framing and routing fields never come as trailers; a
+                    // parser that merged them would frame or route the message anew.
+                    guard !Self.matchesWhole(candidates, length: length) else { return fail("framing field in trailers") }
                     state = .trailerValue(bytes: count + 1)
                 } else {
                     return fail("malformed trailer field")
@@ -130,6 +140,48 @@ public struct ChunkedBodyDecoder: Sendable {
         }
         if case .done = state { return .end(at: offset) }
         return .needMore
+    }
+
+    /// Trailer names refused outright (lower case).
+    static let forbiddenTrailers: [[UInt8]] = ["transfer-encoding", "content-length", "host"].map { Array($0.utf8) }
+
+    private static func stillMatching(_ candidates: UInt8, _ byte: UInt8, at index: Int) -> UInt8 {
+        var result = candidates
+        for (bit, name) in forbiddenTrailers.enumerated() where candidates & (1 << bit) != 0 {
+            if index >= name.count || byte | 0x20 != name[index] { result &= ~(1 << bit) }
+        }
+        return result
+    }
+
+    private static func matchesWhole(_ candidates: UInt8, length: Int) -> Bool {
+        forbiddenTrailers.enumerated().contains { bit, name in candidates & (1 << bit) != 0 && name.count == length }
+    }
+
+    /// The extension part after `byte`: `.some(nil)` when a CR ends the extensions there, nil
+    /// when the byte is not allowed.
+    private static func `extension`(_ part: ExtensionPart, _ byte: UInt8) -> ExtensionPart?? {
+        let isToken = HTTPBytes.isToken(byte)
+        switch part {
+        case .nameStart: return isToken ? .name : nil
+        case .name:
+            if isToken { return .name }
+            if byte == UInt8(ascii: "=") { return .valueStart }
+            if byte == UInt8(ascii: ";") { return .nameStart }
+            return byte == 0x0d ? .some(nil) : nil
+        case .valueStart:
+            if isToken { return .token }
+            return byte == UInt8(ascii: "\"") ? .quoted : nil
+        case .token, .afterQuoted:
+            if part == .token, isToken { return .token }
+            if byte == UInt8(ascii: ";") { return .nameStart }
+            return byte == 0x0d ? .some(nil) : nil
+        case .quoted:
+            if byte == UInt8(ascii: "\"") { return .afterQuoted }
+            if byte == UInt8(ascii: "\\") { return .quotedEscape }
+            return HTTPBytes.isFieldValueByte(byte) ? .quoted : nil
+        case .quotedEscape:
+            return HTTPBytes.isFieldValueByte(byte) ? .quoted : nil
+        }
     }
 
     private mutating func fail(_ reason: String) -> Step {

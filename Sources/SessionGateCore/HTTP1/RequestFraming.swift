@@ -20,7 +20,10 @@ public enum RequestBodyFraming: Equatable, Sendable {
         for field in layout.fields {
             if HeaderName.equals(field.name, "content-length", in: bytes) {
                 guard length == nil else { return .failure(HTTP1HeadError(.malformed, "repeated Content-Length")) }
-                guard let value = digits(field.value, in: bytes) else {
+                // Nothing after the digits (llhttp refuses trailing whitespace here; so do we).
+                guard field.value.upperBound < bytes.count, bytes[field.value.upperBound] == 0x0d,
+                    let value = digits(field.value, in: bytes)
+                else {
                     return .failure(HTTP1HeadError(.malformed, "Content-Length is not a plain number"))
                 }
                 length = value

@@ -98,6 +98,21 @@ public struct HTTP1HeadError: Error, Equatable, Sendable, CustomStringConvertibl
     public var description: String { "\(status): \(reason)" }
 }
 
+/// The methods this proxy accepts: those llhttp (behind every NIO HTTP server) knows, so no method
+/// passes here that a server built on the same parser would read differently. Case-sensitive
+/// (RFC 9110 §9.1). Most used first.
+public enum HTTPMethodNames {
+    static let known: [[UInt8]] = [
+        "GET", "POST", "HEAD", "PUT", "DELETE", "PATCH", "OPTIONS", "CONNECT", "TRACE", "COPY", "LOCK", "MKCOL", "MOVE",
+        "PROPFIND", "PROPPATCH", "SEARCH", "UNLOCK", "BIND", "REBIND", "UNBIND", "ACL", "REPORT", "MKACTIVITY", "CHECKOUT",
+        "MERGE", "M-SEARCH", "NOTIFY", "SUBSCRIBE", "UNSUBSCRIBE", "PURGE", "MKCALENDAR", "LINK", "UNLINK", "SOURCE",
+    ].map { Array($0.utf8) }
+
+    public static func isKnown(_ method: UnsafeRawBufferPointer) -> Bool {
+        known.contains { name in name.count == method.count && name.withUnsafeBytes { $0.elementsEqual(method) } }
+    }
+}
+
 /// RFC 9110 §5.6.2 `tchar`, as a 256-entry table (no allocation per byte).
 enum HTTPBytes {
     static let token: [Bool] = (0..<256).map { value in
@@ -115,8 +130,23 @@ enum HTTPBytes {
     /// `field-vchar`, SP or HTAB: what a field value may hold (obs-text included).
     static func isFieldValueByte(_ byte: UInt8) -> Bool { byte == 0x09 || (byte >= 0x20 && byte != 0x7f) }
 
-    /// Visible ASCII: what a request target may hold.
+    /// Visible ASCII: what a request target may hold (checked closer by `isURIByte`).
     static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7f }
+
+    /// RFC 3986 unreserved, reserved (without `#`: no fragment in a request) and `%`.
+    static let uri: [Bool] = (0..<256).map { value in
+        let byte = UInt8(value)
+        switch byte {
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            return true
+        default:
+            return "-._~:/?[]@!$&'()*+,;=%".utf8.contains(byte)
+        }
+    }
+
+    static func isURIByte(_ byte: UInt8) -> Bool { uri[Int(byte)] }
+    static func isAlpha(_ byte: UInt8) -> Bool { byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z") }
+    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
 
 private struct Reader {
@@ -164,6 +194,9 @@ private struct Reader {
         guard position < bytes.count else { return endOfInput() }
         guard position > methodStart, bytes[position] == 0x20 else { return malformed("malformed method") }
         let method = methodStart..<position
+        guard HTTPMethodNames.isKnown(UnsafeRawBufferPointer(rebasing: bytes[method])) else {
+            return malformed("unknown method")
+        }
         position += 1
 
         // request-target SP
@@ -177,6 +210,8 @@ private struct Reader {
         guard position < bytes.count else { return endOfInput() }
         guard position > targetStart, bytes[position] == 0x20 else { return malformed("malformed request target") }
         let target = targetStart..<position
+        guard Self.isRequestTarget(UnsafeRawBufferPointer(rebasing: bytes[target]), method: UnsafeRawBufferPointer(rebasing: bytes[method]))
+        else { return malformed("malformed request target") }
         position += 1
 
         // HTTP-version CRLF
@@ -238,6 +273,25 @@ private struct Reader {
     }
 
     private static let versionPrefix = Array("HTTP/".utf8)
+
+    /// RFC 9112 §3.2: origin-form (`/path?query`), absolute-form (`scheme://…`), authority-form
+    /// for CONNECT, asterisk-form (`*`) for OPTIONS — of RFC 3986 characters, without a fragment.
+    static func isRequestTarget(_ target: UnsafeRawBufferPointer, method: UnsafeRawBufferPointer) -> Bool {
+        guard target.allSatisfy(HTTPBytes.isURIByte) else { return false }
+        if target.first == UInt8(ascii: "/") { return true }
+        if method.elementsEqual("CONNECT".utf8) { return true }
+        if target.count == 1, target.first == UInt8(ascii: "*") { return method.elementsEqual("OPTIONS".utf8) }
+        // absolute-form: scheme "://"
+        guard let first = target.first, HTTPBytes.isAlpha(first) else { return false }
+        var index = 1
+        while index < target.count, HTTPBytes.isAlpha(target[index]) || HTTPBytes.isDigit(target[index])
+            || target[index] == UInt8(ascii: "+") || target[index] == UInt8(ascii: "-") || target[index] == UInt8(ascii: ".")
+        {
+            index += 1
+        }
+        return target.count > index + 3 && target[index] == UInt8(ascii: ":") && target[index + 1] == UInt8(ascii: "/")
+            && target[index + 2] == UInt8(ascii: "/")
+    }
 
     private func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
