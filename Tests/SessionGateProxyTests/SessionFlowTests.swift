@@ -195,7 +195,7 @@ struct FailingStore: SessionStore {
     func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
         throw StoreError(.unavailable, "down")
     }
-    func create(data: [String: JSONValue], now: UnixSeconds) async throws(StoreError) -> StoredSession {
+    func create(data: [String: JSONValue], client: ClientInfo, now: UnixSeconds) async throws(StoreError) -> StoredSession {
         throw StoreError(.unavailable, "down")
     }
     func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
@@ -205,7 +205,7 @@ struct FailingStore: SessionStore {
         throw StoreError(.unavailable, "down")
     }
     func destroy(_ session: StoredSession) async throws(StoreError) { throw StoreError(.unavailable, "down") }
-    func touch(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
+    func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
         throw StoreError(.unavailable, "down")
     }
     func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
@@ -214,5 +214,12 @@ struct FailingStore: SessionStore {
     func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
         throw StoreError(.unavailable, "down")
     }
+    func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
+        throw StoreError(.unavailable, "down")
+    }
+    func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
+        throw StoreError(.unavailable, "down")
+    }
+    func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { throw StoreError(.unavailable, "down") }
     func checkHealth() async throws(StoreError) { throw StoreError(.unavailable, "down") }
 }
