@@ -65,4 +65,9 @@ CREATE INDEX IF NOT EXISTS sessiongate_sessions_expiry
     ON sessiongate_sessions ((LEAST(idle_expires_at, absolute_expires_at)));
 INSERT INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (2, 'merge patch function, user id function and sweeper index', extract(epoch FROM now())::bigint) ON CONFLICT (version) DO NOTHING;
 
+-- migration 3: session metadata columns and handle index
+ALTER TABLE sessiongate_sessions ADD COLUMN IF NOT EXISTS created_ip text, ADD COLUMN IF NOT EXISTS last_ip text, ADD COLUMN IF NOT EXISTS user_agent text;
+CREATE INDEX IF NOT EXISTS sessiongate_sessions_handle ON sessiongate_sessions (handle);
+INSERT INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (3, 'session metadata columns and handle index', extract(epoch FROM now())::bigint) ON CONFLICT (version) DO NOTHING;
+
 COMMIT;

@@ -33,4 +33,11 @@ CREATE INDEX IF NOT EXISTS sessiongate_sessions_expiry
     ON sessiongate_sessions (min(idle_expires_at, absolute_expires_at));
 INSERT OR IGNORE INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (2, 'sweeper index (json_patch is built in)', CAST(strftime('%s', 'now') AS INTEGER));
 
+-- migration 3: session metadata columns and handle index
+ALTER TABLE sessiongate_sessions ADD COLUMN created_ip TEXT;
+ALTER TABLE sessiongate_sessions ADD COLUMN last_ip TEXT;
+ALTER TABLE sessiongate_sessions ADD COLUMN user_agent TEXT;
+CREATE INDEX IF NOT EXISTS sessiongate_sessions_handle ON sessiongate_sessions (handle);
+INSERT OR IGNORE INTO sessiongate_schema_migrations (version, name, applied_at) VALUES (3, 'session metadata columns and handle index', CAST(strftime('%s', 'now') AS INTEGER));
+
 COMMIT;

@@ -49,8 +49,8 @@ import Testing
         }
         #expect(server.received.contains("HMGET"), "the store was asked")
         #expect(harness.upstream.seen.withLock { $0.isEmpty }, "nothing reached the upstream")
-        // The contrast: a well-formed "no such key" (seven nils) is anonymous, and a session loads.
-        server.answerEverythingElse(with: .array(Array(repeating: .null, count: 7)))
+        // The contrast: a well-formed "no such key" (all nils) is anonymous, and a session loads.
+        server.answerEverythingElse(with: .array(Array(repeating: .null, count: WrongShape.sessionFields.count)))
         #expect(try await harness.request("GET", "/api/me", cookie: cookie).status == 401)
         server.answerEverythingElse(with: .array(WrongShape.sessionFields))
         #expect(try await harness.request("GET", "/api/me", cookie: cookie).status == 200)

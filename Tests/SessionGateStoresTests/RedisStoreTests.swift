@@ -24,14 +24,14 @@ import Testing
     }
 
     @Test func conformanceStandalone() async throws {
-        try await StoreConformance(name: "redis") { policy in
+        try await StoreConformance(name: "redis", countsLiveSessions: false) { policy in
             try standaloneStore(policy: policy)
         }.runAll()
     }
 
     @Test func conformanceCluster() async throws {
         let url = try RedisTestServers.clusterURL()
-        try await StoreConformance(name: "redis-cluster") { policy in
+        try await StoreConformance(name: "redis-cluster", countsLiveSessions: false) { policy in
             try RedisSessionStore(
                 url: url, cluster: true, policy: policy, random: SystemRandomBytes(), keyPrefix: RedisTestServers.prefix())
         }.runAll()
@@ -104,6 +104,42 @@ import Testing
         #expect(indexKey.hasPrefix("\(store.keyPrefix)u:{"))
         #expect(!indexKey.contains("u-ttl"))
         #expect(try await client.send(["TTL", keys[0].string.map { RESPArgument($0) } ?? ""]).integer ?? -3 > 0)
+    }
+
+    /// The handle → store key mapping: written with the session (absolute TTL, never the id),
+    /// moved on rotation, gone on destroy; a hash from before handles were kept (no `h`, no
+    /// metadata) loads as before and becomes listable and revocable at its first touch.
+    @Test(arguments: [false, true])
+    func handleMappingFollowsTheSession(cluster: Bool) async throws {
+        let (store, _, client) = try countingStore(cluster: cluster)
+        let now: UnixSeconds = 1_800_000_000
+        let session = try await store.create(data: ["user_id": "u-map"], now: now)
+        let id = try #require(SessionID(bytes: session.ticket.bytes))
+        let mapping = RESPArgument("\(store.keyPrefix)s:{\(session.handle)}")
+        #expect(try await client.send(["GET", mapping]).string == id.storeKey)
+        let ttl = try await client.send(["TTL", mapping]).integer ?? -3
+        #expect(ttl > 7 * 86400 - 100 && ttl <= 7 * 86400, "the mapping lives as long as the absolute expiry")
+        let rotated = try #require(try await store.rotate(session, now: now + 1))
+        #expect(try await client.send(["EXISTS", mapping]).integer == 0, "the old handle still maps")
+        let newMapping = RESPArgument("\(store.keyPrefix)s:{\(rotated.handle)}")
+        #expect(try await client.send(["GET", newMapping]).string == SessionID(bytes: rotated.ticket.bytes)?.storeKey)
+        try await store.destroy(rotated)
+        #expect(try await client.send(["EXISTS", newMapping]).integer == 0, "destroy left the mapping")
+
+        // A hash as an older release wrote it.
+        let old = try await store.create(data: ["user_id": "u-old"], now: now)
+        let oldID = try #require(SessionID(bytes: old.ticket.bytes))
+        let oldKey = RESPArgument("\(store.keyPrefix){\(oldID.storeKey)}")
+        _ = try await client.send(["HDEL", oldKey, "h", "ip", "lip", "ua"])
+        _ = try await client.send(["DEL", RESPArgument("\(store.keyPrefix)s:{\(old.handle)}")])
+        #expect(try await store.load(old.ticket, now: now + 1)?.metadata == SessionMetadata())
+        #expect(try await store.listSessions(ofUser: "u-old", now: now + 1).isEmpty, "listed without a handle")
+        #expect(try await store.revoke(handle: old.handle, ofUser: "u-old", now: now + 1) == false)
+        let touched = try #require(try await store.touch(old, client: ClientInfo(ip: "192.0.2.7", userAgent: nil), now: now + 2))
+        #expect(touched.metadata == SessionMetadata(lastIP: "192.0.2.7"))
+        #expect(try await store.listSessions(ofUser: "u-old", now: now + 3).map(\.handle) == [old.handle])
+        #expect(try await store.revoke(handle: old.handle, ofUser: "u-old", now: now + 3))
+        #expect(try await store.load(old.ticket, now: now + 3) == nil)
     }
 
     @Test func userIndexIsPrunedOnEveryWrite() async throws {

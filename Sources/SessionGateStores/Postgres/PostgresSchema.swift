@@ -90,7 +90,34 @@ public enum PostgresSchema {
                     ON \(sessionsTable) ((LEAST(idle_expires_at, absolute_expires_at)))
                 """,
             ]),
+        SQLMigration(
+            version: 3, name: "session metadata columns and handle index",
+            statements: [
+                // Nullable columns without a default: a catalog change, no table rewrite. It takes
+                // the table's ACCESS EXCLUSIVE lock for that instant (after waiting for running
+                // statements), so rows from before simply read NULL (no metadata).
+                """
+                ALTER TABLE \(sessionsTable) \
+                \(metadataColumns.map { "ADD COLUMN IF NOT EXISTS \($0) text" }.joined(separator: ", "))
+                """,
+                // Revoking by `sid`. Migrations run in one transaction (advisory lock, exactly-once),
+                // where CREATE INDEX CONCURRENTLY is not allowed; a plain build blocks writes (not
+                // reads) to the table while it runs. For a table too large for that, create it by
+                // hand first — `CREATE INDEX CONCURRENTLY IF NOT EXISTS sessiongate_sessions_handle
+                // ON sessiongate_sessions (handle)` — and this statement does nothing
+                // (docs/configuration.md, `[store]`).
+                "CREATE INDEX IF NOT EXISTS \(sessionsTable)_handle ON \(sessionsTable) (handle)",
+            ]),
     ]
+
+    /// The metadata columns of version 3: the client IP at creation, the last one seen, the
+    /// `User-Agent` (at most `ClientInfo.maxUserAgentBytes`). NULL when unknown or older.
+    static let metadataColumns = ["created_ip", "last_ip", "user_agent"]
+
+    /// Key class of the per-user `pg_advisory_xact_lock(class, user hash)` that serialises
+    /// sessions joining a user under `max_per_user` (ASCII "sgmx"; the two-key space never
+    /// meets the one-key migration lock).
+    static let userLockClass: Int32 = 0x7367_6D78
 
     /// The whole schema as one idempotent script (what `sql/postgres.sql` holds).
     public static var sql: String {

@@ -9,7 +9,8 @@ import Synchronization
 /// the data as `jsonb` and the user in an indexed column recomputed in SQL from the data on
 /// every write. Every call is one prepared statement: a load is one round trip and a merge
 /// patch is one atomic `UPDATE`. Expired rows are invisible to loads at once and deleted by
-/// `SessionSweeper` (see `makeService`).
+/// `SessionSweeper` (see `makeService`). The one exception: a session joining a user under
+/// `max_per_user` is written in a transaction holding that user's advisory lock (see `joining`).
 ///
 /// The `client` must be running (`client.run()`, or the service from `makeService`) for any
 /// call to make progress; calls fail with `StoreError(.timeout)` after `timeout` instead of
@@ -67,8 +68,16 @@ public final class PostgresSessionStore: SessionStore {
         let times = policy.newTimes(now: now)
         let statement = PostgresStatements.Insert(
             storeKey: id.storeKey, handle: id.handle, dataText: JSONSerializer.string(.object(data)),
-            userKey: policy.userKey, times: times)
-        guard let row = try await single("create", statement) else {
+            userKey: policy.userKey, times: times, client: client)
+        let row: PostgresStatements.SessionRow?
+        if policy.maxPerUser > 0, let user = policy.userID(of: data) {
+            row = try await joining(user, key: id.storeKey, now: now, "create") { connection, logger in
+                (try await Self.first(statement, on: connection, logger), true)
+            }
+        } else {
+            row = try await single("create", statement)
+        }
+        guard let row else {
             throw StoreError(.protocolError, "insert returned no row")
         }
         return try session(SessionTicket(id.bytes), row)
@@ -77,11 +86,23 @@ public final class PostgresSessionStore: SessionStore {
     public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard case .object = patch else { throw StoreError(.protocolError, "a merge patch must be a JSON object") }
+        guard case .object(let members) = patch else {
+            throw StoreError(.protocolError, "a merge patch must be a JSON object")
+        }
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
         let statement = PostgresStatements.Patch(
             storeKey: id.storeKey, patchText: JSONSerializer.string(patch), userKey: policy.userKey, now: now)
-        let row = try await single("patch", statement)
+        let row: PostgresStatements.SessionRow?
+        if policy.maxPerUser > 0, let user = policy.userChange(in: members) ?? nil {
+            // The session may join `user`: the bound applies when it was someone else's (or no one's).
+            row = try await joining(user, key: id.storeKey, now: now, "patch") { connection, logger in
+                let before = try await Self.first(PostgresStatements.UserOf(storeKey: id.storeKey), on: connection, logger)
+                let row = try await Self.first(statement, on: connection, logger)
+                return (row, row != nil && (before ?? nil) != user)
+            }
+        } else {
+            row = try await single("patch", statement)
+        }
         return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
     }
 
@@ -103,7 +124,7 @@ public final class PostgresSessionStore: SessionStore {
         -> StoredSession?
     {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
-        let row = try await single("touch", PostgresStatements.Touch(storeKey: id.storeKey, now: now))
+        let row = try await single("touch", PostgresStatements.Touch(storeKey: id.storeKey, now: now, ip: client.ip))
         return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
     }
 
@@ -122,16 +143,26 @@ public final class PostgresSessionStore: SessionStore {
         return try Self.count(count, "revoke")
     }
 
-    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    /// One indexed query on `user_id`; expired rows are left to the sweeper.
     public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
-        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+        let summaries = try await rows("list", PostgresStatements.ListUser(userID: userID, now: now))
+        guard summaries.allSatisfy({ StoredTimes.areValid($0.times) }) else {
+            throw StoreError(.protocolError, "session row has times outside 1970...9999")
+        }
+        return summaries.sorted(by: SessionSummary.mostRecentFirst)
     }
 
+    /// One `DELETE` by the indexed `handle` column (schema version 3).
     public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
-        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+        let count = try await single("revoke", PostgresStatements.RevokeHandle(handle: handle, userID: userID, now: now))
+        return try Self.count(count, "revoke") > 0
     }
 
-    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
+    /// Exact: one `count(*)` over the expiry index, linear in the live sessions — cheap enough
+    /// for the stats endpoint, not for a request path.
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? {
+        try Self.count(try await single("count", PostgresStatements.CountLive(now: now)), "count")
+    }
 
     public func checkHealth() async throws(StoreError) {
         try await withStoreDeadline(timeout, "health check") { [self] () throws(StoreError) in
@@ -163,28 +194,88 @@ public final class PostgresSessionStore: SessionStore {
     func single<Statement: PostgresPreparedStatement>(_ what: String, _ statement: Statement)
         async throws(StoreError) -> Statement.Row? where Statement.Row: Sendable
     {
-        try await withStoreDeadline(timeout, what) { [self] () throws(StoreError) -> Statement.Row? in
+        try await rows(what, statement).first
+    }
+
+    /// Runs one prepared statement under the deadline; all its rows.
+    func rows<Statement: PostgresPreparedStatement>(_ what: String, _ statement: Statement)
+        async throws(StoreError) -> [Statement.Row] where Statement.Row: Sendable
+    {
+        try await withStoreDeadline(timeout, what) { [self] () throws(StoreError) -> [Statement.Row] in
             try await ensureMigrated()
             do {
-                var first: Statement.Row? = nil
-                for try await row in try await client.execute(statement, logger: logger) where first == nil {
-                    first = row
-                }
-                return first
+                var rows: [Statement.Row] = []
+                for try await row in try await client.execute(statement, logger: logger) { rows.append(row) }
+                return rows
             } catch {
                 throw Self.storeError(error, what)
             }
         }
     }
 
+    /// The first row of a prepared statement run on `connection` (inside a transaction).
+    static func first<Statement: PostgresPreparedStatement>(
+        _ statement: Statement, on connection: PostgresConnection, _ logger: Logger
+    ) async throws -> Statement.Row? {
+        var first: Statement.Row? = nil
+        for try await row in try await connection.execute(statement, logger: logger) where first == nil { first = row }
+        return first
+    }
+
+    /// Runs `write` and, when it made the session `key` join `user`, the `max_per_user` bound,
+    /// in one transaction that first takes the user's advisory lock
+    /// (`pg_advisory_xact_lock(PostgresSchema.userLockClass, hash of the user)`): joins of one
+    /// user are serialised across replicas, each sees every earlier one (READ COMMITTED takes a
+    /// fresh snapshot after the lock), and the session joining is never the one ended — so the
+    /// bound is exact. Four round trips (BEGIN, lock, write + bound, COMMIT), only for logins.
+    func joining(
+        _ user: String, key: String, now: UnixSeconds, _ what: String,
+        _ write:
+            @escaping @Sendable (PostgresConnection, Logger) async throws -> (
+                row: PostgresStatements.SessionRow?, joined: Bool
+            )
+    ) async throws(StoreError) -> PostgresStatements.SessionRow? {
+        let bound = Int64(policy.maxPerUser)
+        return try await withStoreDeadline(timeout, what) { [self] () throws(StoreError) -> PostgresStatements.SessionRow? in
+            try await ensureMigrated()
+            do {
+                return try await client.withTransaction(logger: logger) { [logger] connection in
+                    let lock = PostgresStatements.LockUser(userHash: Self.lockHash(user))
+                    for try await _ in try await connection.execute(lock, logger: logger) {}
+                    let (row, joined) = try await write(connection, logger)
+                    if joined {
+                        let enforce = PostgresStatements.Enforce(userID: user, keepKey: key, now: now, keeping: bound - 1)
+                        _ = try await Self.first(enforce, on: connection, logger)
+                    }
+                    return row
+                }
+            } catch let error as PostgresTransactionError {
+                let cause = error.beginError ?? error.closureError ?? error.commitError ?? error.rollbackError
+                throw Self.storeError(cause ?? error, what)
+            } catch {
+                throw Self.storeError(error, what)
+            }
+        }
+    }
+
+    /// FNV-1a of the user id: the second key of the user's advisory lock. Two users sharing a
+    /// hash only share a lock (their joins queue), never a bound.
+    static func lockHash(_ user: String) -> Int32 {
+        var hash: UInt32 = 0x811C_9DC5
+        for byte in user.utf8 { hash = (hash ^ UInt32(byte)) &* 0x0100_0193 }
+        return Int32(bitPattern: hash)
+    }
+
     func session(_ ticket: SessionTicket, _ row: PostgresStatements.SessionRow) throws(StoreError) -> StoredSession {
-        guard StoredTimes.areValid(row.times) else {
+        guard StoredTimes.areValid(row.summary.times) else {
             throw StoreError(.protocolError, "session row has times outside 1970...9999")
         }
         guard case .object(let data)? = try? JSONParser.parse(row.dataText) else {
             throw StoreError(.corrupt, "session data is not a JSON object")
         }
-        return StoredSession(ticket: ticket, handle: row.handle, data: data, times: row.times)
+        return StoredSession(
+            ticket: ticket, handle: row.summary.handle, data: data, times: row.summary.times,
+            metadata: row.summary.metadata)
     }
 
     /// A `StoreError` for a database failure: the SQLSTATE at most, never the server's message

@@ -5,29 +5,47 @@ import SessionGateCore
 /// every store call is one round trip and every write is atomic on its own.
 enum PostgresStatements {
     static let table = PostgresSchema.sessionsTable
-    static let columns = "handle, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at, idle_seconds"
+    /// What a listing returns: everything but the data.
+    static let summaryColumns = """
+        handle, created_at, last_seen_at, idle_expires_at, absolute_expires_at, idle_seconds, \
+        \(PostgresSchema.metadataColumns.joined(separator: ", "))
+        """
+    static let columns = "data, " + summaryColumns
     /// `$now` is the parameter holding the proxy's clock.
     static func live(_ now: String) -> String { "idle_expires_at > \(now) AND absolute_expires_at > \(now)" }
 
-    /// A row as every statement returns it.
+    /// A row of `columns`, as every statement that returns a session returns it.
     struct SessionRow: Sendable {
-        var handle: String
         var dataText: String
-        var times: SessionTimes
+        var summary: SessionSummary
 
         init(_ row: PostgresRow) throws {
-            let (handle, data, created, lastSeen, idleExpires, absoluteExpires, idleSeconds) = try row.decode(
-                (String, String, Int64, Int64, Int64, Int64, Int64).self)
-            self.handle = handle
-            self.dataText = data
-            self.times = SessionTimes(
-                createdAt: created, lastSeenAt: lastSeen, idleExpiresAt: idleExpires,
-                absoluteExpiresAt: absoluteExpires, idleSeconds: idleSeconds)
+            let cells = row.makeRandomAccess()
+            self.dataText = try cells[0].decode(String.self)
+            self.summary = try PostgresStatements.summary(cells, from: 1)
         }
     }
 
+    /// A row of `summaryColumns` (listings).
+    static func summary(_ row: PostgresRow) throws -> SessionSummary { try summary(row.makeRandomAccess(), from: 0) }
+
+    /// The `summaryColumns` of a row, from column `start` on.
+    static func summary(_ cells: PostgresRandomAccessRow, from start: Int) throws -> SessionSummary {
+        guard cells.count == start + 9 else { throw StoreError(.protocolError, "session row has \(cells.count) columns") }
+        var numbers: [Int64] = []
+        for offset in 1...5 { numbers.append(try cells[start + offset].decode(Int64.self)) }
+        var texts: [String?] = []
+        for offset in 6...8 { texts.append(try cells[start + offset].decode(String?.self)) }
+        return SessionSummary(
+            handle: try cells[start].decode(String.self),
+            times: SessionTimes(
+                createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
+                idleSeconds: numbers[4]),
+            metadata: SessionMetadata(createdIP: texts[0], lastIP: texts[1], userAgent: texts[2]))
+    }
+
     struct Load: PostgresPreparedStatement {
-        static let name = "sessiongate_load_v1"
+        static let name = "sessiongate_load_v2"
         static let sql = "SELECT \(columns) FROM \(table) WHERE store_key = $1 AND \(live("$2"))"
         var storeKey: String
         var now: Int64
@@ -43,20 +61,22 @@ enum PostgresStatements {
     }
 
     struct Insert: PostgresPreparedStatement {
-        static let name = "sessiongate_insert_v1"
+        static let name = "sessiongate_insert_v2"
         static let sql = """
             INSERT INTO \(table) (store_key, handle, data, user_id, created_at, last_seen_at, idle_expires_at, \
-            absolute_expires_at, idle_seconds) \
-            VALUES ($1, $2, $3::jsonb, sessiongate_user_id($3::jsonb, $4), $5, $6, $7, $8, $9) RETURNING \(columns)
+            absolute_expires_at, idle_seconds, created_ip, last_ip, user_agent) \
+            VALUES ($1, $2, $3::jsonb, sessiongate_user_id($3::jsonb, $4), $5, $6, $7, $8, $9, $10, $10, $11) \
+            RETURNING \(columns)
             """
         var storeKey: String
         var handle: String
         var dataText: String
         var userKey: String
         var times: SessionTimes
+        var client: ClientInfo
 
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 9)
+            var bindings = PostgresBindings(capacity: 11)
             bindings.append(storeKey)
             bindings.append(handle)
             bindings.append(dataText)
@@ -66,6 +86,8 @@ enum PostgresStatements {
             bindings.append(times.idleExpiresAt)
             bindings.append(times.absoluteExpiresAt)
             bindings.append(times.idleSeconds)
+            bindings.append(client.ip)
+            bindings.append(client.userAgent)
             return bindings
         }
 
@@ -75,7 +97,7 @@ enum PostgresStatements {
     /// RFC 7396 merge of `$2` into the *current* row, and the user column recomputed from the
     /// merged data, in one statement: concurrent patches of different keys all survive.
     struct Patch: PostgresPreparedStatement {
-        static let name = "sessiongate_patch_v1"
+        static let name = "sessiongate_patch_v2"
         static let sql = """
             UPDATE \(table) SET data = sessiongate_merge_patch(data, $2::jsonb), \
             user_id = sessiongate_user_id(sessiongate_merge_patch(data, $2::jsonb), $3) \
@@ -99,7 +121,7 @@ enum PostgresStatements {
     }
 
     struct Rotate: PostgresPreparedStatement {
-        static let name = "sessiongate_rotate_v1"
+        static let name = "sessiongate_rotate_v2"
         static let sql = """
             UPDATE \(table) SET store_key = $2, handle = $3 WHERE store_key = $1 AND \(live("$4")) RETURNING \(columns)
             """
@@ -136,18 +158,20 @@ enum PostgresStatements {
     }
 
     struct Touch: PostgresPreparedStatement {
-        static let name = "sessiongate_touch_v1"
+        static let name = "sessiongate_touch_v2"
         static let sql = """
-            UPDATE \(table) SET last_seen_at = $2, idle_expires_at = LEAST($2 + idle_seconds, absolute_expires_at) \
-            WHERE store_key = $1 AND \(live("$2")) RETURNING \(columns)
+            UPDATE \(table) SET last_seen_at = $2, idle_expires_at = LEAST($2 + idle_seconds, absolute_expires_at), \
+            last_ip = COALESCE($3::text, last_ip) WHERE store_key = $1 AND \(live("$2")) RETURNING \(columns)
             """
         var storeKey: String
         var now: Int64
+        var ip: String?
 
         func makeBindings() -> PostgresBindings {
-            var bindings = PostgresBindings(capacity: 2)
+            var bindings = PostgresBindings(capacity: 3)
             bindings.append(storeKey)
             bindings.append(now)
+            bindings.append(ip)
             return bindings
         }
 
@@ -155,7 +179,7 @@ enum PostgresStatements {
     }
 
     struct SetLifetime: PostgresPreparedStatement {
-        static let name = "sessiongate_set_lifetime_v1"
+        static let name = "sessiongate_set_lifetime_v2"
         static let sql = """
             UPDATE \(table) SET last_seen_at = $2, idle_seconds = $3, idle_expires_at = $2 + $3, \
             absolute_expires_at = $2 + $3 WHERE store_key = $1 AND \(live("$2")) RETURNING \(columns)
@@ -191,6 +215,118 @@ enum PostgresStatements {
             bindings.append(userID)
             bindings.append(keepKey)
             bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    }
+
+    /// The live sessions of a user (`user_id` index).
+    struct ListUser: PostgresPreparedStatement {
+        static let name = "sessiongate_list_user_v1"
+        static let sql = "SELECT \(summaryColumns) FROM \(table) WHERE user_id = $1 AND \(live("$2"))"
+        var userID: String
+        var now: Int64
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(userID)
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> SessionSummary { try summary(row) }
+    }
+
+    /// Ends the live session with handle `$1` (`handle` index), only if user `$2` owns it when
+    /// `$2` is not NULL; counts it.
+    struct RevokeHandle: PostgresPreparedStatement {
+        static let name = "sessiongate_revoke_handle_v1"
+        static let sql = """
+            WITH ended AS (DELETE FROM \(table) WHERE handle = $1 AND ($2::text IS NULL OR user_id = $2::text) \
+            AND \(live("$3")) RETURNING 1) SELECT count(*) FROM ended
+            """
+        var handle: String
+        var userID: String?
+        var now: Int64
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 3)
+            bindings.append(handle)
+            bindings.append(userID)
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    }
+
+    /// The live sessions, counted over the expiry index (`LEAST(…)` is its expression).
+    struct CountLive: PostgresPreparedStatement {
+        static let name = "sessiongate_count_live_v1"
+        static let sql = "SELECT count(*) FROM \(table) WHERE LEAST(idle_expires_at, absolute_expires_at) > $1"
+        var now: Int64
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(now)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> Int64 { try row.decode(Int64.self) }
+    }
+
+    /// The user of a session, before a patch that may change it.
+    struct UserOf: PostgresPreparedStatement {
+        static let name = "sessiongate_user_of_v1"
+        static let sql = "SELECT user_id FROM \(table) WHERE store_key = $1"
+        var storeKey: String
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 1)
+            bindings.append(storeKey)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws -> String? { try row.decode(String?.self) }
+    }
+
+    /// Takes the transaction-scoped lock that serialises sessions joining one user.
+    struct LockUser: PostgresPreparedStatement {
+        static let name = "sessiongate_lock_user_v1"
+        static let sql = "SELECT pg_advisory_xact_lock($1::int4, $2::int4)"
+        var userHash: Int32
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 2)
+            bindings.append(PostgresSchema.userLockClass)
+            bindings.append(userHash)
+            return bindings
+        }
+
+        func decodeRow(_ row: PostgresRow) throws {}
+    }
+
+    /// `max_per_user`: ends the live sessions of user `$1` other than `$2` past the `$4` most
+    /// recently seen (`SessionSummary.mostRecentFirst`: ties by handle in byte order); counts them.
+    struct Enforce: PostgresPreparedStatement {
+        static let name = "sessiongate_enforce_v1"
+        static let sql = """
+            WITH ended AS (DELETE FROM \(table) WHERE store_key IN (SELECT store_key FROM \(table) WHERE user_id = $1 \
+            AND store_key <> $2 AND \(live("$3")) ORDER BY last_seen_at DESC, handle COLLATE "C" OFFSET $4) \
+            RETURNING 1) SELECT count(*) FROM ended
+            """
+        var userID: String
+        var keepKey: String
+        var now: Int64
+        var keeping: Int64
+
+        func makeBindings() -> PostgresBindings {
+            var bindings = PostgresBindings(capacity: 4)
+            bindings.append(userID)
+            bindings.append(keepKey)
+            bindings.append(now)
+            bindings.append(keeping)
             return bindings
         }
 

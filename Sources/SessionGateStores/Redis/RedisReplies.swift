@@ -59,8 +59,8 @@ enum RedisReply {
         return strings
     }
 
-    /// A session as the fields d c l i a s u (see `RedisSessionScripts`), followed by `extra`
-    /// more elements the caller reads.
+    /// A session as the fields d c l i a s u h ip lip ua (see `RedisSessionScripts`), followed
+    /// by `extra` more elements the caller reads.
     struct Session {
         var data: [String: JSONValue]
         /// The raw JSON of `d`, copied as is on rotation.
@@ -68,7 +68,58 @@ enum RedisReply {
         var times: SessionTimes
         /// `u`; nil when empty or absent.
         var user: String?
+        /// `h`; nil in a hash written before handles were kept.
+        var handle: String?
+        var metadata: SessionMetadata
         var extra: [RESPValue]
+    }
+
+    /// What a listing reads of one session (`RedisSessionScripts.summaryFields`).
+    struct Summary {
+        var times: SessionTimes
+        var user: String?
+        var handle: String?
+        var metadata: SessionMetadata
+    }
+
+    /// The reply of `HMGET` of the summary fields: nil when the session is gone (every field
+    /// nil).
+    static func summary(_ reply: RESPValue, _ what: String) throws(StoreError) -> Summary? {
+        let count = RedisSessionScripts.summaryFields.count
+        guard case .array(let fields) = reply, fields.count == count else {
+            throw unexpected(what, reply, expected: "an array of \(count) session fields")
+        }
+        if fields[0] == .null { return nil }
+        let (times, user, handle, metadata) = try parts(fields[0..<count], reply, what)
+        return Summary(times: times, user: user, handle: handle, metadata: metadata)
+    }
+
+    /// The fields c l i a s u h ip lip ua: times, user, handle and metadata.
+    private static func parts(_ fields: ArraySlice<RESPValue>, _ reply: RESPValue, _ what: String) throws(StoreError)
+        -> (SessionTimes, String?, String?, SessionMetadata)
+    {
+        let start = fields.startIndex
+        var numbers: [Int64] = []
+        for field in fields[start..<start + 5] {
+            guard case .bulkString(let buffer) = field, let number = Int64(String(buffer: buffer)),
+                StoredTimes.range.contains(number)
+            else {
+                throw unexpected(what, reply, expected: "session times as decimal Unix seconds")
+            }
+            numbers.append(number)
+        }
+        var texts: [String?] = []
+        for field in fields[(start + 5)...] {
+            switch field {
+            case .null: texts.append(nil)
+            case .bulkString(let buffer): texts.append(buffer.readableBytes == 0 ? nil : String(buffer: buffer))
+            default: throw unexpected(what, reply, expected: "the user, handle and metadata as bulk strings")
+            }
+        }
+        let times = SessionTimes(
+            createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
+            idleSeconds: numbers[4])
+        return (times, texts[0], texts[1], SessionMetadata(createdIP: texts[2], lastIP: texts[3], userAgent: texts[4]))
     }
 
     /// Reads the fields of a session.
@@ -89,28 +140,13 @@ enum RedisReply {
         guard case .bulkString(let dataBuffer) = fields[0] else {
             throw unexpected(what, reply, expected: "session data as a bulk string")
         }
-        var numbers: [Int64] = []
-        for field in fields[1...5] {
-            guard case .bulkString(let buffer) = field, let number = Int64(String(buffer: buffer)),
-                StoredTimes.range.contains(number)
-            else {
-                throw unexpected(what, reply, expected: "session times as decimal Unix seconds")
-            }
-            numbers.append(number)
-        }
-        let user: String?
-        switch fields[6] {
-        case .null: user = nil
-        case .bulkString(let buffer): user = buffer.readableBytes == 0 ? nil : String(buffer: buffer)
-        default: throw unexpected(what, reply, expected: "the user id as a bulk string")
-        }
+        let (times, user, handle, metadata) = try parts(fields[1..<count - extra], reply, what)
         let json = Array(dataBuffer.readableBytesView)
         guard case .object(let data)? = try? JSONParser.parse(json, maxBytes: max(maxDataBytes, json.count)) else {
             throw StoreError(.corrupt, "redis \(what): stored session data is not a JSON object")
         }
-        let times = SessionTimes(
-            createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
-            idleSeconds: numbers[4])
-        return Session(data: data, json: json, times: times, user: user, extra: Array(fields[count - extra..<count]))
+        return Session(
+            data: data, json: json, times: times, user: user, handle: handle, metadata: metadata,
+            extra: Array(fields[count - extra..<count]))
     }
 }

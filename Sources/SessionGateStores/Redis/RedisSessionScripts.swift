@@ -5,15 +5,23 @@ import RedisWire
 ///
 /// A session is a hash under `<prefix>{<storeKey>}`:
 /// `d` data (JSON text), `c` created, `l` last seen, `i` idle expiry, `a` absolute expiry,
-/// `s` idle window (seconds), `u` user id (empty: none). Times are Unix seconds in the caller's
+/// `s` idle window (seconds), `u` user id (empty: none), `h` the `sid` handle, and the metadata
+/// `ip` created IP, `lip` last IP, `ua` User-Agent (each absent when unknown). Hashes written
+/// before the metadata have none of the last four: they load as before (no metadata), and
+/// their first touch adds `h`. Times are Unix seconds in the caller's
 /// clock (`now` is an argument everywhere), so tests fast-forward time and proxy clocks, not the
 /// Redis clock, decide liveness. Native TTLs are relative (`EXPIRE expiresAt - now`) for the
 /// same reason: an absolute `EXPIREAT` would trust two clocks to agree.
 ///
-/// Scripts that read a session return its fields in this order: d c l i a s u.
+/// Scripts that read a session return its fields in this order: d c l i a s u h ip lip ua.
+///
+/// Next to the hashes, `<prefix>s:{<handle>}` maps a handle to its store key (a string with the
+/// session's absolute TTL) for revoking by `sid`; see `RedisSessionStore`.
 enum RedisSessionScripts {
     /// Fields in reply order.
-    static let fields: [RESPArgument] = ["d", "c", "l", "i", "a", "s", "u"]
+    static let fields: [RESPArgument] = ["d", "c", "l", "i", "a", "s", "u", "h", "ip", "lip", "ua"]
+    /// What a listing reads of a session: every field but the data, in reply order.
+    static let summaryFields = Array(fields.dropFirst())
 
     /// Shared helpers: liveness and an RFC 7396 merge that works on JSON *text*.
     ///
@@ -24,7 +32,23 @@ enum RedisSessionScripts {
     /// canonical and keys compare as raw text.
     private static let prelude = #"""
         local function hmget(key)
-          return redis.call('HMGET', key, 'd', 'c', 'l', 'i', 'a', 's', 'u')
+          return redis.call('HMGET', key, 'd', 'c', 'l', 'i', 'a', 's', 'u', 'h', 'ip', 'lip', 'ua')
+        end
+        -- Prunes members whose absolute expiry has passed (so the set cannot grow without bound),
+        -- drops `drop` (or nothing when ''), adds `member`, keeps the index's own TTL at its
+        -- longest-lived member; returns the members there were before, other than `member`.
+        local function index_add(key, now, member, score, drop)
+          redis.call('ZREMRANGEBYSCORE', key, '-inf', now)
+          if drop ~= '' then redis.call('ZREM', key, drop) end
+          local before = redis.call('ZRANGE', key, 0, -1)
+          redis.call('ZADD', key, score, member)
+          local top = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+          redis.call('EXPIRE', key, math.max(1, tonumber(top[2]) - now))
+          local others = {}
+          for _, m in ipairs(before) do
+            if m ~= member then others[#others + 1] = m end
+          end
+          return others
         end
         local function live(f, now)
           return f[1] and now < math.min(tonumber(f[4]), tonumber(f[5]))
@@ -112,17 +136,24 @@ enum RedisSessionScripts {
 
     private static func script(_ body: String) -> RedisScript { RedisScript(prelude + body) }
 
-    /// KEYS: session. ARGV: d c l i a s u ttl. Writes a whole session with its native TTL.
+    /// KEYS: session. ARGV: d c l i a s u h ip lip ua ttl (metadata '' when unknown: not
+    /// written). Writes a whole session with its native TTL.
     static let write = script(
         #"""
         redis.call('DEL', KEYS[1])
         redis.call('HSET', KEYS[1], 'd', ARGV[1], 'c', ARGV[2], 'l', ARGV[3], 'i', ARGV[4], 'a', ARGV[5],
-          's', ARGV[6], 'u', ARGV[7])
-        redis.call('EXPIRE', KEYS[1], ARGV[8])
+          's', ARGV[6], 'u', ARGV[7], 'h', ARGV[8])
+        local names = {'ip', 'lip', 'ua'}
+        for k = 1, 3 do
+          if ARGV[8 + k] ~= '' then redis.call('HSET', KEYS[1], names[k], ARGV[8 + k]) end
+        end
+        redis.call('EXPIRE', KEYS[1], ARGV[12])
         return 1
         """#)
 
-    /// KEYS: session. ARGV: now. Slides the idle expiry (capped by the absolute one).
+    /// KEYS: session. ARGV: now, client IP ('' unknown: `lip` stays), handle. Slides the idle
+    /// expiry (capped by the absolute one) and records the last IP. Returns the fields followed
+    /// by '1' when the hash had no handle (written before handles were kept) and got `handle`.
     static let touch = script(
         #"""
         local now = tonumber(ARGV[1])
@@ -132,6 +163,16 @@ enum RedisSessionScripts {
         f[3] = ARGV[1]
         f[4] = string.format('%d', idle)
         redis.call('HSET', KEYS[1], 'l', f[3], 'i', f[4])
+        if ARGV[2] ~= '' then
+          f[10] = ARGV[2]
+          redis.call('HSET', KEYS[1], 'lip', f[10])
+        end
+        f[12] = '0'
+        if not f[8] then
+          f[8] = ARGV[3]
+          f[12] = '1'
+          redis.call('HSET', KEYS[1], 'h', f[8])
+        end
         redis.call('EXPIRE', KEYS[1], math.max(1, idle - now))
         return f
         """#)
@@ -150,7 +191,7 @@ enum RedisSessionScripts {
         if ARGV[3] == '1' then f[7] = ARGV[4] end
         f[7] = f[7] or ''
         redis.call('HSET', KEYS[1], 'd', f[1], 'u', f[7])
-        f[8] = previous
+        f[12] = previous
         return f
         """#)
 
@@ -199,17 +240,46 @@ enum RedisSessionScripts {
         """#)
 
     /// KEYS: user index. ARGV: now, member to add, its absolute expiry, member to drop (or '').
-    /// Prunes members whose absolute expiry has passed, so the set cannot grow without bound,
-    /// and keeps the index's own TTL at its longest-lived member.
+    /// See `index_add`; returns 1.
     static let indexAdd = script(
         #"""
-        local now = tonumber(ARGV[1])
-        redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now)
-        if ARGV[4] ~= '' then redis.call('ZREM', KEYS[1], ARGV[4]) end
-        redis.call('ZADD', KEYS[1], ARGV[3], ARGV[2])
-        local top = redis.call('ZRANGE', KEYS[1], -1, -1, 'WITHSCORES')
-        redis.call('EXPIRE', KEYS[1], math.max(1, tonumber(top[2]) - now))
+        index_add(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], ARGV[4])
         return 1
+        """#)
+
+    /// KEYS: user index. ARGV: now, member joining, its absolute expiry. `indexAdd` for a
+    /// session joining the user under `max_per_user`: returns the members that joined before
+    /// it (the candidates its bound may end). The index key serialises joins of one user.
+    static let indexJoin = script(
+        #"""
+        return index_add(KEYS[1], tonumber(ARGV[1]), ARGV[2], ARGV[3], '')
+        """#)
+
+    /// KEYS: handle key. ARGV: store key, TTL. Maps a `sid` handle to its session; returns 1.
+    static let mapHandle = script(
+        #"""
+        redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
+        return 1
+        """#)
+
+    /// KEYS: handle key. Forgets a handle (rotated or ended session); returns 1.
+    static let unmapHandle = script(
+        #"""
+        redis.call('DEL', KEYS[1])
+        return 1
+        """#)
+
+    /// KEYS: session. ARGV: handle, '1' to require the user (else '0'), user, now. Deletes the
+    /// session if it is live, has that handle and (when required) that user; returns its user
+    /// ('' when none), or false when nothing ended.
+    static let revokeHandle = script(
+        #"""
+        local f = hmget(KEYS[1])
+        if not f[1] or f[8] ~= ARGV[1] then return false end
+        if ARGV[2] == '1' and f[7] ~= ARGV[3] then return false end
+        if not live(f, tonumber(ARGV[4])) then return false end
+        redis.call('DEL', KEYS[1])
+        return f[7] or ''
         """#)
 
     /// KEYS: user index. ARGV: now. Prunes, then lists the members (store keys).

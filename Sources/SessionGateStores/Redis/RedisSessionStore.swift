@@ -19,7 +19,22 @@ import SessionGateCore
 /// to that user (`revokeOne`). Index writes happen next to the session write (same pipeline on
 /// create); a member without a session, or one whose user changed, is harmless and pruned.
 ///
-/// Costs: `load` is one `HMGET`; `touch` one `EVALSHA`; `create` one pipeline.
+/// - `<prefix>s:{<handle>}`: the store key of the session whose `sid` is `handle` (revoking by
+///   handle: the handle is a hash of the id, so the store key cannot be derived from it). A
+///   string written with the session (same pipeline), with the session's *absolute* TTL so it
+///   outlives every touch; moved on rotation, deleted on destroy and on revoking by handle or by
+///   the bound. Sessions ended by `revokeUser` leave theirs to expire: a mapping whose session is
+///   gone only makes `revoke(handle:)` answer false, and the revoke script checks the hash's `h`,
+///   so a stale mapping can never end another session. Hashes written before handles were kept
+///   get `h` and the mapping at their first touch; until then they are revoked with their user
+///   (`revokeUser`) but not listed.
+///
+/// `max_per_user`: see `enforceBound` (joins of one user are ordered by its index key).
+/// `liveSessionCount` is nil: Redis has no cheap exact count of one prefix's live sessions.
+///
+/// Costs: `load` is one `HMGET`; `touch` one `EVALSHA`; `create` one pipeline (plus, under
+/// `max_per_user` with more earlier sessions than the bound, one pipeline of `HMGET`s and the
+/// revocations); listing is the index script plus one pipeline of `HMGET`s.
 public final class RedisSessionStore: SessionStore {
     public let reach = StoreReach.serverSide
     public let executor: any RedisExecutor
@@ -98,10 +113,20 @@ public final class RedisSessionStore: SessionStore {
         let id = SessionID.generate(using: random)
         let times = policy.newTimes(now: now)
         let user = policy.userID(of: data)
-        var commands = [writeCommand(id, json: json, times: times, user: user, now: now)]
-        if let user { commands.append(indexAddCommand(user: user, member: id, times: times, dropping: nil, now: now)) }
-        try await runWrites("create", commands)
-        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: times)
+        let metadata = SessionMetadata(createdBy: client)
+        let writes = [
+            writeCommand(id, json: json, times: times, user: user, metadata: metadata, now: now),
+            mapHandleCommand(id, times: times, now: now),
+        ]
+        if let user, policy.maxPerUser > 0 {
+            let replies = try await runScripts("create", writes + [indexJoinCommand(user: user, member: id, times: times, now: now)])
+            for reply in replies.prefix(writes.count) { try RedisReply.integer(reply, "create", in: 1...1) }
+            try await enforceBound(user: user, earlier: try RedisReply.strings(replies[writes.count], "create"), now: now, "create")
+        } else {
+            let index = user.map { [indexAddCommand(user: $0, member: id, times: times, dropping: nil, now: now)] } ?? []
+            try await runWrites("create", writes + index)
+        }
+        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: times, metadata: metadata)
     }
 
     public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
@@ -111,7 +136,7 @@ public final class RedisSessionStore: SessionStore {
         guard case .object(let members) = patch else { return try await load(session.ticket, now: now) }
         // A merge replaces data[userKey] with the patch's value (merged into {} when an object),
         // so the patch alone says whether and how the user changes.
-        let userChange: String?? = members[policy.userKey].map { policy.userID(of: [policy.userKey: $0]) }
+        let userChange = policy.userChange(in: members)
         let arguments: [RESPArgument] = [
             RESPArgument(now), RESPArgument(bytes: JSONSerializer.serialize(patch)), userChange == nil ? "0" : "1",
             RESPArgument((userChange ?? nil) ?? ""), RESPArgument(maxDataBytes),
@@ -127,7 +152,7 @@ public final class RedisSessionStore: SessionStore {
         if let userChange, previous != (userChange ?? "") {
             try await reindex(id, from: previous.isEmpty ? nil : previous, to: userChange, times: times, now: now)
         }
-        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: updated.data, times: times)
+        return stored(id, updated)
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
@@ -142,12 +167,15 @@ public final class RedisSessionStore: SessionStore {
             return nil
         }
         let fresh = SessionID.generate(using: random)
-        var commands = [writeCommand(fresh, json: taken.json, times: taken.times, user: taken.user, now: now)]
+        var commands = [
+            writeCommand(fresh, json: taken.json, times: taken.times, user: taken.user, metadata: taken.metadata, now: now),
+            mapHandleCommand(fresh, times: taken.times, now: now), unmapHandleCommand(old.handle),
+        ]
         if let user = taken.user {
             commands.append(indexAddCommand(user: user, member: fresh, times: taken.times, dropping: old, now: now))
         }
         try await runWrites("rotate", commands)
-        return StoredSession(ticket: SessionTicket(fresh.bytes), handle: fresh.handle, data: taken.data, times: taken.times)
+        return stored(fresh, taken)
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
@@ -156,22 +184,26 @@ public final class RedisSessionStore: SessionStore {
             try await self.executor.evaluate(RedisSessionScripts.destroy, keys: [self.sessionKey(id)])
         }
         // The session's user: '' when none, nil when there was no session.
-        if let user = try RedisReply.optionalString(reply, "destroy"), !user.isEmpty {
-            let removed = try await run("destroy") { () async throws(RedisError) in
-                try await self.executor.send(["ZREM", self.indexKey(user), RESPArgument(id.storeKey)])
-            }
-            try RedisReply.integer(removed, "destroy", in: 0...1)
-        }
+        guard let user = try RedisReply.optionalString(reply, "destroy") else { return }
+        if !user.isEmpty { try await unindex([id.storeKey], user: user, "destroy") }
+        try await runWrites("destroy", [unmapHandleCommand(id.handle)])
     }
 
     public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        let arguments = [RESPArgument(now), RESPArgument(client.ip ?? ""), RESPArgument(id.handle)]
         let reply = try await run("touch") { () async throws(RedisError) in
-            try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: [RESPArgument(now)])
+            try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: arguments)
         }
-        return try decode(reply, id: id, what: "touch", nullMeansGone: true)
+        // The fields, then '1' when the hash predates handles and just got one (map it, once).
+        guard let touched = try RedisReply.session(reply, "touch", extra: 1, nullMeansGone: true, maxDataBytes: maxDataBytes)
+        else { return nil }
+        if try RedisReply.optionalString(touched.extra[0], "touch") == "1" {
+            try await runWrites("touch", [mapHandleCommand(id, times: touched.times, now: now)])
+        }
+        return stored(id, touched)
     }
 
     public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
@@ -185,10 +217,13 @@ public final class RedisSessionStore: SessionStore {
         guard let updated = try RedisReply.session(reply, "lifetime", nullMeansGone: true, maxDataBytes: maxDataBytes) else {
             return nil
         }
+        // The absolute expiry moved: so do the index score and the handle mapping's TTL.
+        var writes = [mapHandleCommand(id, times: updated.times, now: now)]
         if let user = updated.user {
-            try await runWrites("lifetime", [indexAddCommand(user: user, member: id, times: updated.times, dropping: nil, now: now)])
+            writes.append(indexAddCommand(user: user, member: id, times: updated.times, dropping: nil, now: now))
         }
-        return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: updated.data, times: updated.times)
+        try await runWrites("lifetime", writes)
+        return stored(id, updated)
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
@@ -214,15 +249,55 @@ public final class RedisSessionStore: SessionStore {
         return ended
     }
 
-    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    /// The user's index (pruned of expired members), then one `HMGET` per member in one
+    /// pipeline; members whose session is gone, expired or another user's are dropped from it.
     public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
-        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+        let listed = try await run("list") { () async throws(RedisError) in
+            try await self.executor.evaluate(
+                RedisSessionScripts.indexList, keys: [self.indexKey(userID)], arguments: [RESPArgument(now)])
+        }
+        let members = try RedisReply.strings(listed, "list")
+        guard !members.isEmpty else { return [] }
+        let (live, gone) = try await summaries(of: members, user: userID, now: now, "list")
+        try await unindex(gone, user: userID, "list")
+        return live.filter(\.hasHandle).map(\.summary).sorted(by: SessionSummary.mostRecentFirst)
     }
 
+    /// `GET` of the handle's mapping, then a script on the session that checks the handle, the
+    /// owner and liveness before deleting; then the index entry and the mapping go.
     public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
-        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+        // Handles are base64url; anything else (an API caller's typo) names no session.
+        guard !handle.isEmpty, handle.utf8.count <= 64, handle.utf8.allSatisfy(Self.isBase64URL) else { return false }
+        let mapped = try await run("revoke") { () async throws(RedisError) in
+            try await self.executor.send(["GET", self.handleKey(handle)])
+        }
+        guard let storeKey = try RedisReply.optionalString(mapped, "revoke") else { return false }
+        guard storeKey.utf8.count == 64, storeKey.utf8.allSatisfy(Self.isLowerHex) else {
+            throw RedisReply.unexpected("revoke", mapped, expected: "a store key")
+        }
+        let arguments = [
+            RESPArgument(handle), userID == nil ? "0" : "1", RESPArgument(userID ?? ""), RESPArgument(now),
+        ]
+        let reply = try await run("revoke") { () async throws(RedisError) in
+            try await self.executor.evaluate(
+                RedisSessionScripts.revokeHandle, keys: [RESPArgument(self.keyPrefix + "{" + storeKey + "}")],
+                arguments: arguments)
+        }
+        if RedisReply.isGone(reply) { return false }
+        let owner = try RedisReply.optionalString(reply, "revoke") ?? ""
+        try await runWrites("revoke", [unmapHandleCommand(handle)])
+        if !owner.isEmpty { try await unindex([storeKey], user: owner, "revoke") }
+        return true
     }
 
+    static func isBase64URL(_ byte: UInt8) -> Bool {
+        (65...90).contains(byte) || (97...122).contains(byte) || (48...57).contains(byte) || byte == 45 || byte == 95
+    }
+
+    static func isLowerHex(_ byte: UInt8) -> Bool { (48...57).contains(byte) || (97...102).contains(byte) }
+
+    /// Nil: Redis has no cheap exact count of this store's live sessions (`DBSIZE` counts every
+    /// key of the database, `SCAN` is linear in all of them).
     public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
 
     public func checkHealth() async throws(StoreError) {

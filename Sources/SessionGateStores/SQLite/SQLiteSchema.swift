@@ -46,7 +46,24 @@ public enum SQLiteSchema {
                     ON \(sessionsTable) (min(idle_expires_at, absolute_expires_at))
                 """
             ]),
+        SQLMigration(
+            version: 3, name: "session metadata columns and handle index",
+            statements: metadataColumns.map { column in
+                // Nullable, no default: SQLite only rewrites the table's CREATE text, never a row,
+                // so the write lock is held for milliseconds whatever the table's size; rows from
+                // before keep NULL (no metadata). SQLite has no ADD COLUMN IF NOT EXISTS: a second
+                // hand run of the script reports "duplicate column name" for these three and goes
+                // on (the sqlite3 shell does); the proxy's own runner applies each version once.
+                "ALTER TABLE \(sessionsTable) ADD COLUMN \(column) TEXT"
+            } + [
+                // Revoking by `sid` (the admin API, `X-Session-Action: revoke <sid>`).
+                "CREATE INDEX IF NOT EXISTS \(sessionsTable)_handle ON \(sessionsTable) (handle)"
+            ]),
     ]
+
+    /// The metadata columns of version 3: the client IP at creation, the last one seen, the
+    /// `User-Agent` (at most `ClientInfo.maxUserAgentBytes`). NULL when unknown or older.
+    static let metadataColumns = ["created_ip", "last_ip", "user_agent"]
 
     /// The whole schema as one idempotent script (what `sql/sqlite.sql` holds).
     public static var sql: String {

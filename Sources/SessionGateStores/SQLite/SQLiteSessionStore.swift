@@ -10,23 +10,29 @@ import SessionGateCore
 /// column recomputed in SQL on every write, expired rows invisible to loads and deleted by
 /// `SessionSweeper` (see `SQLiteStoreService`). The file is in WAL mode (readers never block
 /// the writer) with a busy timeout. Every call is one statement on one connection (SQLite
-/// serialises calls on it), so each write is its own atomic transaction.
+/// serialises calls on it), so each write is its own atomic transaction — except a session
+/// joining a user under `max_per_user`, which runs its write and the bound in one
+/// `BEGIN IMMEDIATE` transaction on a second connection (see `joining`).
 public final class SQLiteSessionStore: SessionStore {
     public let reach = StoreReach.serverSide
     /// The database file.
     public let path: String
     let handle: SQLiteHandle
+    /// The connection for multi-statement transactions (`max_per_user`), one at a time.
+    let transactionHandle: SQLiteHandle
+    let transactionGate = AsyncGate()
     let policy: SessionPolicy
     let random: any RandomBytes
     let timeout: Duration
     let logger: Logger
 
     private init(
-        path: String, handle: SQLiteHandle, policy: SessionPolicy, random: any RandomBytes,
-        timeout: Duration, logger: Logger
+        path: String, handle: SQLiteHandle, transactionHandle: SQLiteHandle, policy: SessionPolicy,
+        random: any RandomBytes, timeout: Duration, logger: Logger
     ) {
         self.path = path
         self.handle = handle
+        self.transactionHandle = transactionHandle
         self.policy = policy
         self.random = random
         self.timeout = timeout
@@ -41,13 +47,22 @@ public final class SQLiteSessionStore: SessionStore {
     ) async throws(StoreError) -> SQLiteSessionStore {
         try await migrate(path: path, logger: logger)
         let handle = try await SQLiteHandle.open(path: path, logger: logger)
+        let transactionHandle: SQLiteHandle
+        do {
+            transactionHandle = try await SQLiteHandle.open(path: path, logger: logger)
+        } catch {
+            await handle.close()
+            throw error
+        }
         return SQLiteSessionStore(
-            path: path, handle: handle, policy: policy, random: random, timeout: timeout, logger: logger)
+            path: path, handle: handle, transactionHandle: transactionHandle, policy: policy, random: random,
+            timeout: timeout, logger: logger)
     }
 
     /// Closes the connection; later calls fail with `StoreError(.unavailable)`.
     public func close() async {
         await handle.close()
+        await transactionHandle.close()
     }
 
     /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/sqlite.sql`).
@@ -56,14 +71,19 @@ public final class SQLiteSessionStore: SessionStore {
     // MARK: SessionStore
 
     static let table = SQLiteSchema.sessionsTable
-    static let columns = "handle, data, created_at, last_seen_at, idle_expires_at, absolute_expires_at, idle_seconds"
+    /// What a listing returns: everything but the data.
+    static let summaryColumns = """
+        handle, created_at, last_seen_at, idle_expires_at, absolute_expires_at, idle_seconds, \
+        \(SQLiteSchema.metadataColumns.joined(separator: ", "))
+        """
+    static let columns = "data, " + summaryColumns
     static func live(_ now: String) -> String { "idle_expires_at > \(now) AND absolute_expires_at > \(now)" }
 
     static let loadSQL = "SELECT \(columns) FROM \(table) WHERE store_key = ?1 AND \(live("?2"))"
     static let insertSQL = """
         INSERT INTO \(table) (store_key, handle, data, user_id, created_at, last_seen_at, idle_expires_at, \
-        absolute_expires_at, idle_seconds) VALUES (?1, ?2, json(?3), \(SQLiteSchema.userID(of: "?3", key: "?4")), \
-        ?5, ?6, ?7, ?8, ?9) RETURNING \(columns)
+        absolute_expires_at, idle_seconds, created_ip, last_ip, user_agent) VALUES (?1, ?2, json(?3), \
+        \(SQLiteSchema.userID(of: "?3", key: "?4")), ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11) RETURNING \(columns)
         """
     static let patchSQL = """
         UPDATE \(table) SET data = json_patch(data, ?2), \
@@ -75,8 +95,8 @@ public final class SQLiteSessionStore: SessionStore {
         """
     static let deleteSQL = "DELETE FROM \(table) WHERE store_key = ?1"
     static let touchSQL = """
-        UPDATE \(table) SET last_seen_at = ?2, idle_expires_at = min(?2 + idle_seconds, absolute_expires_at) \
-        WHERE store_key = ?1 AND \(live("?2")) RETURNING \(columns)
+        UPDATE \(table) SET last_seen_at = ?2, idle_expires_at = min(?2 + idle_seconds, absolute_expires_at), \
+        last_ip = coalesce(?3, last_ip) WHERE store_key = ?1 AND \(live("?2")) RETURNING \(columns)
         """
     static let setLifetimeSQL = """
         UPDATE \(table) SET last_seen_at = ?2, idle_seconds = ?3, idle_expires_at = ?2 + ?3, \
@@ -84,6 +104,23 @@ public final class SQLiteSessionStore: SessionStore {
         """
     static let revokeSQL = """
         DELETE FROM \(table) WHERE user_id = ?1 AND store_key <> ?2 AND \(live("?3")) RETURNING 1
+        """
+    static let listSQL = "SELECT \(summaryColumns) FROM \(table) WHERE user_id = ?1 AND \(live("?2"))"
+    /// `?2` NULL: whoever the owner is.
+    static let revokeHandleSQL = """
+        DELETE FROM \(table) WHERE handle = ?1 AND (?2 IS NULL OR user_id = ?2) AND \(live("?3")) RETURNING 1
+        """
+    /// The same condition as `live`, spelled as the expiry index's expression so the count
+    /// reads the index.
+    static let countSQL = """
+        SELECT count(*) AS live FROM \(table) WHERE min(idle_expires_at, absolute_expires_at) > ?1
+        """
+    static let userOfSQL = "SELECT user_id FROM \(table) WHERE store_key = ?1"
+    /// `max_per_user`: ends the live sessions of user `?1` other than `?2` past the `?4` most
+    /// recently seen (`SessionSummary.mostRecentFirst`: ties by handle, byte order).
+    static let enforceSQL = """
+        DELETE FROM \(table) WHERE store_key IN (SELECT store_key FROM \(table) WHERE user_id = ?1 \
+        AND store_key <> ?2 AND \(live("?3")) ORDER BY last_seen_at DESC, handle LIMIT -1 OFFSET ?4) RETURNING 1
         """
     static let sweepSQL = """
         DELETE FROM \(table) WHERE store_key IN (SELECT store_key FROM \(table) \
@@ -104,9 +141,14 @@ public final class SQLiteSessionStore: SessionStore {
         let binds: [SQLiteData] = [
             .text(id.storeKey), .text(id.handle), .text(JSONSerializer.string(.object(data))), .text(policy.userKey),
             .integer(Int(times.createdAt)), .integer(Int(times.lastSeenAt)), .integer(Int(times.idleExpiresAt)),
-            .integer(Int(times.absoluteExpiresAt)), .integer(Int(times.idleSeconds)),
+            .integer(Int(times.absoluteExpiresAt)), .integer(Int(times.idleSeconds)), Self.text(client.ip),
+            Self.text(client.userAgent),
         ]
-        guard let row = try await run("create", Self.insertSQL, binds).first else {
+        let rows = try await joining(policy.userID(of: data), key: id.storeKey, now: now, "create") {
+            connection throws(StoreError) in
+            (try await connection.query("create", Self.insertSQL, binds), true)
+        }
+        guard let row = rows.first else {
             throw StoreError(.protocolError, "insert returned no row")
         }
         return try Self.session(SessionTicket(id.bytes), row)
@@ -120,7 +162,18 @@ public final class SQLiteSessionStore: SessionStore {
         let binds: [SQLiteData] = [
             .text(id.storeKey), .text(JSONSerializer.string(patch)), .text(policy.userKey), .integer(Int(now)),
         ]
-        let rows = try await run("patch", Self.patchSQL, binds)
+        let rows: [SQLiteRow]
+        if policy.maxPerUser > 0, case .object(let members) = patch, let user = policy.userChange(in: members) ?? nil {
+            // The session may join `user`: the bound applies when it was someone else's (or no one's).
+            rows = try await joining(user, key: id.storeKey, now: now, "patch") { connection throws(StoreError) in
+                let before = try await connection.query("patch", Self.userOfSQL, [.text(id.storeKey)])
+                let rows = try await connection.query("patch", Self.patchSQL, binds)
+                let joined = !rows.isEmpty && before.first?.column("user_id") != .text(user)
+                return (rows, joined)
+            }
+        } else {
+            rows = try await run("patch", Self.patchSQL, binds)
+        }
         return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
     }
 
@@ -141,7 +194,7 @@ public final class SQLiteSessionStore: SessionStore {
         -> StoredSession?
     {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
-        let rows = try await run("touch", Self.touchSQL, [.text(id.storeKey), .integer(Int(now))])
+        let rows = try await run("touch", Self.touchSQL, [.text(id.storeKey), .integer(Int(now)), Self.text(client.ip)])
         return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
     }
 
@@ -159,16 +212,30 @@ public final class SQLiteSessionStore: SessionStore {
         return try await run("revoke", Self.revokeSQL, [.text(userID), .text(keep), .integer(Int(now))]).count
     }
 
-    // Session listing for this backend lands with its metadata columns (issue 15, in progress).
+    /// One indexed query on `user_id`; expired rows are left to the sweeper.
     public func listSessions(ofUser userID: String, now: UnixSeconds) async throws(StoreError) -> [SessionSummary] {
-        throw StoreError(.unsupported, "listing sessions is not available on this backend yet")
+        let rows = try await run("list", Self.listSQL, [.text(userID), .integer(Int(now))])
+        var summaries: [SessionSummary] = []
+        summaries.reserveCapacity(rows.count)
+        for row in rows { summaries.append(try Self.summary(row)) }
+        return summaries.sorted(by: SessionSummary.mostRecentFirst)
     }
 
+    /// One `DELETE` by the indexed `handle` column (schema version 3).
     public func revoke(handle: String, ofUser userID: String?, now: UnixSeconds) async throws(StoreError) -> Bool {
-        throw StoreError(.unsupported, "revoking by sid is not available on this backend yet")
+        let rows = try await run("revoke", Self.revokeHandleSQL, [.text(handle), Self.text(userID), .integer(Int(now))])
+        return !rows.isEmpty
     }
 
-    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? { nil }
+    /// Exact: one `count(*)` over the expiry index, linear in the live sessions — cheap enough
+    /// for the stats endpoint, not for a request path.
+    public func liveSessionCount(now: UnixSeconds) async throws(StoreError) -> Int? {
+        let rows = try await run("count", Self.countSQL, [.integer(Int(now))])
+        guard case .integer(let count)? = rows.first?.column("live"), count >= 0 else {
+            throw StoreError(.protocolError, "count returned no number")
+        }
+        return count
+    }
 
     public func checkHealth() async throws(StoreError) {
         _ = try await run("health check", "SELECT 1", [])
@@ -180,6 +247,45 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     // MARK: Plumbing
+
+    /// Runs `write` and, when it made the session `key` join `user`, the `max_per_user` bound,
+    /// in one `BEGIN IMMEDIATE` transaction: SQLite's write lock serialises joins across
+    /// processes (and `transactionGate` within this one), so the bound is exact — each join
+    /// sees every earlier one, and the session joining is never the one ended. Without a user
+    /// or a bound, `write` runs as a plain statement on the main connection.
+    func joining(
+        _ user: String?, key: String, now: UnixSeconds, _ what: String,
+        _ write: @escaping @Sendable (SQLiteHandle) async throws(StoreError) -> (rows: [SQLiteRow], joined: Bool)
+    ) async throws(StoreError) -> [SQLiteRow] {
+        guard policy.maxPerUser > 0, let user else {
+            let connection = handle
+            return try await withStoreDeadline(timeout, what) { () throws(StoreError) -> [SQLiteRow] in
+                try await write(connection).rows
+            }
+        }
+        let connection = transactionHandle
+        let gate = transactionGate
+        let bound = policy.maxPerUser
+        return try await withStoreDeadline(timeout, what) { () throws(StoreError) -> [SQLiteRow] in
+            try await gate.serialised { () throws(StoreError) -> [SQLiteRow] in
+                _ = try await connection.query(what, "BEGIN IMMEDIATE")
+                do throws(StoreError) {
+                    let (rows, joined) = try await write(connection)
+                    if joined {
+                        let binds: [SQLiteData] = [.text(user), .text(key), .integer(Int(now)), .integer(bound - 1)]
+                        _ = try await connection.query(what, Self.enforceSQL, binds)
+                    }
+                    _ = try await connection.query(what, "COMMIT")
+                    return rows
+                } catch {
+                    _ = try? await connection.query(what, "ROLLBACK")
+                    throw error
+                }
+            }
+        }
+    }
+
+    static func text(_ value: String?) -> SQLiteData { value.map { .text($0) } ?? .null }
 
     /// Runs one statement under the deadline.
     func run(_ what: String, _ sql: String, _ binds: [SQLiteData]) async throws(StoreError) -> [SQLiteRow] {
@@ -194,8 +300,22 @@ public final class SQLiteSessionStore: SessionStore {
     /// integers in `StoredTimes.range` for the times. sqlite-nio's own `.integer` converts a
     /// REAL (trapping on one out of Int64's range) and text, so it is not used.
     static func session(_ ticket: SessionTicket, _ row: SQLiteRow) throws(StoreError) -> StoredSession {
-        guard case .text(let handle)? = row.column("handle"), case .text(let text)? = row.column("data") else {
-            throw StoreError(.corrupt, "session row has a missing or non-text handle or data column")
+        guard case .text(let text)? = row.column("data") else {
+            throw StoreError(.corrupt, "session row has a missing or non-text data column")
+        }
+        let summary = try summary(row)
+        guard case .object(let data)? = try? JSONParser.parse(text) else {
+            throw StoreError(.corrupt, "session data is not a JSON object")
+        }
+        return StoredSession(
+            ticket: ticket, handle: summary.handle, data: data, times: summary.times, metadata: summary.metadata)
+    }
+
+    /// The handle, times and metadata in a row of `summaryColumns`. Metadata columns are text
+    /// or NULL (rows from before schema version 3, or an unknown client).
+    static func summary(_ row: SQLiteRow) throws(StoreError) -> SessionSummary {
+        guard case .text(let handle)? = row.column("handle") else {
+            throw StoreError(.corrupt, "session row has a missing or non-text handle column")
         }
         var numbers: [Int64] = []
         for name in ["created_at", "last_seen_at", "idle_expires_at", "absolute_expires_at", "idle_seconds"] {
@@ -204,13 +324,20 @@ public final class SQLiteSessionStore: SessionStore {
             }
             numbers.append(Int64(value))
         }
-        guard case .object(let data)? = try? JSONParser.parse(text) else {
-            throw StoreError(.corrupt, "session data is not a JSON object")
+        var metadata: [String?] = []
+        for name in SQLiteSchema.metadataColumns {
+            switch row.column(name) {
+            case .text(let text)?: metadata.append(text)
+            case .null?, nil: metadata.append(nil)
+            default: throw StoreError(.corrupt, "session row column \(name) is not text")
+            }
         }
         let times = SessionTimes(
             createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
             idleSeconds: numbers[4])
-        return StoredSession(ticket: ticket, handle: handle, data: data, times: times)
+        return SessionSummary(
+            handle: handle, times: times,
+            metadata: SessionMetadata(createdIP: metadata[0], lastIP: metadata[1], userAgent: metadata[2]))
     }
 
     /// A `StoreError` naming the SQLite result class, never SQLite's message (it may quote data).
