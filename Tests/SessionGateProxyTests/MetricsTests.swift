@@ -131,6 +131,18 @@ import Testing
         try await waitFor { try await Metrics.scrape(harness).value("sessiongate_upstream_connections") == 0 }
     }
 
+    @Test func revocationsAreCountedByCause() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let first = try await harness.login("carol")
+        _ = try await harness.login("carol")
+        _ = try await harness.login("carol")
+        _ = try await harness.request("GET", "/me", headers: [("X-Test-Action", "revoke-others")], cookie: first)
+        let metrics = try await Metrics.scrape(harness)
+        #expect(metrics.value("sessiongate_sessions_revoked_total", ["cause": "user"]) == 2)
+        #expect(metrics.value("sessiongate_sessions_revoked_total", ["cause": "admin-api"]) == 0)
+    }
+
     @Test func everySeriesUsesOnlyFixedLabelValues() async throws {
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }
@@ -151,6 +163,7 @@ import Testing
                 "sessiongate_directives_rejected_total", "sessiongate_store_write_failures_total",
                 "sessiongate_store_duration_seconds", "sessiongate_store_errors_total", "sessiongate_upstream_connections",
                 "sessiongate_upstream_connect_errors_total", "sessiongate_config_reloads_total",
+                "sessiongate_sessions_revoked_total",
             ])
         #expect(metrics.types["sessiongate_request_duration_seconds"] == "histogram")
         #expect(metrics.types["sessiongate_requests_in_flight"] == "gauge")
