@@ -138,7 +138,8 @@ public func fuzzHTTP1Request(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt
     let theirHeaders = theirs.head.headers.map { ($0.name, String(trailingWhitespaceTrimmed: $0.value)) }
     check(
         theirHeaders.count == accepted.headers.count && zip(theirHeaders, accepted.headers).allSatisfy { $0 == $1 },
-        "headers \(accepted.headers.map { "\(describe($0.0)): \(describe($0.1))" }) vs \(theirHeaders.map { "\(describe($0.0)): \(describe($0.1))" })")
+        "headers \(accepted.headers.map { "\(describe($0.0)): \(describe($0.1))" }) vs \(theirHeaders.map { "\(describe($0.0)): \(describe($0.1))" })"
+    )
     if !accepted.hasUpgrade {
         check(theirs.body == accepted.body, "body of \(accepted.body.count) bytes vs \(theirs.body.count) bytes")
     }

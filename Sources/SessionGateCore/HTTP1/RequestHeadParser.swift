@@ -284,8 +284,9 @@ private struct Reader {
         // absolute-form: scheme "://"
         guard let first = target.first, HTTPBytes.isAlpha(first) else { return false }
         var index = 1
-        while index < target.count, HTTPBytes.isAlpha(target[index]) || HTTPBytes.isDigit(target[index])
-            || target[index] == UInt8(ascii: "+") || target[index] == UInt8(ascii: "-") || target[index] == UInt8(ascii: ".")
+        while index < target.count,
+            HTTPBytes.isAlpha(target[index]) || HTTPBytes.isDigit(target[index])
+                || target[index] == UInt8(ascii: "+") || target[index] == UInt8(ascii: "-") || target[index] == UInt8(ascii: ".")
         {
             index += 1
         }
