@@ -21,7 +21,7 @@ enum Tunnel {
             }
             remove(ClientHandler.self, from: clientOps)
             remove(ClientTimeoutHandler.self, from: clientOps)
-            remove(ByteToMessageHandler<HTTPRequestDecoder>.self, from: clientOps)
+            remove(ByteToMessageHandler<HTTP1RequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
             remove(UpstreamFramingGuard.self, from: upstreamOps)
             remove(HTTPRequestEncoder.self, from: upstreamOps)

@@ -40,15 +40,11 @@ public final class ProxyServer: Service, Sendable {
         let events = self.events
         let tracker = self.tracker
         let pools = self.pools
-        let limits: NIOHTTPDecoderLimitConfiguration = {
-            var limits = NIOHTTPDecoderLimitConfiguration()
-            // NIO's own limits sit well above ours, so the client handler can answer 431 itself;
-            // heads beyond these make the decoder fail, which is also answered with 431.
-            limits.maxHeaderListSize = max(config.maxHeaderBytes * 2, 16384)
-            limits.maxHeaderFieldSize = max(config.maxHeaderBytes * 2, 16384)
-            limits.maxHeaderFieldCount = 1000
-            return limits
-        }()
+        // The decoder's limits sit well above ours, so the client handler can answer 414/431
+        // itself with the exact bounds; heads beyond these make the decoder fail (431 too).
+        let limits = RequestHeadParser.Limits(
+            maxHeadBytes: max(config.maxHeaderBytes * 2, 16384), maxTargetBytes: max(config.maxHeaderBytes * 2, 16384),
+            maxHeaderCount: 1000)
         let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
@@ -67,8 +63,7 @@ public final class ProxyServer: Service, Sendable {
                     // Only the request decoder: the client handler queues pipelined requests itself
                     // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
                     // or header validator handles every message on the way.
-                    try ops.addHandler(
-                        ByteToMessageHandler(HTTPRequestDecoder(leftOverBytesStrategy: .dropBytes, limitConfiguration: limits)))
+                    try ops.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits: limits)))
                     try ops.addHandler(
                         ClientHandler(
                             runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), timeouts: timeouts,

@@ -1,0 +1,191 @@
+import NIOCore
+import NIOHTTP1
+import SessionGateCore
+
+/// The client side's request decoder: our own codec (`RequestHeadParser`, `RequestBodyFraming`,
+/// `ChunkedBodyDecoder` in the core, fuzzed differentially against llhttp) in place of NIO's
+/// llhttp-based `HTTPRequestDecoder`. It hands `ClientHandler` the same parts NIO's decoder did,
+/// with the same errors for the same cases:
+/// - a malformed or ambiguous head or body → `HTTPParserError` (400), a head past the limits →
+///   `.headerOverflow` (431);
+/// - any byte after a request that closes the connection (`Connection: close`, HTTP/1.0 without
+///   keep-alive) → `.closedConnection`, after that request was handed over;
+/// - after a request that asks for an upgrade (`Upgrade` named in `Connection`, or `CONNECT`),
+///   nothing more is parsed (what follows belongs to the tunnel, or is dropped).
+/// Trailers are read and dropped.
+final class HTTP1RequestDecoder: ByteToMessageDecoder {
+    typealias InboundOut = HTTPServerRequestPart
+
+    private enum State {
+        case head
+        case fixedBody(remaining: Int, then: After)
+        case chunkedBody(ChunkedBodyDecoder, then: After)
+        /// After an upgrade request: bytes stay unread.
+        case stopped
+        /// After a request that closes the connection: any further byte is an error.
+        case closed
+    }
+
+    /// What follows the current request.
+    private enum After {
+        case nextRequest, stop, close
+    }
+
+    private let parser: RequestHeadParser
+    private var state = State.head
+    /// How many bytes of the pending head were already looked at for a line end (a head is
+    /// parsed again only when a new line ended, so a byte-at-a-time client costs O(lines)).
+    private var scannedHeadBytes = 0
+
+    init(limits: RequestHeadParser.Limits) {
+        parser = RequestHeadParser(limits: limits)
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        switch state {
+        case .head:
+            return try decodeHead(context: context, buffer: &buffer)
+        case .fixedBody(let remaining, let after):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            let take = min(remaining, buffer.readableBytes)
+            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: take)!)))
+            if take == remaining {
+                end(after, context: context)
+            } else {
+                state = .fixedBody(remaining: remaining - take, then: after)
+            }
+            return .continue
+        case .chunkedBody(var decoder, let after):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            var offset = 0
+            let step = buffer.withUnsafeReadableBytes { decoder.next($0, offset: &offset) }
+            state = .chunkedBody(decoder, then: after)
+            switch step {
+            case .data(let range):
+                buffer.moveReaderIndex(forwardBy: range.lowerBound)
+                context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: range.count)!)))
+                return .continue
+            case .end(let at):
+                buffer.moveReaderIndex(forwardBy: at)
+                end(after, context: context)
+                return .continue
+            case .needMore:
+                buffer.moveReaderIndex(forwardBy: offset)
+                return .needMoreData
+            case .invalid:
+                throw HTTPParserError.invalidChunkSize
+            }
+        case .stopped:
+            return .needMoreData
+        case .closed:
+            guard buffer.readableBytes == 0 else { throw HTTPParserError.closedConnection }
+            return .needMoreData
+        }
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        // Whatever is complete is handed over; a request cut off by the close is not (the
+        // handler sees the close).
+        try decode(context: context, buffer: &buffer)
+    }
+
+    private func decodeHead(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        // Parse only when a line ended since the last look (or the limit is reached).
+        let lineEnded = buffer.withUnsafeReadableBytes { bytes in
+            bytes[min(scannedHeadBytes, bytes.count)...].contains(0x0a)
+        }
+        scannedHeadBytes = buffer.readableBytes
+        guard lineEnded || buffer.readableBytes >= parser.limits.maxHeadBytes else { return .needMoreData }
+
+        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(HTTPRequestHead, RequestBodyFraming, After, Int)?, Error> in
+            switch parser.parse(bytes) {
+            case .incomplete: return .success(nil)
+            case .invalid(let error): return .failure(Self.parserError(error))
+            case .complete(let layout):
+                switch RequestBodyFraming.decide(layout, in: bytes) {
+                case .failure(let error): return .failure(Self.parserError(error))
+                case .success(let framing):
+                    let (head, after) = Self.head(layout, in: bytes)
+                    return .success((head, framing, after, layout.length))
+                }
+            }
+        }
+        guard let (head, framing, after, length) = try parsed.get() else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: length)
+        scannedHeadBytes = 0
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        if after == .stop {
+            // llhttp hands over an upgrade request without its body and stops; so does this.
+            end(.stop, context: context)
+            return .continue
+        }
+        switch framing {
+        case .none, .length(0): end(after, context: context)
+        case .length(let count): state = .fixedBody(remaining: count, then: after)
+        case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.limits.maxHeadBytes), then: after)
+        }
+        return .continue
+    }
+
+    private func end(_ after: After, context: ChannelHandlerContext) {
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        switch after {
+        case .nextRequest: state = .head
+        case .stop: state = .stopped
+        case .close: state = .closed
+        }
+    }
+
+    /// The head as `ClientHandler` takes it, and what follows the request.
+    private static func head(_ layout: RequestHeadLayout, in bytes: UnsafeRawBufferPointer) -> (HTTPRequestHead, After) {
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(layout.fields.count)
+        var closes = layout.minorVersion == 0
+        var upgradeInConnection = false
+        var hasUpgrade = false
+        for field in layout.fields {
+            if HeaderName.equals(field.name, "connection", in: bytes) {
+                for token in ConnectionTokens(UnsafeRawBufferPointer(rebasing: bytes[field.value])) {
+                    if HeaderName.equalsIgnoringCase(token, "close") { closes = true }
+                    if HeaderName.equalsIgnoringCase(token, "keep-alive"), layout.minorVersion == 0 { closes = false }
+                    if HeaderName.equalsIgnoringCase(token, "upgrade") { upgradeInConnection = true }
+                }
+            } else if HeaderName.equals(field.name, "upgrade", in: bytes) {
+                hasUpgrade = true
+            }
+            fields.append((text(field.name), text(field.value)))
+        }
+        let method = HTTPMethod(rawValue: text(layout.method))
+        let head = HTTPRequestHead(
+            version: HTTPVersion(major: 1, minor: layout.minorVersion), method: method, uri: text(layout.target),
+            headers: HTTPHeaders(fields))
+        let upgrades = (hasUpgrade && upgradeInConnection) || method == .CONNECT
+        return (head, upgrades ? .stop : closes ? .close : .nextRequest)
+    }
+
+    private static func parserError(_ error: HTTP1HeadError) -> HTTPParserError {
+        error.kind == .headTooLarge ? .headerOverflow : .invalidHeaderToken
+    }
+}
+
+/// The comma-separated tokens of a `Connection` value, trimmed.
+private struct ConnectionTokens: Sequence, IteratorProtocol {
+    let bytes: UnsafeRawBufferPointer
+    var position = 0
+
+    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
+
+    mutating func next() -> ArraySlice<UInt8>? {
+        while position < bytes.count {
+            var end = position
+            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var token = ArraySlice(bytes[position..<end])
+            position = end + 1
+            while let first = token.first, first == 0x20 || first == 0x09 { token.removeFirst() }
+            while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
+            if !token.isEmpty { return token }
+        }
+        return nil
+    }
+}
