@@ -60,6 +60,13 @@ let package = Package(
             ]
         ),
         fuzzTarget(
+            "FuzzHTTP1Response",
+            [
+                nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]
+        ),
+        fuzzTarget(
             "FuzzHTTP1Request",
             [
                 nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -51,7 +51,7 @@ public enum RequestBodyFraming: Equatable, Sendable {
         return .success(.chunked)
     }
 
-    private static func digits(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Int? {
+    static func digits(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Int? {
         guard !range.isEmpty, range.count <= maxLengthDigits else { return nil }
         var value = 0
         for index in range {
@@ -62,7 +62,7 @@ public enum RequestBodyFraming: Equatable, Sendable {
         return value
     }
 
-    private static func trimmed(_ element: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
+    static func trimmed(_ element: ArraySlice<UInt8>) -> ArraySlice<UInt8> {
         var slice = element
         while let first = slice.first, first == 0x20 || first == 0x09 { slice.removeFirst() }
         while let last = slice.last, last == 0x20 || last == 0x09 { slice.removeLast() }

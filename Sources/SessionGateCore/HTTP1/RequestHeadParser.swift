@@ -149,31 +149,146 @@ enum HTTPBytes {
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
 
-private struct Reader {
+/// One step of reading a head: done with a value, waiting for bytes, or refused.
+enum HeadStep<Value> {
+    case done(Value)
+    case incomplete
+    case invalid(HTTP1HeadError)
+}
+
+extension RequestHeadParser.Outcome {
+    init(_ step: HeadStep<Never>) {
+        switch step {
+        case .incomplete: self = .incomplete
+        case .invalid(let error): self = .invalid(error)
+        }
+    }
+}
+
+/// Reads one head (request or response) from the start of `bytes`.
+struct HeadReader {
     let bytes: UnsafeRawBufferPointer
-    let limits: RequestHeadParser.Limits
+    let maxHeadBytes: Int
+    let maxHeaderCount: Int
     var position = 0
 
-    init(bytes: UnsafeRawBufferPointer, limits: RequestHeadParser.Limits) {
+    init(bytes: UnsafeRawBufferPointer, maxHeadBytes: Int, maxHeaderCount: Int) {
         self.bytes = bytes
-        self.limits = limits
+        self.maxHeadBytes = maxHeadBytes
+        self.maxHeaderCount = maxHeaderCount
     }
 
     /// The head is cut off at the end of the input: incomplete, unless it is already too large.
-    private func endOfInput() -> RequestHeadParser.Outcome {
-        bytes.count >= limits.maxHeadBytes ? .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) : .incomplete
+    func endOfInput<Value>() -> HeadStep<Value> {
+        bytes.count >= maxHeadBytes ? .invalid(HTTP1HeadError(.headTooLarge, "head too large")) : .incomplete
     }
 
-    private func malformed(_ reason: String) -> RequestHeadParser.Outcome { .invalid(HTTP1HeadError(.malformed, reason)) }
+    func malformed<Value>(_ reason: String) -> HeadStep<Value> { .invalid(HTTP1HeadError(.malformed, reason)) }
 
     /// Expects CRLF at `position`; nil when it is there (and consumed).
-    private mutating func lineEnd(_ what: String) -> RequestHeadParser.Outcome? {
+    mutating func lineEnd(_ what: String) -> HeadStep<Never>? {
         guard position < bytes.count else { return endOfInput() }
         guard bytes[position] == 0x0d else { return malformed("\(what) is not followed by CRLF") }
         guard position + 1 < bytes.count else { return endOfInput() }
         guard bytes[position + 1] == 0x0a else { return malformed("CR without LF after \(what)") }
         position += 2
         return nil
+    }
+
+    /// `HTTP/1.0` or `HTTP/1.1` at `position` (consumed): the minor version. Partial input that
+    /// could still become a version is incomplete; any other `HTTP/d.d` is `unsupportedVersion`.
+    mutating func version() -> HeadStep<Int> {
+        for index in 0..<8 where position + index < bytes.count {
+            let byte = bytes[position + index]
+            let fits =
+                switch index {
+                case 5, 7: HTTPBytes.isDigit(byte)
+                case 6: byte == UInt8(ascii: ".")
+                default: byte == Self.versionPrefix[index]
+                }
+            guard fits else { return malformed("malformed HTTP version") }
+        }
+        guard position + 8 <= bytes.count else { return endOfInput() }
+        guard bytes[position + 5] == UInt8(ascii: "1"), bytes[position + 7] <= UInt8(ascii: "1") else {
+            return .invalid(HTTP1HeadError(.unsupportedVersion, "only HTTP/1.0 and HTTP/1.1 are served"))
+        }
+        let minor = Int(bytes[position + 7] - UInt8(ascii: "0"))
+        position += 8
+        return .done(minor)
+    }
+
+    private static let versionPrefix = Array("HTTP/".utf8)
+
+    /// `*( field-line CRLF ) CRLF`: names and values (values without surrounding whitespace).
+    mutating func fieldSection() -> HeadStep<[RequestHeadLayout.Field]> {
+        var fields: [RequestHeadLayout.Field] = []
+        fields.reserveCapacity(16)
+        while true {
+            if position > maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "head too large")) }
+            guard position < bytes.count else { return endOfInput() }
+            if bytes[position] == 0x0d {
+                if let failure = lineEnd("the header fields") { return HeadStep(failure) }
+                guard position <= maxHeadBytes else { return .invalid(HTTP1HeadError(.headTooLarge, "head too large")) }
+                return .done(fields)
+            }
+            guard fields.count < maxHeaderCount else {
+                return .invalid(HTTP1HeadError(.headTooLarge, "too many header fields"))
+            }
+            let nameStart = position
+            while position < bytes.count, HTTPBytes.isToken(bytes[position]) { position += 1 }
+            guard position < bytes.count else { return endOfInput() }
+            guard position > nameStart else {
+                let byte = bytes[position]
+                return malformed(byte == 0x20 || byte == 0x09 ? "obsolete line folding" : "malformed header name")
+            }
+            guard bytes[position] == UInt8(ascii: ":") else {
+                return malformed(bytes[position] == 0x20 || bytes[position] == 0x09 ? "whitespace before a colon" : "malformed header name")
+            }
+            let name = nameStart..<position
+            position += 1
+            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 { position += 1 }
+            let valueStart = position
+            var valueEnd = position
+            while position < bytes.count, HTTPBytes.isFieldValueByte(bytes[position]) {
+                if bytes[position] != 0x20 && bytes[position] != 0x09 { valueEnd = position + 1 }
+                position += 1
+                if position > maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "head too large")) }
+            }
+            if let failure = lineEnd("a header value") { return HeadStep(failure) }
+            fields.append(RequestHeadLayout.Field(name: name, value: valueStart..<max(valueStart, valueEnd)))
+        }
+    }
+}
+
+extension HeadStep {
+    init(_ never: HeadStep<Never>) {
+        switch never {
+        case .incomplete: self = .incomplete
+        case .invalid(let error): self = .invalid(error)
+        }
+    }
+}
+
+private struct Reader {
+    var head: HeadReader
+    let limits: RequestHeadParser.Limits
+    var bytes: UnsafeRawBufferPointer { head.bytes }
+    var position: Int {
+        get { head.position }
+        set { head.position = newValue }
+    }
+
+    init(bytes: UnsafeRawBufferPointer, limits: RequestHeadParser.Limits) {
+        head = HeadReader(bytes: bytes, maxHeadBytes: limits.maxHeadBytes, maxHeaderCount: limits.maxHeaderCount)
+        self.limits = limits
+    }
+
+    private func endOfInput() -> RequestHeadParser.Outcome { RequestHeadParser.Outcome(head.endOfInput() as HeadStep<Never>) }
+
+    private func malformed(_ reason: String) -> RequestHeadParser.Outcome { .invalid(HTTP1HeadError(.malformed, reason)) }
+
+    private mutating func lineEnd(_ what: String) -> RequestHeadParser.Outcome? {
+        head.lineEnd(what).map(RequestHeadParser.Outcome.init)
     }
 
     mutating func parse() -> RequestHeadParser.Outcome {
@@ -215,60 +330,19 @@ private struct Reader {
         position += 1
 
         // HTTP-version CRLF
-        for index in 0..<8 where position + index < bytes.count {
-            let byte = bytes[position + index]
-            let fits =
-                switch index {
-                case 5, 7: isDigit(byte)
-                case 6: byte == UInt8(ascii: ".")
-                default: byte == Self.versionPrefix[index]
-                }
-            guard fits else { return malformed("malformed HTTP version") }
+        let minor: Int
+        switch head.version() {
+        case .done(let value): minor = value
+        case .incomplete: return .incomplete
+        case .invalid(let error): return .invalid(error)
         }
-        guard position + 8 <= bytes.count else { return endOfInput() }
-        guard bytes[position + 5] == UInt8(ascii: "1"), bytes[position + 7] <= UInt8(ascii: "1") else {
-            return .invalid(HTTP1HeadError(.unsupportedVersion, "only HTTP/1.0 and HTTP/1.1 are served"))
-        }
-        let minor = Int(bytes[position + 7] - UInt8(ascii: "0"))
-        position += 8
         if let failure = lineEnd("the request line") { return failure }
 
-        // *( field-line CRLF ) CRLF
-        var fields: [RequestHeadLayout.Field] = []
-        fields.reserveCapacity(16)
-        while true {
-            if position > limits.maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
-            guard position < bytes.count else { return endOfInput() }
-            if bytes[position] == 0x0d {
-                if let failure = lineEnd("the header fields") { return failure }
-                guard position <= limits.maxHeadBytes else { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
-                return .complete(RequestHeadLayout(method: method, target: target, minorVersion: minor, fields: fields, length: position))
-            }
-            guard fields.count < limits.maxHeaderCount else {
-                return .invalid(HTTP1HeadError(.headTooLarge, "too many header fields"))
-            }
-            let nameStart = position
-            while position < bytes.count, HTTPBytes.isToken(bytes[position]) { position += 1 }
-            guard position < bytes.count else { return endOfInput() }
-            guard position > nameStart else {
-                let byte = bytes[position]
-                return malformed(byte == 0x20 || byte == 0x09 ? "obsolete line folding" : "malformed header name")
-            }
-            guard bytes[position] == UInt8(ascii: ":") else {
-                return malformed(bytes[position] == 0x20 || bytes[position] == 0x09 ? "whitespace before a colon" : "malformed header name")
-            }
-            let name = nameStart..<position
-            position += 1
-            while position < bytes.count, bytes[position] == 0x20 || bytes[position] == 0x09 { position += 1 }
-            let valueStart = position
-            var valueEnd = position
-            while position < bytes.count, HTTPBytes.isFieldValueByte(bytes[position]) {
-                if bytes[position] != 0x20 && bytes[position] != 0x09 { valueEnd = position + 1 }
-                position += 1
-                if position > limits.maxHeadBytes { return .invalid(HTTP1HeadError(.headTooLarge, "request head too large")) }
-            }
-            if let failure = lineEnd("a header value") { return failure }
-            fields.append(RequestHeadLayout.Field(name: name, value: valueStart..<max(valueStart, valueEnd)))
+        switch head.fieldSection() {
+        case .incomplete: return .incomplete
+        case .invalid(let error): return .invalid(error)
+        case .done(let fields):
+            return .complete(RequestHeadLayout(method: method, target: target, minorVersion: minor, fields: fields, length: position))
         }
     }
 

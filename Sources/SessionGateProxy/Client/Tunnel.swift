@@ -25,7 +25,7 @@ enum Tunnel {
             remove(UpstreamHandler.self, from: upstreamOps)
             remove(UpstreamFramingGuard.self, from: upstreamOps)
             remove(HTTPRequestEncoder.self, from: upstreamOps)
-            remove(ByteToMessageHandler<HTTPResponseDecoder>.self, from: upstreamOps)
+            remove(ByteToMessageHandler<HTTP1ResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)
             EventLoopFuture.andAllSucceed(removals, on: client.eventLoop).whenComplete { result in
                 switch result {

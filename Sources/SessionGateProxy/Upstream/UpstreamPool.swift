@@ -80,7 +80,10 @@ final class UpstreamPool {
                 loop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     try ops.addHandler(boundHandler.value.framing)
-                    try ops.addHTTPClientHandlers(leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
+                    // Requests are encoded by NIO; responses are read by our own codec, which
+                    // watches the requests go out (to know which answer a HEAD).
+                    try ops.addHandler(HTTPRequestEncoder())
+                    try ops.addHandler(ByteToMessageHandler(HTTP1ResponseDecoder()))
                     try ops.addHandler(boundHandler.value)
                 }
             }

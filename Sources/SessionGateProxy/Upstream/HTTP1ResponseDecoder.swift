@@ -1,0 +1,144 @@
+import NIOCore
+import NIOHTTP1
+import SessionGateCore
+
+/// The upstream side's response decoder: our own codec (`ResponseHeadParser`,
+/// `ResponseBodyFraming`, `ChunkedBodyDecoder`) in place of NIO's llhttp-based
+/// `HTTPResponseDecoder`, with the same contract for `UpstreamHandler`: `.head`, `.body`, `.end`
+/// per response; interim (1xx) answers dropped; a `101` handed over with its `.end`, then nothing
+/// more parsed (the tunnel takes the bytes); any malformed or ambiguous response an error. It knows
+/// which responses answer a HEAD by watching the requests written (it sits in the same pipeline).
+final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
+    typealias InboundOut = HTTPClientResponsePart
+    typealias OutboundIn = HTTPClientRequestPart
+
+    private enum State {
+        case head
+        case fixedBody(remaining: Int)
+        case chunkedBody(ChunkedBodyDecoder)
+        case untilClose
+        /// After `101`: raw bytes, not HTTP.
+        case switched
+    }
+
+    private let parser: ResponseHeadParser
+    private var state = State.head
+    /// Whether each request written and not yet answered was a HEAD, oldest first.
+    private var requestsWereHEAD: [Bool] = []
+    private var scannedHeadBytes = 0
+
+    init(maxHeadBytes: Int = 65536, maxHeaderCount: Int = 1000) {
+        parser = ResponseHeadParser(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount)
+    }
+
+    func write(data: HTTPClientRequestPart) {
+        if case .head(let head) = data { requestsWereHEAD.append(head.method == .HEAD) }
+    }
+
+    func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        switch state {
+        case .head:
+            return try decodeHead(context: context, buffer: &buffer)
+        case .fixedBody(let remaining):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            let take = min(remaining, buffer.readableBytes)
+            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: take)!)))
+            if take == remaining { end(context: context) } else { state = .fixedBody(remaining: remaining - take) }
+            return .continue
+        case .chunkedBody(var decoder):
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            var offset = 0
+            let step = buffer.withUnsafeReadableBytes { decoder.next($0, offset: &offset) }
+            state = .chunkedBody(decoder)
+            switch step {
+            case .data(let range):
+                buffer.moveReaderIndex(forwardBy: range.lowerBound)
+                context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: range.count)!)))
+                return .continue
+            case .end(let at):
+                buffer.moveReaderIndex(forwardBy: at)
+                end(context: context)
+                return .continue
+            case .needMore:
+                buffer.moveReaderIndex(forwardBy: offset)
+                return .needMoreData
+            case .invalid:
+                throw HTTPParserError.invalidChunkSize
+            }
+        case .untilClose:
+            guard buffer.readableBytes > 0 else { return .needMoreData }
+            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: buffer.readableBytes)!)))
+            return .needMoreData
+        case .switched:
+            return .needMoreData
+        }
+    }
+
+    func decodeLast(context: ChannelHandlerContext, buffer: inout ByteBuffer, seenEOF: Bool) throws -> DecodingState {
+        if case .switched = state {
+            // Removed for a tunnel: the bytes after the 101 belong to it (NIO's `.forwardBytes`).
+            if !seenEOF, buffer.readableBytes > 0 { context.fireChannelRead(NIOAny(buffer.readSlice(length: buffer.readableBytes)!)) }
+            return .needMoreData
+        }
+        if case .untilClose = state {
+            if buffer.readableBytes > 0 {
+                context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: buffer.readableBytes)!)))
+            }
+            if seenEOF { end(context: context) }
+            return .needMoreData
+        }
+        // A response cut off by the close is not ended here: the handler sees the close.
+        return try decode(context: context, buffer: &buffer)
+    }
+
+    private func decodeHead(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        let lineEnded = buffer.withUnsafeReadableBytes { bytes in bytes[min(scannedHeadBytes, bytes.count)...].contains(0x0a) }
+        scannedHeadBytes = buffer.readableBytes
+        guard lineEnded || buffer.readableBytes >= parser.maxHeadBytes else { return .needMoreData }
+        let isHEAD = requestsWereHEAD.first ?? false
+        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(HTTPResponseHead, ResponseBodyFraming, Int)?, Error> in
+            switch parser.parse(bytes) {
+            case .incomplete: return .success(nil)
+            case .invalid(let error):
+                return .failure(error.kind == .headTooLarge ? HTTPParserError.headerOverflow : HTTPParserError.invalidStatus)
+            case .complete(let layout):
+                switch ResponseBodyFraming.decide(layout, in: bytes, requestWasHEAD: isHEAD) {
+                case .failure: return .failure(HTTPParserError.unexpectedContentLength)
+                case .success(let framing): return .success((Self.head(layout, in: bytes), framing, layout.length))
+                }
+            }
+        }
+        guard let (head, framing, length) = try parsed.get() else { return .needMoreData }
+        buffer.moveReaderIndex(forwardBy: length)
+        scannedHeadBytes = 0
+        if framing == .interim { return .continue }  // dropped, as NIO's default strategy does
+        context.fireChannelRead(wrapInboundOut(.head(head)))
+        switch framing {
+        case .interim: break
+        case .switching:
+            context.fireChannelRead(wrapInboundOut(.end(nil)))
+            state = .switched
+        case .none: end(context: context)
+        case .length(let count): state = .fixedBody(remaining: count)
+        case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.maxHeadBytes))
+        case .untilClose: state = .untilClose
+        }
+        return .continue
+    }
+
+    private func end(context: ChannelHandlerContext) {
+        if !requestsWereHEAD.isEmpty { requestsWereHEAD.removeFirst() }
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        state = .head
+    }
+
+    private static func head(_ layout: ResponseHeadLayout, in bytes: UnsafeRawBufferPointer) -> HTTPResponseHead {
+        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
+        var fields: [(String, String)] = []
+        fields.reserveCapacity(layout.fields.count)
+        for field in layout.fields { fields.append((text(field.name), text(field.value))) }
+        return HTTPResponseHead(
+            version: HTTPVersion(major: 1, minor: layout.minorVersion),
+            status: HTTPResponseStatus(statusCode: layout.status, reasonPhrase: text(layout.reason)), headers: HTTPHeaders(fields))
+    }
+}
