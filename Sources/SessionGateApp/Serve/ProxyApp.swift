@@ -105,8 +105,8 @@ enum StoreFactory {
         case .redis:
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
             let store = try RedisSessionStore(
-                url: url.revealed, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
-                eventLoopGroup: group, logger: logger)
+                url: url.revealed, cluster: config.store.cluster, tls: config.store.tls, policy: policy, random: random,
+                timeout: config.store.timeout, eventLoopGroup: group, logger: logger)
             return (store, [RedisStoreService(store: store, startup: startup)])
         }
     }
