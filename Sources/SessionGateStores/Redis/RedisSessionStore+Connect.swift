@@ -26,6 +26,35 @@ extension RedisSessionStore {
         self.init(executor: executor, policy: policy, random: random, keyPrefix: keyPrefix, logger: logger)
     }
 
+    /// A store on the primary that Redis Sentinel names for `sentinel.masterName`, following
+    /// failovers. `url` (optional, no host: `redis[s]://[:password@]/db`) gives the primary's
+    /// password, database and TLS; the Sentinels are reached with the same TLS settings and
+    /// `sentinel.username`/`password`.
+    public convenience init(
+        sentinel: ProxyConfig.Sentinel, url: String?, tls: ProxyConfig.StoreTLS = .init(), policy: SessionPolicy,
+        random: any RandomBytes, timeout: Duration = .seconds(1), poolSize: Int = 4, keyPrefix: String = "sg:",
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        logger: Logger = Logger(label: "sessiongate.store.redis")
+    ) throws(StoreError) {
+        var configuration = try Self.configuration(url: url ?? "redis:///0", tls: tls, requireHost: false, logger: logger)
+        configuration.commandTimeout = timeout
+        configuration.connectTimeout = timeout
+        configuration.poolSize = poolSize
+        var sentinelConfiguration = configuration
+        sentinelConfiguration.username = sentinel.username
+        sentinelConfiguration.password = sentinel.password
+        sentinelConfiguration.poolSize = 1
+        var addresses: [RedisNodeAddress] = []
+        for text in sentinel.addresses {
+            guard let address = RedisNodeAddress(text) else { throw StoreError(.unavailable, "sentinel \(text) is not host:port") }
+            addresses.append(address)
+        }
+        let executor = RedisSentinelClient(
+            sentinels: addresses, masterName: sentinel.masterName, configuration: configuration,
+            sentinelConfiguration: sentinelConfiguration, eventLoopGroup: eventLoopGroup, logger: logger)
+        self.init(executor: executor, policy: policy, random: random, keyPrefix: keyPrefix, logger: logger)
+    }
+
     /// The client configuration for `url`, with TLS set up (its files read) for `rediss://`.
     static func configuration(
         url: String, tls: ProxyConfig.StoreTLS, requireHost: Bool = true, logger: Logger
