@@ -40,6 +40,9 @@ step "services"
 # shellcheck source=lib/redis.sh
 source scripts/lib/redis.sh
 redis_start_all "$WORK/redis"
+# Redis over TLS: TLS-only standalone + cluster with a CA made now (scripts/lib/redis_tls.sh).
+source scripts/lib/tls_ca.sh && source scripts/lib/redis_tls.sh
+tls_ca_make "$WORK/tls" && redis_tls_start_all "$WORK"
 # shellcheck source=lib/postgres.sh
 source scripts/lib/postgres.sh
 pg_start "$WORK/pg"

@@ -85,7 +85,8 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        closeWith(RedisError(.connectionClosed, "connection error: \(error)"), context: context)
+        let detail = RedisTLSFailure.describeAfterHandshake(error) ?? "connection error: \(error)"
+        closeWith(RedisError(.connectionClosed, detail), context: context)
     }
 
     // MARK: - Private

@@ -149,14 +149,8 @@ public final class RedisClient: RedisExecutor, Sendable {
 
     // MARK: - Acquiring a connection
 
-    private enum Acquisition {
-        case ready(RedisConnection)
-        case wait(Task<RedisConnection, any Error>)
-        case fail(RedisError)
-    }
-
     private func connection() async throws(RedisError) -> RedisConnection {
-        let acquisition = state.withLock { state -> Acquisition in
+        let acquisition = state.withLock { state -> Acquisition<RedisConnection> in
             guard !state.isShutdown else { return .fail(RedisError(.shutdown, "redis client is shut down")) }
             let count = state.slots.count
             var connectingTask: Task<RedisConnection, any Error>?
@@ -194,20 +188,7 @@ public final class RedisClient: RedisExecutor, Sendable {
             state.slots[emptySlot] = .connecting(task)
             return .wait(task)
         }
-        switch acquisition {
-        case .ready(let connection):
-            return connection
-        case .fail(let error):
-            throw error
-        case .wait(let task):
-            do {
-                return try await task.value
-            } catch let error as RedisError {
-                throw error
-            } catch {
-                throw RedisError(.connectionFailed, "connect to \(address) was cancelled")
-            }
-        }
+        return try await acquisition.value(cancelled: RedisError(.connectionFailed, "connect to \(address) was cancelled"))
     }
 
     /// Called with the lock held; the task reports back through `connected`/`connectFailed`.

@@ -24,13 +24,18 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     /// Ask for RESP3 with `HELLO 3` (falls back to RESP2 when the server lacks `HELLO`).
     public var preferRESP3: Bool
     public var decoderLimits: RESPDecoder.Limits
+    /// TLS for every connection (`rediss://`); nil is plain TCP. A `rediss://` URL alone sets
+    /// `usesTLS`; the caller then supplies the `RedisTLS` (CA, client certificate) before connecting.
+    public var tls: RedisTLS?
+    /// True for a `rediss://` URL: connecting without `tls` fails rather than fall back to plain text.
+    public var usesTLS: Bool
 
     public init(
         host: String = "127.0.0.1", port: Int = 6379, username: String? = nil, password: Secret<String>? = nil,
         database: Int = 0, poolSize: Int = 4, connectTimeout: Duration = .seconds(2),
         commandTimeout: Duration? = .seconds(1), minReconnectDelay: Duration = .milliseconds(50),
         maxReconnectDelay: Duration = .seconds(1), preferRESP3: Bool = true,
-        decoderLimits: RESPDecoder.Limits = RESPDecoder.Limits()
+        decoderLimits: RESPDecoder.Limits = RESPDecoder.Limits(), tls: RedisTLS? = nil
     ) {
         self.host = host
         self.port = port
@@ -44,23 +49,30 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
         self.maxReconnectDelay = maxReconnectDelay
         self.preferRESP3 = preferRESP3
         self.decoderLimits = decoderLimits
+        self.tls = tls
+        self.usesTLS = tls != nil
     }
 
-    /// Parses `redis://[[user]:password@]host[:port][/db]`. Percent-escapes in the user and
-    /// password are decoded. `rediss://` (TLS) is refused: this client speaks plain TCP.
-    public init(url: String) throws(RedisError) {
+    /// Parses `redis[s]://[[user]:password@]host[:port][/db]`. Percent-escapes in the user and
+    /// password are decoded. `rediss://` sets `usesTLS` (and the port defaults to 6379 either way).
+    /// `requireHost: false` accepts a URL without a host (`redis://:password@/0`), for Sentinel,
+    /// where the host comes from the Sentinels.
+    public init(url: String, requireHost: Bool = true) throws(RedisError) {
         self.init()
-        guard url.hasPrefix("redis://") else {
-            if url.hasPrefix("rediss://") {
-                throw RedisError(.configuration, "rediss:// (TLS) is not supported")
-            }
-            throw RedisError(.configuration, "redis URL must start with redis://")
+        let scheme: String
+        if url.hasPrefix("redis://") {
+            scheme = "redis://"
+        } else if url.hasPrefix("rediss://") {
+            scheme = "rediss://"
+            usesTLS = true
+        } else {
+            throw RedisError(.configuration, "redis URL must start with redis:// or rediss://")
         }
-        var rest = Substring(url.dropFirst("redis://".count))
+        var rest = Substring(url.dropFirst(scheme.count))
         if let query = rest.firstIndex(where: { $0 == "?" || $0 == "#" }) {
             throw RedisError(
                 .configuration,
-                "redis URL must not have a query or fragment (at offset \(rest.distance(from: rest.startIndex, to: query) + 8))")
+                "redis URL must not have a query or fragment (at offset \(rest.distance(from: rest.startIndex, to: query) + scheme.count))")
         }
         if let at = rest.lastIndex(of: "@") {
             let (user, password) = try URLAuthority.parsing(
@@ -85,6 +97,7 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
                 database = db
             }
         }
+        if hostPort.isEmpty, !requireHost { return }
         let (host, port) = try URLAuthority.parsing(
             { () throws(URLAuthority.Problem) in try URLAuthority.hostAndPort(hostPort) }, orThrow: Self.urlError)
         self.host = host
@@ -100,7 +113,8 @@ public struct RedisConfiguration: Sendable, CustomStringConvertible {
     public var description: String {
         let user = username.map { "user \($0), " } ?? ""
         let auth = password == nil ? "no password" : "password set"
-        return "redis \(host):\(port)/\(database) (\(user)\(auth))"
+        let transport = !usesTLS ? "" : tls?.verifiesCertificates == false ? ", TLS without verification" : ", TLS"
+        return "redis \(host):\(port)/\(database) (\(user)\(auth)\(transport))"
     }
 }
 

@@ -36,20 +36,46 @@ public final class RedisConnection: Sendable {
         let port = port ?? configuration.port
         let address = "\(host):\(port)"
         let limits = configuration.decoderLimits
+        if configuration.usesTLS, configuration.tls == nil {
+            throw RedisError(.configuration, "rediss:// needs TLS settings; refusing to connect to \(address) in plain text")
+        }
+        let tls = configuration.tls.map { ($0, RedisTLSVerificationNotes(), eventLoop.makePromise(of: Void.self)) }
         let bootstrap = ClientBootstrap(group: eventLoop)
             .connectTimeout(configuration.connectTimeout.timeAmount)
             .channelOption(.socketOption(.so_keepalive), value: 1)
             .channelOption(.tcpOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(RedisChannelHandler(limits: limits, logger: logger))
+                    let handlers = channel.pipeline.syncOperations
+                    if let (settings, notes, handshake) = tls {
+                        try handlers.addHandler(try settings.makeHandler(host: host, notes: notes))
+                        try handlers.addHandler(RedisTLSHandshakeWaiter(promise: handshake, notes: notes))
+                    }
+                    try handlers.addHandler(RedisChannelHandler(limits: limits, logger: logger))
                 }
             }
         let channel: any Channel
         do {
             channel = try await bootstrap.connect(host: host, port: port).get()
         } catch {
+            tls?.2.fail(error)
             throw RedisError(.connectionFailed, "cannot connect to \(address): \(Self.describe(error))")
+        }
+        if let (settings, notes, handshake) = tls {
+            // A plain-text server reads the ClientHello as an unfinished inline command and waits.
+            let timeout = configuration.connectTimeout.timeAmount
+            let timer = channel.eventLoop.scheduleTask(in: timeout) {
+                handshake.fail(RedisTLSFailure.HandshakeTimeout(milliseconds: timeout.nanoseconds / 1_000_000))
+            }
+            defer { timer.cancel() }
+            do {
+                try await handshake.futureResult.get()
+            } catch {
+                try? await channel.close()
+                let detail = RedisTLSFailure.describe(
+                    error, problem: notes.recorded, expectedName: settings.expectedName(for: host))
+                throw RedisError(.connectionFailed, "TLS handshake with \(address) failed: \(detail)")
+            }
         }
         let timeout = configuration.commandTimeout?.timeAmount
         var connection = RedisConnection(channel: channel, address: address, protocolVersion: 2, commandTimeout: timeout)
@@ -63,7 +89,10 @@ public final class RedisConnection: Sendable {
             try? await channel.close()
             // A reply of the wrong shape stays a protocol error; everything else is a failed connection.
             let code: RedisError.Code = error.code == .protocolError ? .protocolError : .connectionFailed
-            throw RedisError(code, "handshake with \(address) failed: \(error.message)")
+            // A TLS-only server hangs up on the plain-text HELLO without a word.
+            let hint = tls == nil && error.code == .connectionClosed ? " (a TLS-only server? use rediss://)" : ""
+            let message = tls?.1.errorAfterHandshake ?? error.message
+            throw RedisError(code, "handshake with \(address) failed: \(message)\(hint)")
         }
     }
 

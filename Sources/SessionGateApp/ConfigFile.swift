@@ -8,6 +8,10 @@ public enum ConfigFile {
     public static func load(path: String, environment: [String: String]) -> Result<ProxyConfig, ConfigErrors> {
         parse(path: path).flatMap { root, directory in
             ConfigLoader.load(root, environment: environment, configDirectory: directory).flatMap(AdminTokenFile.read(into:))
+                .flatMap { config in
+                    let issues = PEMFileCheck.issues(config)
+                    return issues.isEmpty ? .success(config) : .failure(ConfigErrors(issues: issues))
+                }
         }
     }
 
@@ -47,5 +51,34 @@ public enum ConfigFile {
                 ConfigErrors(issues: [ConfigIssue(key: "config", message: "\(path): TOML syntax error at \(error)")]))
         }
         return .success((root, url.deletingLastPathComponent().path))
+    }
+}
+
+/// The PEM files a configuration names exist, can be read, and hold what their key says (the
+/// loader is pure; this is the part that touches the file system).
+enum PEMFileCheck {
+    static func issues(_ config: ProxyConfig) -> [ConfigIssue] {
+        let tls = config.store.tls
+        let files: [(key: String, path: String?, kind: String)] = [
+            ("store.tls_ca", tls.caFile, "CERTIFICATE"),
+            ("store.tls_cert", tls.certificateFile, "CERTIFICATE"),
+            ("store.tls_key", tls.keyFile, "PRIVATE KEY"),
+        ]
+        return files.compactMap { file in
+            guard let path = file.path, let problem = problem(path, kind: file.kind) else { return nil }
+            return ConfigIssue(key: file.key, message: problem)
+        }
+    }
+
+    /// Nil when `path` is a readable PEM file holding a block of `kind` (`PRIVATE KEY` also
+    /// matches `EC PRIVATE KEY` and `RSA PRIVATE KEY`). Never quotes the file's contents.
+    static func problem(_ path: String, kind: String) -> String? {
+        guard FileManager.default.fileExists(atPath: path) else { return "\(path) does not exist" }
+        guard let data = FileManager.default.contents(atPath: path) else { return "\(path) cannot be read (check its permissions)" }
+        let text = String(decoding: data, as: UTF8.self)
+        let found = text.split(separator: "\n").contains { line in
+            line.hasPrefix("-----BEGIN ") && line.hasSuffix("\(kind)-----")
+        }
+        return found ? nil : "\(path) holds no PEM \(kind.lowercased()) (expected a \"-----BEGIN \(kind)-----\" block)"
     }
 }

@@ -88,7 +88,7 @@ import Testing
         #expect(ipv6.port == 7000)
     }
 
-    @Test(arguments: ["http://x", "rediss://h:1", "redis://:pw@", "redis://h:99999", "redis://h/x", "redis://h/-1", "redis://:%zz@h"])
+    @Test(arguments: ["http://x", "rediss:/h:1", "redis://:pw@", "redis://h:99999", "redis://h/x", "redis://h/-1", "redis://:%zz@h"])
     func refusesBadURLs(url: String) {
         #expect(throws: RedisError.self) { try RedisConfiguration(url: url) }
     }

@@ -46,6 +46,27 @@ enum RedisTestServers {
         return "redis://\(seed)/0"
     }
 
+    /// `rediss://` URL of the TLS-only standalone server (certificate for localhost and 127.0.0.1).
+    static func tlsURL() throws -> String {
+        try #require(
+            ProcessInfo.processInfo.environment["SESSIONGATE_TEST_REDIS_TLS_URL"],
+            "SESSIONGATE_TEST_REDIS_TLS_URL is unset: run scripts/test.sh (scripts/lib/redis_tls.sh starts it)")
+    }
+
+    static func tlsClusterURL() throws -> String {
+        let seed = try #require(
+            ProcessInfo.processInfo.environment["SESSIONGATE_TEST_REDIS_TLS_CLUSTER"],
+            "SESSIONGATE_TEST_REDIS_TLS_CLUSTER is unset: run scripts/test.sh (scripts/lib/redis_tls.sh starts it)")
+        return "rediss://\(seed)/0"
+    }
+
+    /// The run-time CA's folder (`scripts/lib/tls_ca.sh`).
+    static func tlsDirectory() throws -> String {
+        try #require(
+            ProcessInfo.processInfo.environment["SESSIONGATE_TEST_TLS_DIR"],
+            "SESSIONGATE_TEST_TLS_DIR is unset: run scripts/test.sh (scripts/lib/tls_ca.sh makes the CA)")
+    }
+
     /// A private key namespace per store, so runs and parallel tests never see each other.
     static func prefix() -> String { "sgtest:\(UUID().uuidString.prefix(8)):" }
 }
@@ -53,32 +74,50 @@ enum RedisTestServers {
 /// A redis-server owned by one test (script-cache flushes, outages), on a free loopback port.
 final class PrivateRedis: @unchecked Sendable {  // mutated only by the test that owns it
     let port: Int
+    /// TLS-only when set: the certificate's base name in the run-time CA's folder (`server`,
+    /// `expired`, `wronghost`) and `--tls-auth-clients` (`no`, `optional`, `yes`).
+    let tls: (certificate: String, authClients: String)?
     private var process: Process?
 
-    var url: String { "redis://127.0.0.1:\(port)/0" }
+    var url: String { "\(tls == nil ? "redis" : "rediss")://127.0.0.1:\(port)/0" }
 
-    static func start() async throws -> PrivateRedis {
+    static func start(tls: (certificate: String, authClients: String)? = nil) async throws -> PrivateRedis {
         for _ in 0..<10 {
-            let server = PrivateRedis(port: Int.random(in: 42000..<52000))
+            let server = PrivateRedis(port: Int.random(in: 42000..<52000), tls: tls)
             if (try? await server.launch()) != nil { return server }
             server.stop()
         }
         throw StoreError(.unavailable, "could not start a private redis-server")
     }
 
-    private init(port: Int) { self.port = port }
+    private init(port: Int, tls: (certificate: String, authClients: String)?) {
+        self.port = port
+        self.tls = tls
+    }
 
     func launch() async throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "redis-server", "--bind", "127.0.0.1", "--port", String(port), "--save", "", "--appendonly", "no",
-        ]
+        var arguments = ["redis-server", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+        var configuration = RedisConfiguration(port: port)
+        if let tls {
+            let directory = try RedisTestServers.tlsDirectory()
+            arguments += [
+                "--port", "0", "--tls-port", String(port), "--tls-cert-file", "\(directory)/\(tls.certificate).pem",
+                "--tls-key-file", "\(directory)/\(tls.certificate).key", "--tls-ca-cert-file", "\(directory)/ca.pem",
+                "--tls-auth-clients", tls.authClients,
+            ]
+            // Readiness only: the tests' own clients verify.
+            configuration.tls = try RedisTLS(
+                certificateFile: "\(directory)/client.pem", keyFile: "\(directory)/client.key", verifyCertificates: false)
+        } else {
+            arguments += ["--port", String(port)]
+        }
+        process.arguments = arguments
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         self.process = process
-        var configuration = RedisConfiguration(port: port)
         configuration.connectTimeout = .milliseconds(200)
         let deadline = ContinuousClock.now + .seconds(10)
         while ContinuousClock.now < deadline {

@@ -71,9 +71,10 @@ redis_wait_ready() {
   return 1
 }
 
+# redis_dump_logs [DIR]: the tail of each server's log under DIR (default: redis_start_all's).
 redis_dump_logs() {
   local log
-  for log in "$REDIS_DIR"/*/redis.log; do
+  for log in "${1:-$REDIS_DIR}"/*/redis.log; do
     [ -f "$log" ] || continue
     echo "---- $log" >&2
     tail -n 30 "$log" >&2

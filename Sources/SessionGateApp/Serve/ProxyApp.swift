@@ -103,10 +103,16 @@ enum StoreFactory {
             startup.markStarted()  // opened (and migrated) above
             return (store, [SQLiteStoreService(store: store, clock: clock, logger: logger)])
         case .redis:
+            if let sentinel = config.store.sentinel {
+                let store = try RedisSessionStore(
+                    sentinel: sentinel, url: config.store.url?.revealed, tls: config.store.tls, policy: policy, random: random,
+                    timeout: config.store.timeout, eventLoopGroup: group, logger: logger)
+                return (store, [RedisStoreService(store: store, startup: startup)])
+            }
             guard let url = config.store.url else { throw StoreFactoryError(message: "store.url is required for redis") }
             let store = try RedisSessionStore(
-                url: url.revealed, cluster: config.store.cluster, policy: policy, random: random, timeout: config.store.timeout,
-                eventLoopGroup: group, logger: logger)
+                url: url.revealed, cluster: config.store.cluster, tls: config.store.tls, policy: policy, random: random,
+                timeout: config.store.timeout, eventLoopGroup: group, logger: logger)
             return (store, [RedisStoreService(store: store, startup: startup)])
         }
     }

@@ -1,7 +1,7 @@
 import SessionGateShared
 
 enum StoreKeys {
-    static let all = ["backend", "url", "cluster", "path", "timeout"]
+    static let all = ["backend", "url", "cluster", "path", "timeout"] + RedisStoreKeys.all
 }
 
 enum SigningKeys {
@@ -24,12 +24,28 @@ extension ConfigPass {
         guard let backend else { return store }
 
         switch backend {
-        case .redis, .postgres:
-            let schemes = backend == .redis ? ["redis"] : ["postgres", "postgresql"]  // TLS to Redis (rediss://) is not supported
-            let example = backend == .redis ? "redis://[:password@]host:6379/0" : "postgres://user:password@host:5432/db"
-            requireKey(table, "url", "backend \"\(backend.rawValue)\" needs url = \"\(example)\"")
+        case .redis:
+            store.sentinel = readSentinel(table, cluster: store.cluster)
+            let sentinel = store.sentinel != nil
+            let example = sentinel ? "redis://:password@/0" : "redis://[:password@]host:6379/0"
+            if !sentinel {
+                requireKey(table, "url", "backend \"redis\" needs url = \"\(example)\" (rediss:// for TLS; or sentinels)")
+            }
+            var usesTLS = false
             if let url = string(table, "url") {
-                if let problem = Self.storeURLProblem(url, schemes: schemes) {
+                usesTLS = url.lowercased().hasPrefix("rediss://")
+                if let problem = Self.storeURLProblem(url, schemes: ["redis", "rediss"], hostAllowed: !sentinel, hostRequired: !sentinel) {
+                    report(table.key("url"), "\(problem); expected \"\(example)\"")
+                } else {
+                    store.url = Secret(url)
+                }
+            }
+            store.tls = readRedisTLS(table, usesTLS: usesTLS)
+        case .postgres:
+            let example = "postgres://user:password@host:5432/db"
+            requireKey(table, "url", "backend \"postgres\" needs url = \"\(example)\"")
+            if let url = string(table, "url") {
+                if let problem = Self.storeURLProblem(url, schemes: ["postgres", "postgresql"]) {
                     report(table.key("url"), "\(problem); expected \"\(example)\"")
                 } else {
                     store.url = Secret(url)
@@ -52,18 +68,24 @@ extension ConfigPass {
         } else if table.has("path") {
             report(table.key("path"), "only used by the sqlite backend (backend is \"\(backend.rawValue)\"); remove it")
         }
+        if backend != .redis { rejectRedisKeys(table, backend: backend) }
         return store
     }
 
     /// Checks scheme and host without ever echoing the URL (it may carry a password).
-    static func storeURLProblem(_ url: String, schemes: [String]) -> String? {
+    /// With Sentinel (`hostAllowed` false) the URL gives only credentials and the database.
+    static func storeURLProblem(_ url: String, schemes: [String], hostAllowed: Bool = true, hostRequired: Bool = true) -> String? {
         let allowed = schemes.map { "\($0)://" }.joined(separator: " or ")
         guard let separator = url.firstRange(of: "://") else { return "is not a URL (it must start with \(allowed))" }
         let scheme = url[..<separator.lowerBound].lowercased()
         guard schemes.contains(scheme) else { return "has scheme \"\(scheme)\"; it must start with \(allowed)" }
         let authority = url[separator.upperBound...].prefix { $0 != "/" && $0 != "?" }
         let hostPart = authority.split(separator: "@", omittingEmptySubsequences: false).last ?? ""
-        if hostPart.isEmpty || hostPart.hasPrefix(":") { return "has no host" }
+        let hasHost = !(hostPart.isEmpty || hostPart.hasPrefix(":"))
+        if !hasHost, hostRequired { return "has no host" }
+        if hasHost, !hostAllowed {
+            return "names a host, but with sentinels the primary comes from Sentinel; give only the password and database"
+        }
         return nil
     }
 

@@ -131,6 +131,34 @@ public struct ProxyConfig: Sendable, Equatable {
         /// SQLite file, already resolved against the config file's folder.
         public var path: String? = nil
         public var timeout: Duration = .seconds(1)
+        /// TLS to Redis (`rediss://` or Sentinel with TLS): files resolved against the config folder.
+        public var tls = StoreTLS()
+        /// Redis Sentinel: the primary is found through these instead of `url`'s host.
+        public var sentinel: Sentinel? = nil
+        public init() {}
+    }
+
+    /// `[store] tls_*`: only read for Redis over TLS.
+    public struct StoreTLS: Sendable, Equatable {
+        /// `tls_ca`: PEM certificates to trust instead of the system roots.
+        public var caFile: String? = nil
+        /// `tls_cert` / `tls_key`: a client certificate, for servers that ask for one.
+        public var certificateFile: String? = nil
+        public var keyFile: String? = nil
+        /// `tls_server_name`: the name for SNI and verification instead of each host's own.
+        public var serverName: String? = nil
+        /// `tls_insecure_skip_verify`: no certificate or name check (logged as a warning).
+        public var insecureSkipVerify: Bool = false
+        public init() {}
+    }
+
+    /// `[store] sentinels`, `master_name`, `sentinel_username`, `sentinel_password`.
+    public struct Sentinel: Sendable, Equatable {
+        /// `host:port` of each Sentinel.
+        public var addresses: [String] = []
+        public var masterName: String = ""
+        public var username: String? = nil
+        public var password: Secret<String>? = nil
         public init() {}
     }
 

@@ -66,6 +66,7 @@ public final class RedisSessionStore: SessionStore {
         switch executor {
         case let client as RedisClient: await client.close()
         case let cluster as RedisClusterClient: await cluster.close()
+        case let sentinel as RedisSentinelClient: await sentinel.close()
         default: break
         }
     }
