@@ -35,6 +35,8 @@ step "dependencies"
 apt_install redis-server redis-tools postgresql curl wrk golang-go
 python3 -c 'import joserfc' 2>/dev/null || pip install -q joserfc
 python3 -c 'import hypercorn, h2' 2>/dev/null || pip install -q 'hypercorn==0.18.0' 'h2==4.4.1'
+# The sessions API e2e validates real answers against docs/admin-api.yaml (OpenAPI 3.1).
+python3 -c 'import yaml, jsonschema, openapi_spec_validator' 2>/dev/null || pip install -q pyyaml jsonschema openapi-spec-validator
 
 step "services"
 # shellcheck source=lib/redis.sh
