@@ -32,6 +32,10 @@ public struct PostgresStoreService: Service {
     }
 
     public func run() async throws {
+        if let url = store.url {
+            let source = url.sslModeIsDefault ? "default for this host; set sslmode in the url to choose" : "from the url"
+            logger.info("postgres store", metadata: ["url": "\(url)", "sslmode": "\(url.sslMode.rawValue) (\(source))"])
+        }
         await withDiscardingTaskGroup { group in
             group.addTask { await store.client.run() }
             group.addTask {
@@ -53,6 +57,10 @@ public struct PostgresStoreService: Service {
                 // Down at start: open anyway (public routes serve, session routes say 503).
                 startup?.markStarted()
                 logger.warning("postgres migration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(pause)"])
+                // The pool only times out; one direct attempt says why (TLS, refusal, password).
+                if let url = store.url, let reason = await PostgresConnectionProbe.failure(url: url, logger: logger) {
+                    logger.error("postgres connection failed", metadata: ["reason": "\(reason)"])
+                }
             }
             do {
                 try await cancelWhenGracefulShutdown { [pause] in try await Task.sleep(for: pause) }
