@@ -25,6 +25,9 @@ public enum ConfigFile {
                 ConfigErrors(issues: [ConfigIssue(key: "config", message: "\(path): TOML syntax error at \(error)")]))
         }
         let directory = url.deletingLastPathComponent().path
-        return ConfigLoader.load(root, environment: environment, configDirectory: directory)
+        let loaded = ConfigLoader.load(root, environment: environment, configDirectory: directory)
+        guard case .success(let config) = loaded else { return loaded }
+        let issues = ConfigFileChecks.issues(config)
+        return issues.isEmpty ? loaded : .failure(ConfigErrors(issues: issues))
     }
 }

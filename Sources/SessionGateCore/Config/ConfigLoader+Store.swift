@@ -68,7 +68,7 @@ extension ConfigPass {
     }
 
     /// A relative path joined to the config file's folder.
-    private func resolve(_ path: String) -> String {
+    func resolve(_ path: String) -> String {
         if path.hasPrefix("/") || configDirectory.isEmpty { return path }
         var relative = Substring(path)
         while relative.hasPrefix("./") { relative = relative.dropFirst(2) }
