@@ -1,8 +1,9 @@
 import ArgumentParser
 import Foundation
-import SessionGateApp
 import SessionGateCore
 import Testing
+
+@testable import SessionGateApp
 
 /// `[server] tls_cert` / `tls_key` and the Postgres URL's TLS parameters, as `check` sees them:
 /// the pure loader (both or neither, paths resolved) and the file checks (readable, PEM, key
@@ -68,6 +69,18 @@ struct TLSConfigTests {
         let store = "[store]\nbackend = \"postgres\"\nurl = \"postgres://u:p@db.example/app?sslrootcert=\(tls)/ca.pem\"\n"
         let captured = try Self.check(server: "", extra: store)
         #expect(captured.code == .success, "\(captured.err)")
+    }
+
+    @Test func switchingBetweenHTTPAndHTTPSNeedsARestart() throws {
+        let plain = try Fixture.config(Fixture.minimal)
+        var https = plain
+        https.server.tls = .init(certificatePath: "/etc/tls/a.pem", keyPath: "/etc/tls/a.key")
+        #expect(ReloadService.needsRestart(old: plain, new: https)?.contains("needs a restart") == true)
+        #expect(ReloadService.needsRestart(old: https, new: plain) != nil)
+        // Other files (a renewal written under new names) apply on reload.
+        var renewed = https
+        renewed.server.tls = .init(certificatePath: "/etc/tls/b.pem", keyPath: "/etc/tls/b.key")
+        #expect(ReloadService.needsRestart(old: https, new: renewed) == nil)
     }
 
     // MARK: Support
