@@ -87,3 +87,19 @@ import Testing
         }
     }
 }
+
+/// `sslcert` / `sslkey`: the role `sessiongate-test-client` may sign in only with the client
+/// certificate the run-time CA issued (pg_hba method `cert`).
+@Suite struct PostgresClientCertificateTests {
+    @Test func clientCertificateSignsIn() async throws {
+        let tls = ProcessInfo.processInfo.environment["SESSIONGATE_TEST_TLS_DIR"] ?? "/nonexistent"
+        let base = try PostgresTestDatabase.url(PostgresTLSTests.variable)
+        let prefix = "postgres://sessiongate-test-client@\(base.host):\(base.port)/sessiongate_test"
+        let root = "sslmode=verify-full&sslrootcert=\(tls)/ca.pem"
+        let withCertificate = try PostgresURL("\(prefix)?\(root)&sslcert=\(tls)/client.pem&sslkey=\(tls)/client.key")
+        #expect(await PostgresConnectionProbe.failure(url: withCertificate, logger: PostgresTLSTests.logger) == nil)
+        let without = try PostgresURL("\(prefix)?\(root)")
+        let reason = await PostgresConnectionProbe.failure(url: without, logger: PostgresTLSTests.logger)
+        #expect(reason?.contains("SQLSTATE 28000") == true, "\(reason ?? "connected")")
+    }
+}

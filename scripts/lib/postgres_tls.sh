@@ -7,6 +7,7 @@
 #     SESSIONGATE_TEST_POSTGRES_TLS_URL            server.pem, verify-full against ca.pem
 #     SESSIONGATE_TEST_POSTGRES_TLS_WRONGHOST_URL  wronghost.pem (names wrong.example only), via localhost
 #     SESSIONGATE_TEST_POSTGRES_TLS_EXPIRED_URL    expired.pem (expired in 2020)
+#   On each, the role sessiongate-test-client signs in only with client.pem (hba method `cert`).
 #   pg_tls_stop             # stops them
 # The three share one initdb (copied), so starting them costs one initdb.
 
@@ -27,15 +28,19 @@ _pg_tls_instance() { # name cert
   cp -a "$SESSIONGATE_PG_TLS_DIR/base" "$dir"
   cp "$tls/$2.pem" "$dir/data/server.crt"
   cp "$tls/$2.key" "$dir/data/server.key"
+  cp "$tls/ca.pem" "$dir/data/ca.crt"
   chmod 600 "$dir/data/server.key"
   cat >>"$dir/data/postgresql.conf" <<CONF
 ssl = on
 ssl_cert_file = 'server.crt'
 ssl_key_file = 'server.key'
+ssl_ca_file = 'ca.crt'
 ssl_min_protocol_version = 'TLSv1.2'
 CONF
-  # hostssl only: a plain-text connection matches no line and is refused.
+  # hostssl only: a plain-text connection matches no line and is refused. The role named like the
+  # client certificate's CN signs in with that certificate only (sslcert/sslkey tests).
   cat >"$dir/data/pg_hba.conf" <<HBA
+hostssl all sessiongate-test-client 127.0.0.1/32 cert
 hostssl all all 127.0.0.1/32 scram-sha-256
 hostssl all all ::1/128 scram-sha-256
 HBA
@@ -77,6 +82,8 @@ pg_tls_start() {
   _pg_tls_ctl "$base" "$port" -w -t 30 start || { tail -n 20 "$base/postgres.log" >&2; return 1; }
   PGPASSWORD="$password" "$SESSIONGATE_PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U sessiongate sessiongate_test ||
     { _pg_log "createdb (TLS) failed"; return 1; }
+  PGPASSWORD="$password" "$SESSIONGATE_PG_BIN/createuser" -h 127.0.0.1 -p "$port" -U sessiongate sessiongate-test-client ||
+    { _pg_log "createuser (TLS) failed"; return 1; }
   _pg_as_owner "$SESSIONGATE_PG_BIN/pg_ctl" -D "$base/data" -m fast -w -t 30 stop >/dev/null
 
   local main wronghost expired query="sslmode=verify-full&sslrootcert=$tls/ca.pem"
