@@ -46,8 +46,9 @@ struct ReloadService: Service {
                 // The files were read and checked by `ConfigFile.load` a moment ago; a failure here
                 // (a file replaced in between) rejects the reload like any invalid file.
                 if let tls, let files = config.server.tls { try tls.reload(files) }
-                runtimes.replace(with: runtime)
+                // Counted first: whoever sees the new configuration also sees the reload counted.
                 events.configReloaded(.ok)
+                runtimes.replace(with: runtime)
                 var metadata: Logger.Metadata = ["routes": "\(config.routes.rules.count)"]
                 if let tls { metadata["tls_certificate_serial"] = "\(tls.serial)" }
                 logger.notice("configuration reloaded", metadata: metadata)
