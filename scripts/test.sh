@@ -11,6 +11,7 @@ export SESSIONGATE_TEST_TMP="$WORK"
 cleanup() {
     local status=$?
     if declare -F redis_stop_all >/dev/null; then redis_stop_all || true; fi
+    if declare -F pg_tls_stop >/dev/null; then pg_tls_stop || true; fi
     if declare -F pg_stop >/dev/null; then pg_stop || true; fi
     rm -rf "$WORK"
     exit $status
@@ -39,15 +40,22 @@ python3 -c 'import hypercorn, h2' 2>/dev/null || pip install -q 'hypercorn==0.18
 python3 -c 'import yaml, jsonschema, openapi_spec_validator' 2>/dev/null || pip install -q pyyaml jsonschema openapi-spec-validator
 
 step "services"
+# shellcheck source=lib/tls_ca.sh
+source scripts/lib/tls_ca.sh
+tls_ca_make "$WORK/tls" # a CA made at run time: exports SESSIONGATE_TEST_TLS_DIR for the TLS tests
 # shellcheck source=lib/redis.sh
 source scripts/lib/redis.sh
 redis_start_all "$WORK/redis"
-# Redis over TLS: TLS-only standalone + cluster with a CA made now (scripts/lib/redis_tls.sh).
-source scripts/lib/tls_ca.sh && source scripts/lib/redis_tls.sh
-tls_ca_make "$WORK/tls" && redis_tls_start_all "$WORK"
+# Redis over TLS: TLS-only standalone + cluster with the CA above (scripts/lib/redis_tls.sh).
+# shellcheck source=lib/redis_tls.sh
+source scripts/lib/redis_tls.sh
+redis_tls_start_all "$WORK"
 # shellcheck source=lib/postgres.sh
 source scripts/lib/postgres.sh
 pg_start "$WORK/pg"
+# shellcheck source=lib/postgres_tls.sh
+source scripts/lib/postgres_tls.sh
+pg_tls_start "$WORK/pgtls" # TLS-only servers (hostssl): SESSIONGATE_TEST_POSTGRES_TLS_*_URL
 
 step "build"
 swift build --build-tests 2>&1 | grep -vE '^\[[0-9]+/[0-9]+\] (Compiling|Write|Emitting)' || exit 1

@@ -7,7 +7,7 @@ builds the release binary). Everything runs on 127.0.0.1 and is stopped by PID a
 import argparse, os, re, resource, shutil, signal, socket, statistics, subprocess, sys, tempfile, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "lib"))
-from proctools import free_port, proxy_env, proxy_toml, spawn, start_test_postgres, wait_port as wait_for_port
+from proctools import ROOT, free_port, proxy_env, proxy_toml, spawn, start_test_postgres, wait_port as wait_for_port
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 procs = []
@@ -111,7 +111,10 @@ def main():
 
 
 def run(args, tmp):
-    up, ngx, hap, cad, red = (free_port() for _ in range(5))
+    up, ngx, hap, cad, red, ngs = (free_port() for _ in range(6))
+    # One certificate (a CA made now, scripts/lib/tls_ca.sh) for both TLS listeners.
+    tls = f"{tmp}/tls"
+    subprocess.run(["bash", "-c", f'source {ROOT}/scripts/lib/tls_ca.sh; tls_ca_make "{tls}"'], check=True)
     with open(f"{tmp}/big.bin", "wb") as f: f.write(os.urandom(65536))
     os.chmod(tmp, 0o755)  # nginx workers run unprivileged: let them write the WebDAV upload
     for folder in ("dav", "body"):
@@ -135,6 +138,9 @@ events {{ worker_connections 20000; }}
 http {{ access_log off; keepalive_requests 1000000;
   upstream app {{ server 127.0.0.1:{up}; keepalive 64; }}
   server {{ listen 127.0.0.1:{ngx};
+    location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }}
+  server {{ listen 127.0.0.1:{ngs} ssl; ssl_certificate {tls}/chain.pem; ssl_certificate_key {tls}/server.key;
+    ssl_protocols TLSv1.2 TLSv1.3;
     location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}""")
     open(f"{tmp}/haproxy.cfg", "w").write(f"""
 global
@@ -170,12 +176,14 @@ backend b
 
     env = proxy_env(args.binary, SESSIONGATE_THREADS=str(args.threads))
     gates = {}
-    for mode, store in [("public", 'backend = "memory"'), ("memory", 'backend = "memory"'),
+    tls_lines = [f'tls_cert = "{tls}/chain.pem"', f'tls_key = "{tls}/server.key"']
+    for mode, store in [("public", 'backend = "memory"'), ("tls", 'backend = "memory"'), ("memory", 'backend = "memory"'),
                         ("redis", f'backend = "redis"\nurl = "redis://127.0.0.1:{red}/0"'),
                         ("postgres", f'backend = "postgres"\nurl = "{pg_url}"'),
                         ("sqlite", f'backend = "sqlite"\npath = "{tmp}/sessions.db"')]:
         port, admin = free_port(), free_port()
-        open(f"{tmp}/{mode}.toml", "w").write(proxy_toml(port, admin, up, store, server=["max_body_bytes = 0"],
+        server = ["max_body_bytes = 0"] + (tls_lines if mode == "tls" else [])
+        open(f"{tmp}/{mode}.toml", "w").write(proxy_toml(port, admin, up, store, server=server,
                                                          public=("/login", "/public/**")))
         p = start([args.binary, "serve", "--config", f"{tmp}/{mode}.toml"], f"{tmp}/{mode}.log", env=env)
         wait_port(port)
@@ -195,6 +203,12 @@ backend b
         ("sessiongate redis", f"http://127.0.0.1:{gates['redis'][1]}/", (f"Cookie: {cookies['redis']}",), [gates["redis"][0].pid], [redis.pid]),
         ("sessiongate postgres", f"http://127.0.0.1:{gates['postgres'][1]}/", (f"Cookie: {cookies['postgres']}",), [gates["postgres"][0].pid], "pg"),
         ("sessiongate sqlite", f"http://127.0.0.1:{gates['sqlite'][1]}/", (f"Cookie: {cookies['sqlite']}",), [gates["sqlite"][0].pid], []),
+        # TLS termination, same certificate (P-256 leaf + CA chain): keep-alive, then a handshake per request.
+        ("nginx TLS proxy_pass", f"https://127.0.0.1:{ngs}/", (), children(nginx_proxy.pid), []),
+        ("sessiongate TLS public", f"https://127.0.0.1:{gates['tls'][1]}/public/x", (), [gates["tls"][0].pid], []),
+        ("nginx TLS conn/req", f"https://127.0.0.1:{ngs}/", ("Connection: close",), children(nginx_proxy.pid), []),
+        ("sessiongate TLS conn/req", f"https://127.0.0.1:{gates['tls'][1]}/public/x", ("Connection: close",),
+         [gates["tls"][0].pid], []),
         ("direct 64KiB", f"http://127.0.0.1:{up}/big", (), [], []),
         ("nginx 64KiB", f"http://127.0.0.1:{ngx}/big", (), children(nginx_proxy.pid), []),
         ("sessiongate memory 64KiB", f"http://127.0.0.1:{gates['memory'][1]}/big", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark (not part of the test run): nginx upstream; direct, nginx
-# proxy_pass, HAProxy, Caddy and SessionGate (public route, memory/Redis/Postgres sessions), wrk in
+# proxy_pass, HAProxy, Caddy and SessionGate (public route, memory/Redis/Postgres sessions), and TLS
+# termination (SessionGate's listener next to nginx `listen ssl`, same certificate), wrk in
 # interleaved rounds. Prints one table. Usage: Benchmarks/proxy/run.sh [seconds-per-run] [rounds]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

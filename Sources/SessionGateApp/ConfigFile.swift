@@ -9,7 +9,9 @@ public enum ConfigFile {
         parse(path: path).flatMap { root, directory in
             ConfigLoader.load(root, environment: environment, configDirectory: directory).flatMap(AdminTokenFile.read(into:))
                 .flatMap { config in
-                    let issues = PEMFileCheck.issues(config)
+                    // The parts that read files: the store's PEM files, the listener's certificate
+                    // and key, the PostgreSQL URL's TLS files.
+                    let issues = PEMFileCheck.issues(config) + ConfigFileChecks.issues(config)
                     return issues.isEmpty ? .success(config) : .failure(ConfigErrors(issues: issues))
                 }
         }

@@ -10,6 +10,12 @@ Starts `.build/debug/sessiongate demo` on free loopback ports, then:
   4. reloads and sees the app's write-back (the visit counter, kept with X-Session-Set),
   5. logs out (button id logout), is back at /login, the cookie is gone, and / redirects again.
 Saves a screenshot of the session page to ${SESSIONGATE_ARTIFACTS:-/tmp}/sessiongate-browser.png.
+
+With `--tls-dir DIR` (a CA from scripts/lib/tls_ca.sh) the demo serves HTTPS (--tls-cert
+chain.pem) and the same steps run at https://localhost, with the cookie expected `Secure`. The
+browser trusts the run-time CA through its own NSS database (certutil, in a HOME made for the
+run), not by ignoring certificate errors: a browser without that database is first shown to
+refuse the page.
 Exit 1 with the reason on any failure. scripts/e2e/browser.sh installs what this needs.
 """
 
@@ -17,6 +23,7 @@ import json
 import os
 import shutil
 import signal
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -50,12 +57,13 @@ def expect(condition, message):
         raise Failure(message)
 
 
-def wait_until_serving(url: str, process: subprocess.Popen, seconds: float) -> None:
+def wait_until_serving(url: str, process: subprocess.Popen, seconds: float, cafile: str | None = None) -> None:
     deadline = time.monotonic() + seconds
+    context = ssl.create_default_context(cafile=cafile) if cafile else None
     while time.monotonic() < deadline:
         expect(process.poll() is None, f"sessiongate demo exited with {process.returncode}")
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:
+            with urllib.request.urlopen(url, timeout=2, context=context) as response:
                 if response.status == 200:
                     return
         except (urllib.error.URLError, OSError):
@@ -68,7 +76,18 @@ def stop(process: subprocess.Popen) -> None:
     stop_process(process, signal.SIGTERM, timeout=5)
 
 
-def browser(profile: str) -> webdriver.Chrome:
+def trusting_home(work: Path, ca_file: str) -> Path:
+    """A HOME whose NSS database (the one Chromium on Linux reads) trusts the run-time CA."""
+    home = work / "home"
+    database = home / ".pki" / "nssdb"
+    database.mkdir(parents=True)
+    subprocess.run(["certutil", "-d", f"sql:{database}", "-N", "--empty-password"], check=True)
+    subprocess.run(
+        ["certutil", "-d", f"sql:{database}", "-A", "-t", "C,,", "-n", "sessiongate-test-ca", "-i", ca_file], check=True)
+    return home
+
+
+def browser(profile: str, home: Path | None = None) -> webdriver.Chrome:
     options = webdriver.ChromeOptions()
     options.binary_location = shutil.which("chromium") or "/usr/bin/chromium"
     for argument in (
@@ -84,7 +103,8 @@ def browser(profile: str) -> webdriver.Chrome:
     ):
         options.add_argument(argument)
     driver_path = shutil.which("chromedriver") or "/usr/bin/chromedriver"
-    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    environment = dict(os.environ, HOME=str(home)) if home else None
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path, env=environment), options=options)
     driver.set_page_load_timeout(20)
     return driver
 
@@ -98,8 +118,9 @@ def session_data(driver) -> dict:
     return json.loads(driver.find_element(By.ID, "session").text)
 
 
-def run(driver, base: str, screenshot: Path) -> None:
+def run(driver, base: str, screenshot: Path, secure: bool) -> None:
     wait = WebDriverWait(driver, 10)
+    host = urllib.parse.urlsplit(base).hostname
 
     # 1. Anonymous: the proxy sends the browser to the login page, keeping where it was going.
     driver.get(base + "/")
@@ -124,8 +145,8 @@ def run(driver, base: str, screenshot: Path) -> None:
     expect(cookie.get("httpOnly") is True, f"HttpOnly is {cookie.get('httpOnly')}")
     expect(cookie.get("sameSite") == "Lax", f"SameSite is {cookie.get('sameSite')}")
     expect(cookie.get("path") == "/", f"Path is {cookie.get('path')}")
-    expect(cookie.get("secure") is False, f"Secure is {cookie.get('secure')} (the demo serves plain HTTP)")
-    expect(cookie.get("domain") == "127.0.0.1", f"Domain is {cookie.get('domain')} (expected host-only)")
+    expect(cookie.get("secure") is secure, f"Secure is {cookie.get('secure')} (expected {secure} for {base})")
+    expect(cookie.get("domain") == host, f"Domain is {cookie.get('domain')} (expected host-only)")
     remaining = cookie.get("expiry", 0) - time.time()
     expect(IDLE_TIMEOUT - 120 < remaining <= IDLE_TIMEOUT + 5, f"cookie expires in {remaining:.0f}s, not ~{IDLE_TIMEOUT}s")
     expect(driver.execute_script("return document.cookie") == "", "JavaScript can read the session cookie")
@@ -148,6 +169,19 @@ def run(driver, base: str, screenshot: Path) -> None:
     expect(path_and_query(driver.current_url)[0] == "/login", f"/ after logout shows {driver.current_url}")
 
 
+def refused_without_the_ca(base: str, profile: str) -> None:
+    """A browser with an empty NSS database must not show the page (the CA is not trusted)."""
+    home = Path(profile).parent / "untrusting-home"
+    home.mkdir()
+    driver = browser(profile, home=home)
+    try:
+        driver.get(base + "/login")
+        expect(not driver.find_elements(By.ID, "signin"), "a browser without the CA showed the login page")
+        expect("CERT_AUTHORITY_INVALID" in driver.page_source, "a browser without the CA did not name the unknown authority")
+    finally:
+        driver.quit()
+
+
 def main() -> int:
     # A SIGTERM (e.g. from `timeout`) unwinds through the finally block below, which stops the
     # browser and the demo; once that cleanup runs (bounded), further signals wait for it.
@@ -161,22 +195,28 @@ def main() -> int:
     if not BINARY.is_file():
         print(f"browser test: {BINARY} is missing; run swift build --product sessiongate", file=sys.stderr)
         return 1
+    tls_dir = sys.argv[sys.argv.index("--tls-dir") + 1] if "--tls-dir" in sys.argv else None
     artifacts = Path(os.environ.get("SESSIONGATE_ARTIFACTS") or "/tmp")
     artifacts.mkdir(parents=True, exist_ok=True)
-    screenshot = artifacts / "sessiongate-browser.png"
+    screenshot = artifacts / ("sessiongate-browser-https.png" if tls_dir else "sessiongate-browser.png")
     port, admin_port = free_port(), free_port()
-    base = f"http://127.0.0.1:{port}"
+    base = f"https://localhost:{port}" if tls_dir else f"http://127.0.0.1:{port}"
+    command = [str(BINARY), "demo", "--port", str(port), "--admin-port", str(admin_port)]
+    if tls_dir:
+        command += ["--tls-cert", f"{tls_dir}/chain.pem", "--tls-key", f"{tls_dir}/server.key"]
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="sessiongate-browser.") as work:
         log = open(Path(work) / "demo.log", "w+")
-        demo = subprocess.Popen(
-            [str(BINARY), "demo", "--port", str(port), "--admin-port", str(admin_port)],
-            stdout=log, stderr=subprocess.STDOUT, cwd=work)
+        demo = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, cwd=work)
         driver = None
         try:
-            wait_until_serving(base + "/login", demo, 30)
-            driver = browser(str(Path(work) / "profile"))
-            run(driver, base, screenshot)
+            wait_until_serving(base + "/login", demo, 30, cafile=f"{tls_dir}/ca.pem" if tls_dir else None)
+            home = None
+            if tls_dir:
+                refused_without_the_ca(base, str(Path(work) / "untrusting-profile"))
+                home = trusting_home(Path(work), f"{tls_dir}/ca.pem")
+            driver = browser(str(Path(work) / "profile"), home=home)
+            run(driver, base, screenshot, secure=tls_dir is not None)
         except Failure as failure:
             print(f"FAIL browser test: {failure}", file=sys.stderr)
             if driver is not None:
@@ -192,7 +232,7 @@ def main() -> int:
             finally:
                 stop(demo)
                 log.close()
-    print(f"browser test passed in {time.monotonic() - started:.1f}s (screenshot: {screenshot})")
+    print(f"browser test{' (https, run-time CA trusted)' if tls_dir else ''} passed in {time.monotonic() - started:.1f}s (screenshot: {screenshot})")
     return 0
 
 

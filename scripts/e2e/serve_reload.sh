@@ -93,7 +93,9 @@ if command -v wrk >/dev/null; then
 fi
 kill -HUP $PROXY
 eventually status_is 403 "http://127.0.0.1:$PORT/public/" || fail "new rule not applied"
-curl -s "http://127.0.0.1:$ADMIN/metrics" | grep -q 'sessiongate_config_reloads_total{result="ok"}' || fail "reload metric"
+# Into a file first: `curl | grep -q` under pipefail fails when grep stops reading early (SIGPIPE).
+curl -s -o "$DIR/metrics.txt" "http://127.0.0.1:$ADMIN/metrics"
+grep -q 'sessiongate_config_reloads_total{result="ok"}' "$DIR/metrics.txt" || fail "reload metric"
 
 # Access lines are JSON and never hold a key or the secret.
 python3 - "$DIR/proxy.log" <<'PY' || fail "access log"

@@ -90,6 +90,24 @@ _pg_wait_ready() {
   return 1
 }
 
+# As root: gives <dir> to the cluster's OS user (creating the user) and lets it reach <dir>.
+_pg_own_dir() {
+  [ "$(id -u)" = 0 ] || return 0
+  if ! id "$SESSIONGATE_PG_USER_OS" >/dev/null 2>&1; then
+    useradd --system --no-create-home --shell /usr/sbin/nologin "$SESSIONGATE_PG_USER_OS"
+  fi
+  chown -R "$SESSIONGATE_PG_USER_OS" "$1"
+  # The server user must be able to reach the directory: a mktemp -d parent is mode 700, so
+  # grant search (not read) permission on the ancestors that lack it.
+  local ancestor="$1"
+  while [ "$ancestor" != "/" ]; do
+    ancestor="$(dirname "$ancestor")"
+    if ! runuser -u "$SESSIONGATE_PG_USER_OS" -- test -x "$ancestor"; then
+      chmod o+x "$ancestor"
+    fi
+  done
+}
+
 pg_start() {
   local dir="${1:?usage: pg_start <tmpdir>}"
   mkdir -p "$dir"
@@ -98,21 +116,7 @@ pg_start() {
     _pg_log "no PostgreSQL server binaries (initdb, pg_ctl, postgres)"
     return 1
   }
-  if [ "$(id -u)" = 0 ]; then
-    if ! id "$SESSIONGATE_PG_USER_OS" >/dev/null 2>&1; then
-      useradd --system --no-create-home --shell /usr/sbin/nologin "$SESSIONGATE_PG_USER_OS"
-    fi
-    chown -R "$SESSIONGATE_PG_USER_OS" "$SESSIONGATE_PG_DIR"
-    # The server user must be able to reach the directory: a mktemp -d parent is mode 700, so
-    # grant search (not read) permission on the ancestors that lack it.
-    local ancestor="$SESSIONGATE_PG_DIR"
-    while [ "$ancestor" != "/" ]; do
-      ancestor="$(dirname "$ancestor")"
-      if ! runuser -u "$SESSIONGATE_PG_USER_OS" -- test -x "$ancestor"; then
-        chmod o+x "$ancestor"
-      fi
-    done
-  fi
+  _pg_own_dir "$SESSIONGATE_PG_DIR"
   local password
   password="$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
   printf '%s\n' "$password" >"$SESSIONGATE_PG_DIR/pwfile"

@@ -2,7 +2,8 @@
 # A certificate authority made at run time, for the TLS tests (Redis, PostgreSQL, the listener).
 #
 #   source scripts/lib/tls_ca.sh
-#   tls_ca_make "$tmpdir/tls"     # exports SESSIONGATE_TEST_TLS_DIR
+#   tls_ca_make "$tmpdir/tls"     # exports SESSIONGATE_TEST_TLS_DIR (a second call on the same
+#                                 # folder reuses the CA and certificates already made there)
 #
 # Writes into the directory (every key unencrypted PEM, mode 0600):
 #   ca.pem / ca.key                 the test CA
@@ -17,6 +18,12 @@
 
 tls_ca_make() {
   local dir=$1
+  # Idempotent: a second call on the same folder (two test setups sharing one CA) keeps what is
+  # there, so servers already started with these certificates stay valid.
+  if [ -s "$dir/expired.pem" ] && [ -s "$dir/other-ca.pem" ] && [ -s "$dir/chain.pem" ]; then
+    export SESSIONGATE_TEST_TLS_DIR=$dir
+    return 0
+  fi
   mkdir -p "$dir"
   (
     set -euo pipefail

@@ -38,7 +38,7 @@ public struct CheckCommand: ParsableCommand {
         let host = upstream.host.contains(":") ? "[\(upstream.host)]" : upstream.host
         let ruleCount = config.routes.rules.count
         return [
-            "listen \(config.server.listen)",
+            "listen \(config.server.tls == nil ? "" : "https ")\(config.server.listen)",
             "admin \(config.server.adminListen)",
             "upstream http://\(host):\(upstream.port)\(upstream.basePath)",
             "store \(config.store.backend.rawValue)",

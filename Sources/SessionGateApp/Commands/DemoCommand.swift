@@ -3,6 +3,7 @@ import Logging
 import NIOPosix
 import ServiceLifecycle
 import SessionGateCore
+import SessionGateProxy
 
 /// `sessiongate demo`: the proxy on the memory store in front of the built-in demo app, on
 /// 127.0.0.1:8080 (admin on 127.0.0.1:9090), with fresh random keys each run.
@@ -16,6 +17,16 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(name: .long, help: "Port for the admin listener.")
     var adminPort: Int = 9090
 
+    @Option(name: .long, help: "A PEM certificate (chain) to serve the demo over HTTPS (with --tls-key).")
+    var tlsCert: String?
+
+    @Option(name: .long, help: "The PEM private key of --tls-cert.")
+    var tlsKey: String?
+
+    func validate() throws {
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+    }
+
     func run() async throws {
         let logger = LogSetup.bootstrap(format: .text, level: .notice)
         let group = MultiThreadedEventLoopGroup.singleton
@@ -26,9 +37,14 @@ struct DemoCommand: AsyncParsableCommand {
         let app = try await DemoApp.start(
             group: group, hmacSecret: secret,
             sessionsAPI: AdminAPIClient(host: "127.0.0.1", port: adminPort, token: adminToken))
+        let tls = tlsCert.flatMap { cert in tlsKey.map { ProxyConfig.ListenerTLSFiles(certificatePath: cert, keyPath: $0) } }
         let config = DemoConfig.make(
             port: port, adminPort: adminPort, upstreamPort: app.localAddress?.port ?? 0, secret: secret,
-            adminToken: adminToken, random: random)
+            adminToken: adminToken, random: random, tls: tls)
+        if let tls, case .failure(let errors) = Result(catching: { try ListenerTLS.validate(tls) }) {
+            throw ValidationError("\(errors)")
+        }
+        let scheme = tls == nil ? "http" : "https"
         let parts = try await ProxyApp(config: config, logger: logger).build(group: group)
         try await parts.admin.start()
         await parts.startup.wait()  // the memory store: at once
@@ -36,11 +52,12 @@ struct DemoCommand: AsyncParsableCommand {
         CommandOutput.terminal.line(
             """
             SessionGate demo is running.
-              open      http://127.0.0.1:\(port)/   (sign in with any name; "admin" gets the admin role)
+              open      \(scheme)://127.0.0.1:\(port)/   (sign in with any name; "admin" gets the admin role)
               admin     http://127.0.0.1:\(adminPort)/readyz  /metrics  /.well-known/jwks.json  (/sessions: token-only)
               app       the demo app listens on 127.0.0.1:\(app.localAddress?.port ?? 0) behind the proxy
-            The demo serves plain HTTP on loopback, so its cookie is not `Secure`; `serve` defaults to
-            `__Host-session; Secure; HttpOnly; SameSite=Lax`. Press Ctrl-C to stop.
+            \(tls == nil
+            ? "The demo serves plain HTTP on loopback, so its cookie is not `Secure`; `serve` defaults to\n`__Host-session; Secure; HttpOnly; SameSite=Lax`."
+            : "Over HTTPS the demo's cookie is `Secure`.") Press Ctrl-C to stop.
             """)
         let serviceGroup = ServiceGroup(
             configuration: .init(
@@ -54,9 +71,11 @@ struct DemoCommand: AsyncParsableCommand {
 /// The demo's configuration, built in code (no file to write or keys to manage).
 enum DemoConfig {
     static func make(
-        port: Int, adminPort: Int, upstreamPort: Int, secret: [UInt8], adminToken: String? = nil, random: some RandomBytes
+        port: Int, adminPort: Int, upstreamPort: Int, secret: [UInt8], adminToken: String? = nil, random: some RandomBytes,
+        tls: ProxyConfig.ListenerTLSFiles? = nil
     ) -> ProxyConfig {
         var server = ProxyConfig.Server()
+        server.tls = tls
         server.listen = .init(host: "127.0.0.1", port: port)
         server.adminListen = .init(host: "127.0.0.1", port: adminPort)
         server.drainTimeout = .seconds(2)
@@ -64,7 +83,7 @@ enum DemoConfig {
         upstream.url = .init(host: "127.0.0.1", port: upstreamPort)
         var cookie = ProxyConfig.Cookie()
         cookie.name = "sessiongate_demo"
-        cookie.secure = false
+        cookie.secure = tls != nil
         cookie.keys = [Secret(random.bytes(32))]
         var signing = ProxyConfig.Signing()
         signing.secret = Secret(secret)

@@ -39,7 +39,8 @@ public struct ProxyApp: Sendable {
         let runtime = try ProxyRuntime(config: config, store: store, clock: clock, random: random, logger: logger)
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()
-        let proxy = ProxyServer(runtimes: runtimes, events: events, group: group, startup: startup)
+        let tls = try config.server.tls.map { files throws(ListenerTLSError) in try ListenerTLS(files: files) }
+        let proxy = ProxyServer(runtimes: runtimes, events: events, group: group, startup: startup, tls: tls)
         let admin = AdminServer(
             runtimes: runtimes, events: events, group: group, startup: startup, isServing: { proxy.localPort != nil })
         return Parts(
@@ -63,7 +64,9 @@ public struct ProxyApp: Sendable {
         if parts.startup.isStarted { try await parts.proxy.start() }
         var services = parts.services
         if let configPath {
-            services.insert(ReloadService(path: configPath, runtimes: parts.runtimes, logger: logger, events: parts.events), at: 0)
+            let reload = ReloadService(
+                path: configPath, runtimes: parts.runtimes, logger: logger, events: parts.events, tls: parts.proxy.tls)
+            services.insert(reload, at: 0)
         }
         let serviceGroup = ServiceGroup(
             configuration: .init(

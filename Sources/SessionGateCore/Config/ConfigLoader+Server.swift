@@ -1,7 +1,7 @@
 enum ServerKeys {
     static let all = [
         "listen", "admin_listen", "trusted_proxies", "max_header_bytes", "max_body_bytes", "header_timeout",
-        "idle_timeout", "drain_timeout", "via", "upgrades", "body_timeout",
+        "idle_timeout", "drain_timeout", "via", "upgrades", "body_timeout", "tls_cert", "tls_key",
     ]
 }
 
@@ -39,7 +39,35 @@ extension ConfigPass {
         if let value = bool(table, "via") { server.via = value }
         if let value = duration(table, "body_timeout", example: "60s") { server.bodyTimeout = value }
         if let upgrades = upgradeTokens(table) { server.upgrades = upgrades }
+        server.tls = listenerTLS(table)
         return server
+    }
+
+    /// `tls_cert` and `tls_key`, both or neither (the files are read by `sessiongate check` and
+    /// the proxy, not here).
+    private mutating func listenerTLS(_ table: ConfigTable) -> ProxyConfig.ListenerTLSFiles? {
+        let hasCert = table.has("tls_cert")
+        let hasKey = table.has("tls_key")
+        guard hasCert || hasKey else { return nil }
+        if !hasCert || !hasKey {
+            let (missing, present) = hasCert ? ("tls_key", "tls_cert") : ("tls_cert", "tls_key")
+            report(
+                table.key(missing),
+                "is required with \(present): the listener needs a certificate (PEM, leaf first, then intermediates) and its private key (PEM)"
+            )
+            return nil
+        }
+        var paths: [String] = []
+        for name in ["tls_cert", "tls_key"] {
+            guard let path = string(table, name) else { continue }
+            if path.isEmpty || path.hasSuffix("/") {
+                report(table.key(name), "must name a PEM file, e.g. \"/etc/sessiongate/\(name == "tls_cert" ? "cert" : "key").pem\"")
+            } else {
+                paths.append(resolve(path))
+            }
+        }
+        guard paths.count == 2 else { return nil }
+        return ProxyConfig.ListenerTLSFiles(certificatePath: paths[0], keyPath: paths[1])
     }
 
     /// `upgrades`: HTTP tokens, lower-cased, each once; `h2c` refused.

@@ -53,7 +53,20 @@ public struct ProxyConfig: Sendable, Equatable {
         public var upgrades: [String] = ["websocket"]
         /// `body_timeout`: no request body byte for this long → 408 and the connection closes.
         public var bodyTimeout: Duration = .seconds(60)
+        /// `tls_cert` + `tls_key`: the client listener serves HTTPS only; nil = plain HTTP.
+        public var tls: ListenerTLSFiles? = nil
         public init() {}
+    }
+
+    /// The PEM files of the client listener's certificate (chain, leaf first) and private key,
+    /// resolved against the config file's folder. Read (and re-read on SIGHUP) by the proxy.
+    public struct ListenerTLSFiles: Sendable, Equatable {
+        public var certificatePath: String
+        public var keyPath: String
+        public init(certificatePath: String, keyPath: String) {
+            self.certificatePath = certificatePath
+            self.keyPath = keyPath
+        }
     }
 
     public struct Upstream: Sendable, Equatable {

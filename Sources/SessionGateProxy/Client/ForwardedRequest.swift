@@ -81,7 +81,7 @@ enum ForwardedRequest {
             forwardedFor = forwardedFor.isEmpty ? peer : forwardedFor + ", " + peer
         }
         if !forwardedFor.isEmpty { headers.add(name: "X-Forwarded-For", value: forwardedFor) }
-        headers.add(name: "X-Forwarded-Proto", value: inboundProto ?? "http")
+        headers.add(name: "X-Forwarded-Proto", value: inboundProto ?? (config.server.tls == nil ? "http" : "https"))
         if let forwardedHost = inboundHost ?? host { headers.add(name: "X-Forwarded-Host", value: forwardedHost) }
         if config.server.via { headers.add(name: "Via", value: "1.1 sessiongate") }
         headers.add(name: "X-Request-Id", value: requestID)

@@ -2,6 +2,7 @@ import Logging
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import ServiceLifecycle
 import SessionGateCore
 import Synchronization
@@ -17,10 +18,16 @@ public final class ProxyServer: Service, Sendable {
     let pools: UpstreamPools
     private let listener = Mutex<(any Channel)?>(nil)
     private let startup: StoreStartup?
+    /// With a value the listener serves HTTPS only (`[server] tls_cert`); SIGHUP swaps its context.
+    public let tls: ListenerTLS?
 
     /// With `startup`, `run()` binds the listener only once the store has started.
-    public init(runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil) {
+    public init(
+        runtimes: RuntimeSource, events: ProxyEvents, group: any EventLoopGroup, startup: StoreStartup? = nil,
+        tls: ListenerTLS? = nil
+    ) {
         self.startup = startup
+        self.tls = tls
         self.runtimes = runtimes
         self.events = events
         self.group = group
@@ -40,6 +47,7 @@ public final class ProxyServer: Service, Sendable {
         let events = self.events
         let tracker = self.tracker
         let pools = self.pools
+        let tls = self.tls
         // The decoder's limits sit well above ours, so the client handler can answer 414/431
         // itself with the exact bounds; heads beyond these make the decoder fail (431 too).
         let limits = RequestHeadParser.Limits(
@@ -59,6 +67,9 @@ public final class ProxyServer: Service, Sendable {
                         headerTimeout: TimeAmount(runtimeConfig.headerTimeout),
                         bodyTimeout: TimeAmount(runtimeConfig.bodyTimeout))
                     let ops = channel.pipeline.syncOperations
+                    // TLS in front of everything: the handlers behind it see plain HTTP/1.1. The
+                    // context is read per connection, so a reload applies to new connections only.
+                    if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
                     try ops.addHandler(timeouts)
                     // Only the request decoder: the client handler queues pipelined requests itself
                     // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
@@ -73,7 +84,9 @@ public final class ProxyServer: Service, Sendable {
             .bind(host: config.listen.host, port: config.listen.port)
             .get()
         listener.withLock { $0 = channel }
-        runtimes.current.logger.info("listening", metadata: ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"])
+        var metadata: Logger.Metadata = ["address": "\(channel.localAddress.map { "\($0)" } ?? "?")"]
+        if let tls { metadata["tls_certificate_serial"] = "\(tls.serial)" }
+        runtimes.current.logger.info(tls == nil ? "listening" : "listening (https)", metadata: metadata)
         return channel.localAddress?.port ?? 0
     }
 

@@ -24,17 +24,28 @@ public final class PostgresSessionStore: SessionStore {
     let random: any RandomBytes
     let timeout: Duration
     let logger: Logger
+    /// The parsed `[store] url` when the store made its own client (the service probes it to log
+    /// why connections fail).
+    public let url: PostgresURL?
     /// Set once `migrate()` has succeeded, so the hot path skips it.
     let migrated = Atomic<Bool>(false)
 
     /// - Parameters:
     ///   - client: a `PostgresClient` (see `PostgresURL.clientConfiguration()`); the caller runs it.
     ///   - timeout: bound on every call (`[store] timeout`).
-    public init(
+    public convenience init(
         client: PostgresClient, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
         timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.postgres")
     ) {
+        self.init(client: client, url: nil, policy: policy, random: random, timeout: timeout, logger: logger)
+    }
+
+    private init(
+        client: PostgresClient, url: PostgresURL?, policy: SessionPolicy, random: any RandomBytes, timeout: Duration,
+        logger: Logger
+    ) {
         self.client = client
+        self.url = url
         self.policy = policy
         self.random = random
         self.timeout = timeout
@@ -46,8 +57,9 @@ public final class PostgresSessionStore: SessionStore {
         url: String, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
         timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.postgres")
     ) throws(StoreError) {
-        let client = PostgresClient(configuration: try PostgresURL(url).clientConfiguration(), backgroundLogger: logger)
-        self.init(client: client, policy: policy, random: random, timeout: timeout, logger: logger)
+        let parsed = try PostgresURL(url)
+        let client = PostgresClient(configuration: try parsed.clientConfiguration(), backgroundLogger: logger)
+        self.init(client: client, url: parsed, policy: policy, random: random, timeout: timeout, logger: logger)
     }
 
     /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/postgres.sql`).

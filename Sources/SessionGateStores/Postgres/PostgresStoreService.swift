@@ -32,13 +32,29 @@ public struct PostgresStoreService: Service {
     }
 
     public func run() async throws {
+        if let url = store.url {
+            let source = url.sslModeIsDefault ? "default for this host; set sslmode in the url to choose" : "from the url"
+            logger.info("postgres store", metadata: ["url": "\(url)", "sslmode": "\(url.sslMode.rawValue) (\(source))"])
+        }
         await withDiscardingTaskGroup { group in
             group.addTask { await store.client.run() }
             group.addTask {
+                // The pool retries a failing connection for a long time before the migration
+                // fails, so the reason (a TLS problem, say) is looked up at once.
+                // A failed first attempt opens the listener at once, as a failed migration does.
+                if await logConnectionProblem() { startup?.markStarted() }
                 guard await migrateUntilDone() else { return }
                 try? await sweeper.run()
             }
         }
+    }
+
+    /// The pool only times out; one direct attempt says why (TLS, refusal, password). True
+    /// when it failed.
+    private func logConnectionProblem() async -> Bool {
+        guard let url = store.url, let reason = await PostgresConnectionProbe.failure(url: url, logger: logger) else { return false }
+        logger.error("postgres connection failed", metadata: ["reason": "\(reason)"])
+        return true
     }
 
     /// False when shutdown came first. `startup` is marked after the first attempt, either way.
@@ -46,13 +62,17 @@ public struct PostgresStoreService: Service {
         var pause = Duration.milliseconds(250)
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
-                try await store.migrate()
+                // The pool can hold a migration for a minute while connections fail (a TLS
+                // error, say); shutdown must not wait for it.
+                try await cancelWhenGracefulShutdown { _ = try await store.migrate() }
                 startup?.markStarted()
                 return true
             } catch {
+                if Task.isShuttingDownGracefully || Task.isCancelled { return false }
                 // Down at start: open anyway (public routes serve, session routes say 503).
                 startup?.markStarted()
                 logger.warning("postgres migration failed; retrying", metadata: ["error": "\(error)", "retry_in": "\(pause)"])
+                _ = await logConnectionProblem()
             }
             do {
                 try await cancelWhenGracefulShutdown { [pause] in try await Task.sleep(for: pause) }

@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import SessionGateCore
 import SessionGateProxy
 import SessionGateStores
@@ -25,6 +26,8 @@ final class ProxyHarness: Sendable {
     let port: Int
     let adminPort: Int
     let config: ProxyConfig
+    /// Set when the listener serves TLS: `client()` speaks TLS with it.
+    let clientTLS: NIOSSLContext?
 
     static func defaultConfig(upstreamPort: Int) -> ProxyConfig {
         var server = ProxyConfig.Server()
@@ -63,7 +66,8 @@ final class ProxyHarness: Sendable {
     init(
         proxyGroup: any EventLoopGroup = ProxyHarness.group,
         configure: (inout ProxyConfig) -> Void = { _ in },
-        makeStore: (SessionPolicy) -> any SessionStore = { MemorySessionStore(policy: $0, random: SystemRandomBytes()) }
+        makeStore: (SessionPolicy) -> any SessionStore = { MemorySessionStore(policy: $0, random: SystemRandomBytes()) },
+        tls: (listener: ListenerTLS, client: NIOSSLContext)? = nil
     ) async throws {
         let upstream = try await TestUpstream(group: Self.group)
         var config = Self.defaultConfig(upstreamPort: upstream.port)
@@ -78,7 +82,8 @@ final class ProxyHarness: Sendable {
         let runtime = try ProxyRuntime(config: config, store: store, clock: clock, logger: logger)
         let runtimes = RuntimeSource(runtime)
         let events = ProxyEvents()
-        self.proxy = ProxyServer(runtimes: runtimes, events: events, group: proxyGroup)
+        self.proxy = ProxyServer(runtimes: runtimes, events: events, group: proxyGroup, tls: tls?.listener)
+        self.clientTLS = tls?.client
         self.admin = AdminServer(runtimes: runtimes, events: events, group: Self.group)
         self.port = try await proxy.start()
         self.adminPort = try await admin.start()
@@ -94,7 +99,7 @@ final class ProxyHarness: Sendable {
         try? await upstream.stop()
     }
 
-    func client() async throws -> RawClient { try await RawClient.connect(port: port, group: Self.group) }
+    func client() async throws -> RawClient { try await RawClient.connect(port: port, group: Self.group, tls: clientTLS) }
 
     /// Sends one request on a fresh connection and returns the response.
     func request(

@@ -1,5 +1,6 @@
 import NIOCore
 import NIOPosix
+import NIOSSL
 import Synchronization
 
 /// A test client that speaks raw bytes over a real socket, so tests can send exactly what an
@@ -25,13 +26,21 @@ final class RawClient: Sendable {
 
     /// With `autoRead: false` nothing is read until `startReading()`: a client that does not
     /// read what the server sends.
-    static func connect(port: Int, group: any EventLoopGroup, autoRead: Bool = true) async throws -> RawClient {
+    /// With `tls`, the bytes go through TLS (server name `localhost`).
+    static func connect(
+        port: Int, group: any EventLoopGroup, autoRead: Bool = true, tls: NIOSSLContext? = nil
+    ) async throws -> RawClient {
         let collector = Collector()
         let channel = try await ClientBootstrap(group: group)
             .channelOption(ChannelOptions.autoRead, value: autoRead)
             .channelOption(ChannelOptions.socketOption(.so_rcvbuf), value: autoRead ? 0 : 16384)
             .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture { try channel.pipeline.syncOperations.addHandler(collector) }
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: tls, serverHostname: "localhost"))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(collector)
+                }
             }
             .connect(host: "127.0.0.1", port: port)
             .get()
