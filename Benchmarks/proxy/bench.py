@@ -97,6 +97,7 @@ def main():
     ap.add_argument("--skip-extra", action="store_true", help="only the main table")
     ap.add_argument("--only-extra", action="store_true", help="skip the main table")
     ap.add_argument("--targets", default="", help="comma-separated names to run (direct and nginx rows always run)")
+    ap.add_argument("--chart", default="", help="also write the table as an SVG chart (× nginx and CPU µs/req per target)")
     args = ap.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
     resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
@@ -243,12 +244,19 @@ backend b
     print(f"{'target':28} {'req/s':>9} {'×direct':>8} {'×nginx':>7} {'p50 ms':>7} {'p99 ms':>7} {'µs/req':>7} {'store µs':>8} {'errors':>6}")
     direct, nginx = agg("direct")["rps"], agg("nginx proxy_pass")["rps"]
     direct_big, nginx_big = agg("direct 64KiB")["rps"], agg("nginx 64KiB")["rps"]
+    chart_rows = []
     for name, *_ in targets:
         a = agg(name)
         base, nbase = (direct_big, nginx_big) if "64KiB" in name else (direct, nginx)
         cpu = f"{a['cpu']:.0f}" if name not in ("direct", "direct 64KiB") else "-"
         scpu = f"{a['scpu']:.0f}" if a["scpu"] else "-"
         print(f"{name:28} {a['rps']:9.0f} {a['rps']/base:8.2f} {a['rps']/nbase:7.2f} {a['p50']:7.2f} {a['p99']:7.2f} {cpu:>7} {scpu:>8} {a['errors']:6d}")
+        if not name.startswith("direct"):
+            chart_rows.append((name, a["rps"] / nbase, a["cpu"] + a["scpu"]))
+    if args.chart:
+        write_chart(args.chart, chart_rows, f"wrk -t1 -c64, {args.seconds}s × {args.rounds} rounds, {os.cpu_count()} cores, "
+                    f"SessionGate threads={args.threads}")
+        print(f"chart: {args.chart}")
 
     if args.skip_extra: return
     print("\nunloaded latency (wrk -c1), p50 ms:")
@@ -284,6 +292,36 @@ backend b
     s.settimeout(30); reply = s.recv(4096); up_t = time.time() - t0; s.close()
     print(f"1 GiB download {1024/down:.0f} MiB/s, upload {1024/up_t:.0f} MiB/s ({reply.split(b' ')[1].decode()}); "
           f"proxy peak RSS {hwm0/1024:.1f} → {rss_kib(pid, 'VmHWM')/1024:.1f} MiB")
+
+
+def write_chart(path, rows, subtitle):
+    """Two horizontal bar panels in one SVG, written by hand (no plotting library): throughput as a
+    multiple of nginx proxy_pass, and CPU µs per request (proxy + store) for each target."""
+    def esc(text): return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    label_w, panel_w, bar_h, gap, top = 210, 300, 16, 6, 56
+    height = top + len(rows) * (bar_h + gap) + 30
+    width = label_w + 2 * panel_w + 60
+    max_ratio = max([1.0] + [r[1] for r in rows])
+    max_cpu = max([1.0] + [r[2] for r in rows])
+    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12">',
+           '<rect width="100%" height="100%" fill="white"/>',
+           f'<text x="10" y="18" font-size="14" font-weight="bold">SessionGate proxy benchmark</text>',
+           f'<text x="10" y="34" fill="#555">{esc(subtitle)}</text>',
+           f'<text x="{label_w}" y="{top - 6}" font-weight="bold">× nginx proxy_pass (higher is better)</text>',
+           f'<text x="{label_w + panel_w + 30}" y="{top - 6}" font-weight="bold">CPU µs per request (lower is better)</text>']
+    for index, (name, ratio, cpu) in enumerate(rows):
+        y = top + index * (bar_h + gap)
+        colour = "#2b6cb0" if name.startswith("sessiongate") else "#999"
+        out.append(f'<text x="{label_w - 8}" y="{y + 12}" text-anchor="end">{esc(name)}</text>')
+        w = ratio / max_ratio * (panel_w - 50)
+        out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>')
+        out.append(f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{ratio:.2f}</text>')
+        x2 = label_w + panel_w + 30
+        w2 = cpu / max_cpu * (panel_w - 50)
+        out.append(f'<rect x="{x2}" y="{y}" width="{w2:.1f}" height="{bar_h}" fill="{colour}"/>')
+        out.append(f'<text x="{x2 + w2 + 4:.1f}" y="{y + 12}">{cpu:.0f}</text>')
+    out.append("</svg>")
+    with open(path, "w") as f: f.write("\n".join(out) + "\n")
 
 
 if __name__ == "__main__":

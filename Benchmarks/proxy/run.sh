@@ -2,7 +2,8 @@
 # Side-by-side proxy benchmark (not part of the test run): nginx upstream; direct, nginx
 # proxy_pass, HAProxy, Caddy and SessionGate (public route, memory/Redis/Postgres sessions), and TLS
 # termination (SessionGate's listener next to nginx `listen ssl`, same certificate), wrk in
-# interleaved rounds. Prints one table. Usage: Benchmarks/proxy/run.sh [seconds-per-run] [rounds]
+# interleaved rounds. Prints one table and writes it as a chart (docs/images/benchmark.svg).
+# Usage: Benchmarks/proxy/run.sh [--seconds N] [--rounds N] [--threads N] [--targets a,b] [--skip-extra]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
@@ -19,4 +20,4 @@ fi
 for svc in nginx haproxy caddy redis-server postgresql; do $sudo systemctl stop "$svc" 2>/dev/null || true; done
 echo "building sessiongate (release)…"
 swift build -c release --product sessiongate --scratch-path .build-release 2>&1 | tail -1
-exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate "$@"
+exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate --chart docs/images/benchmark.svg "$@"
