@@ -22,6 +22,15 @@ private func reference(set: [String], action: [String], lifetime: [String]) -> S
         for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
             let word = trimmed(Substring(element))
             if word.isEmpty { continue }
+            // `revoke <sid>`: the verb (any ASCII case), blanks, one base64url sid of 1...64.
+            let words = word.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if lowercasedASCII(words[0]) == "revoke" {
+                guard words.count == 2, (1...64).contains(words[1].utf8.count),
+                    words[1].utf8.allSatisfy({ isBase64URL($0) })
+                else { return nil }
+                out.revocations.append(String(words[1]))
+                continue
+            }
             guard let verb = SessionAction.allCases.first(where: { $0.rawValue == lowercasedASCII(word) }) else {
                 return nil
             }
@@ -37,6 +46,10 @@ private func reference(set: [String], action: [String], lifetime: [String]) -> S
         out.lifetime = significant.count > 18 ? (Int64(significant) ?? Int64.max) : Int64(significant)!
     }
     return out
+}
+
+private func isBase64URL(_ byte: UInt8) -> Bool {
+    (byte >= 0x30 && byte <= 0x39) || (byte >= 0x41 && byte <= 0x5a) || (byte >= 0x61 && byte <= 0x7a) || byte == 0x2d || byte == 0x5f
 }
 
 private func trimmed(_ text: Substring) -> Substring {
@@ -64,7 +77,7 @@ private func run(set: [String], action: [String], lifetime: [String]) {
         }
         check(directives.lifetime.map { $0 > 0 } ?? true, "accepted a lifetime that is not positive")
         check(
-            directives.isEmpty == (set.isEmpty && directives.actions.isEmpty && lifetime.isEmpty),
+            directives.isEmpty == (set.isEmpty && directives.actions.isEmpty && directives.revocations.isEmpty && lifetime.isEmpty),
             "isEmpty is wrong")
     case .failure(let error):
         check(expected == nil, "refused directives the rules accept: \(error)")
