@@ -90,6 +90,9 @@ import Testing
         ("Transfer-Encoding: gzip,, chunked\r\n", "1.1"),
         ("Transfer-Encoding: chunked\r\n", "1.0"),  // TE on HTTP/1.0
         ("Transfer-Encoding: \"chunked\"\r\n", "1.1"),
+        ("Transfer-Encoding: chunked\t\r\n", "1.1"),  // llhttp reads `chunked<TAB>` as another coding
+        ("Transfer-Encoding: chunked \r\n", "1.1"),
+        ("Transfer-Encoding: gzip,\tchunked\r\n", "1.1"),
     ])
     func ambiguousFramingIsRefused(fields: String, version: String) throws {
         let result = try #require(framing("POST /x HTTP/\(version)\r\nHost: x\r\n\(fields)\r\n"))
@@ -124,6 +127,31 @@ import Testing
             start += piece.count
         }
         return nil
+    }
+
+    @Test func responseFramingFollowsTheRequestAndTheStatus() throws {
+        let parser = ResponseHeadParser(maxHeadBytes: 1024, maxHeaderCount: 20)
+        func framing(_ text: String, head: Bool = false) -> Result<ResponseBodyFraming, HTTP1HeadError>? {
+            let bytes = Array(text.utf8)
+            guard case .complete(let layout) = parser.parse(bytes) else { return nil }
+            return bytes.withUnsafeBytes { ResponseBodyFraming.decide(layout, in: $0, requestWasHEAD: head) }
+        }
+        #expect(try framing("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n")?.get() == .length(5))
+        #expect(try framing("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n", head: true)?.get() == ResponseBodyFraming.none)
+        #expect(try framing("HTTP/1.1 304 Not Modified\r\nTransfer-Encoding: chunked\r\n\r\n")?.get() == ResponseBodyFraming.none)
+        #expect(try framing("HTTP/1.1 103 Early Hints\r\n\r\n")?.get() == .interim)
+        #expect(try framing("HTTP/1.1 101 Switching Protocols\r\n\r\n")?.get() == .switching)
+        #expect(try framing("HTTP/1.0 200 OK\r\n\r\n")?.get() == .untilClose)
+        #expect(try framing("HTTP/1.1 200\r\nTransfer-Encoding: gzip\r\n\r\n")?.get() == .untilClose)
+        #expect(try framing("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")?.get() == .chunked)
+        for refused in [
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\t\r\n\r\n", "HTTP/1.0 100 Continue\r\n\r\n",
+            "HTTP/1.1 200 OK\r\nContent-Length: 1\r\nTransfer-Encoding: chunked\r\n\r\n",
+        ] {
+            #expect(throws: HTTP1HeadError.self, "\(refused.debugDescription)") { try framing(refused)?.get() }
+        }
+        #expect(parser.parse(Array("HTTP/1.1 099 X\r\n\r\n".utf8)) != .incomplete)
+        #expect(parser.parse(Array("HTTP/1.1 20".utf8)) == .incomplete)
     }
 
     @Test func chunkedBodies() {

@@ -28,6 +28,9 @@ public enum RequestBodyFraming: Equatable, Sendable {
                 }
                 length = value
             } else if HeaderName.equals(field.name, "transfer-encoding", in: bytes) {
+                guard isPlainList(field, in: bytes) else {
+                    return .failure(HTTP1HeadError(.malformed, "whitespace around Transfer-Encoding"))
+                }
                 let value = Array(bytes[field.value])
                 for element in value.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                     codings.append(trimmed(element))
@@ -49,6 +52,13 @@ public enum RequestBodyFraming: Equatable, Sendable {
             }
         }
         return .success(.chunked)
+    }
+
+    /// No HTAB in the value and nothing after it: llhttp reads `chunked<TAB>` as another coding
+    /// (found by `FuzzHTTP1Response`), so such a value could be framed two ways.
+    static func isPlainList(_ field: RequestHeadLayout.Field, in bytes: UnsafeRawBufferPointer) -> Bool {
+        field.value.upperBound < bytes.count && bytes[field.value.upperBound] == 0x0d
+            && !bytes[field.value].contains(0x09)
     }
 
     static func digits(_ range: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Int? {

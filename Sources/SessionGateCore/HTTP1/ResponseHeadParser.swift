@@ -110,6 +110,9 @@ public enum ResponseBodyFraming: Equatable, Sendable {
                 else { return .failure(HTTP1HeadError(.malformed, "Content-Length is not a plain number")) }
                 length = value
             } else if HeaderName.equals(field.name, "transfer-encoding", in: bytes) {
+                guard RequestBodyFraming.isPlainList(field, in: bytes) else {
+                    return .failure(HTTP1HeadError(.malformed, "whitespace around Transfer-Encoding"))
+                }
                 for element in Array(bytes[field.value]).split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false) {
                     codings.append(RequestBodyFraming.trimmed(element))
                 }
