@@ -134,18 +134,8 @@ public enum SessionsAPI {
         return ConstantTime.equal(Array(presented.utf8), Array(token.revealed.utf8))
     }
 
-    /// A `sid` as handles are spelled (base64url, at most `SessionDirectives.maxHandleBytes`).
-    static func isHandle(_ text: String) -> Bool {
-        !text.isEmpty && text.utf8.count <= SessionDirectives.maxHandleBytes
-            && text.utf8.allSatisfy { byte in
-                switch byte {
-                case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                    UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"):
-                    true
-                default: false
-                }
-            }
-    }
+    /// A `sid` as handles are spelled: the directive's own check.
+    static func isHandle(_ text: String) -> Bool { SessionDirectives.sessionHandle(text.utf8) != nil }
 
     static func split(_ target: String) -> (path: String, query: String?) {
         guard let mark = target.firstIndex(of: "?") else { return (target, nil) }

@@ -104,7 +104,7 @@ public struct SessionDirectives: Sendable, Equatable {
     }
 
     /// A `sid` as `revoke` takes it: base64url characters, 1...`maxHandleBytes` of them.
-    private static func sessionHandle(_ bytes: some Collection<UInt8>) -> String? {
+    static func sessionHandle(_ bytes: some Collection<UInt8>) -> String? {
         guard !bytes.isEmpty, bytes.count <= maxHandleBytes else { return nil }
         let valid = bytes.allSatisfy { byte in
             switch byte {

@@ -45,36 +45,14 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         switch state {
         case .head:
             return try decodeHead(context: context, buffer: &buffer)
-        case .fixedBody(let remaining, let after):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            let take = min(remaining, buffer.readableBytes)
-            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: take)!)))
-            if take == remaining {
-                end(after, context: context)
-            } else {
-                state = .fixedBody(remaining: remaining - take, then: after)
-            }
-            return .continue
+        case .fixedBody(var remaining, let after):
+            let step = HTTP1BodyReader.fixed(remaining: &remaining, from: &buffer)
+            state = .fixedBody(remaining: remaining, then: after)
+            return body(step, after: after, context: context)
         case .chunkedBody(var decoder, let after):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            var offset = 0
-            let step = buffer.withUnsafeReadableBytes { decoder.next($0, offset: &offset) }
+            let step = try HTTP1BodyReader.chunked(&decoder, from: &buffer)
             state = .chunkedBody(decoder, then: after)
-            switch step {
-            case .data(let range):
-                buffer.moveReaderIndex(forwardBy: range.lowerBound)
-                context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: range.count)!)))
-                return .continue
-            case .end(let at):
-                buffer.moveReaderIndex(forwardBy: at)
-                end(after, context: context)
-                return .continue
-            case .needMore:
-                buffer.moveReaderIndex(forwardBy: offset)
-                return .needMoreData
-            case .invalid:
-                throw HTTPParserError.invalidChunkSize
-            }
+            return body(step, after: after, context: context)
         case .stopped:
             return .needMoreData
         case .closed:
@@ -123,6 +101,17 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         case .none, .length(0): end(after, context: context)
         case .length(let count): state = .fixedBody(remaining: count, then: after)
         case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.limits.maxHeadBytes), then: after)
+        }
+        return .continue
+    }
+
+    private func body(_ step: HTTP1BodyReader.Step, after: After, context: ChannelHandlerContext) -> DecodingState {
+        switch step {
+        case .data(let slice, let last):
+            context.fireChannelRead(wrapInboundOut(.body(slice)))
+            if last { end(after, context: context) }
+        case .end: end(after, context: context)
+        case .needMoreData: return .needMoreData
         }
         return .continue
     }

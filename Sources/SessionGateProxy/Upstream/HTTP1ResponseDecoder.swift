@@ -39,32 +39,14 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
         switch state {
         case .head:
             return try decodeHead(context: context, buffer: &buffer)
-        case .fixedBody(let remaining):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            let take = min(remaining, buffer.readableBytes)
-            context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: take)!)))
-            if take == remaining { end(context: context) } else { state = .fixedBody(remaining: remaining - take) }
-            return .continue
+        case .fixedBody(var remaining):
+            let step = HTTP1BodyReader.fixed(remaining: &remaining, from: &buffer)
+            state = .fixedBody(remaining: remaining)
+            return body(step, context: context)
         case .chunkedBody(var decoder):
-            guard buffer.readableBytes > 0 else { return .needMoreData }
-            var offset = 0
-            let step = buffer.withUnsafeReadableBytes { decoder.next($0, offset: &offset) }
+            let step = try HTTP1BodyReader.chunked(&decoder, from: &buffer)
             state = .chunkedBody(decoder)
-            switch step {
-            case .data(let range):
-                buffer.moveReaderIndex(forwardBy: range.lowerBound)
-                context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: range.count)!)))
-                return .continue
-            case .end(let at):
-                buffer.moveReaderIndex(forwardBy: at)
-                end(context: context)
-                return .continue
-            case .needMore:
-                buffer.moveReaderIndex(forwardBy: offset)
-                return .needMoreData
-            case .invalid:
-                throw HTTPParserError.invalidChunkSize
-            }
+            return body(step, context: context)
         case .untilClose:
             guard buffer.readableBytes > 0 else { return .needMoreData }
             context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: buffer.readableBytes)!)))
@@ -122,6 +104,17 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
         case .length(let count): state = .fixedBody(remaining: count)
         case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.maxHeadBytes))
         case .untilClose: state = .untilClose
+        }
+        return .continue
+    }
+
+    private func body(_ step: HTTP1BodyReader.Step, context: ChannelHandlerContext) -> DecodingState {
+        switch step {
+        case .data(let slice, let last):
+            context.fireChannelRead(wrapInboundOut(.body(slice)))
+            if last { end(context: context) }
+        case .end: end(context: context)
+        case .needMoreData: return .needMoreData
         }
         return .continue
     }
