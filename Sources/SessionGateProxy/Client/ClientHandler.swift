@@ -107,7 +107,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     func channelReadComplete(context: ChannelHandlerContext) {
         if upstreamNeedsFlush {
             upstreamNeedsFlush = false
-            exchange?.upstream?.channel.flush()
+            exchange?.upstream?.flush()
         }
         context.fireChannelReadComplete()
     }
@@ -376,13 +376,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         connection.handler.delegate = self
         connection.handler.setReadsPaused(!context.channel.isWritable)
         exchange.phase = .forwarding
-        let upstreamChannel = connection.channel
-        upstreamChannel.write(HTTPClientRequestPart.head(head), promise: nil)
+        connection.writeHead(head)
         for part in exchange.pendingRequestParts {
-            writeUpstream(part, to: upstreamChannel)
+            writeUpstream(part, to: connection)
         }
         exchange.pendingRequestParts.removeAll()
-        upstreamChannel.flush()
+        connection.flush()
         if exchange.expectsContinue, !exchange.requestEnded {
             var interim = context.channel.allocator.buffer(capacity: 32)
             HTTPWire.writeStatusLine(exchange.head.version, .continue, into: &interim)
@@ -400,11 +399,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         responseTimer?.set(in: TimeAmount(exchange.runtime.config.upstream.responseTimeout))
     }
 
-    private func writeUpstream(_ part: HTTPServerRequestPart, to channel: any Channel) {
+    private func writeUpstream(_ part: HTTPServerRequestPart, to connection: UpstreamConnection) {
         switch part {
         case .head: break
-        case .body(let buffer): channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil)
-        case .end: channel.write(HTTPClientRequestPart.end(nil), promise: nil)  // trailers dropped
+        case .body(let buffer): connection.writeBody(buffer)
+        case .end: connection.writeEnd()  // trailers dropped
         }
     }
 
@@ -416,10 +415,10 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             updateReadPause()
         case .forwarding, .applying, .streaming:
             guard let upstream = exchange.upstream else { return }
-            writeUpstream(part, to: upstream.channel)
+            writeUpstream(part, to: upstream)
             if case .end = part {
                 upstreamNeedsFlush = false
-                upstream.channel.flush()
+                upstream.flush()
             } else {
                 upstreamNeedsFlush = true
             }

@@ -14,6 +14,26 @@ final class UpstreamConnection {
     }
 
     var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse && handler.framing.allowsReuse }
+
+    // The request side, as the client handler uses it (written, not flushed, until `flush()`).
+
+    /// Writes the head built by `ForwardedRequest.head`.
+    func writeHead(_ head: HTTPRequestHead) { channel.write(HTTPClientRequestPart.head(head), promise: nil) }
+
+    /// Writes a piece of the request body (framed as the head said).
+    func writeBody(_ buffer: ByteBuffer) { channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+
+    /// Ends the request body (the client's trailers are never forwarded).
+    func writeEnd() { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+
+    func flush() { channel.flush() }
+
+    /// Drops the connection for good: it never returns to the pool.
+    func discard() {
+        handler.delegate = nil
+        handler.markBroken()
+        channel.close(promise: nil)
+    }
 }
 
 /// The upstream connections of one event loop. Client connections use the pool of their own
