@@ -208,10 +208,9 @@ import Testing
         let harness = try await ProxyHarness { $0.server.headerTimeout = .milliseconds(500) }
         defer { Task { await harness.shutdown() } }
         let client = try await harness.client()
-        for byte in "GET /public/x HTTP/1.1\r\n".utf8.prefix(6) {
-            try? await client.send(bytes: [byte])
-            try await Task.sleep(for: .milliseconds(150))
-        }
+        // A head that never ends: header_timeout (the exact timing is `ClientTimeoutTests`) cuts
+        // it; here only the user's view, with a bound a saturated machine meets.
+        try await client.send("GET /public/x HTTP/1.1\r\nHost: a\r\n")
         #expect(try await client.waitForClose(timeout: .seconds(30)))
     }
 

@@ -8,12 +8,11 @@ extension ClientHandler: UpstreamDelegate {
         guard let exchange, let context else { return }
         switch part {
         case .head(let head):
-            guard exchange.phase == .forwarding else {
+            guard machine.responseHead() == .inspectResponseHead else {
                 // A second, unsolicited response: this connection can never be reused.
                 exchange.upstream?.handler.markBroken()
                 return
             }
-            responseTimer?.set(nil)
             let headAt = NIODeadline.now()
             exchange.upstreamHeadAt = headAt
             if let sentAt = exchange.upstreamStartedAt { events.upstreamResponded(after: .nanoseconds((headAt - sentAt).nanoseconds)) }
@@ -26,57 +25,63 @@ extension ClientHandler: UpstreamDelegate {
                     // A switch nobody asked for, to another protocol, or with a wrong accept key:
                     // never a tunnel (the bytes after it would bypass every route rule).
                     exchange.runtime.logger.warning("upstream answered 101 that does not match the upgrade asked for")
-                    dropUpstreamAfterResponse(exchange)
-                    return failExchange(exchange, with: .badGateway)
+                    failExchange(exchange, with: .badGateway)
+                    return applyPolicies()
                 }
-                return startTunnel(exchange, head: head, context: context)
+                startTunnel(exchange, head: head, context: context)
+                return applyPolicies()
             }
             receiveResponseHead(head, exchange: exchange)
         case .body(let buffer):
-            if exchange.phase == .applying {
-                if !exchange.responseEnded { exchange.pendingResponseParts.append(part) }
-                return
+            switch machine.responseBody() {
+            case .bufferResponsePart: exchange.pendingResponseParts.append(part)
+            case .forwardResponsePart:
+                writeResponseBody(buffer, exchange: exchange, context: context)
+                clientNeedsFlush = true
+            default: break
             }
-            guard exchange.phase == .streaming else { return }
-            writeResponseBody(buffer, exchange: exchange, context: context)
-            clientNeedsFlush = true
-        case .end(let trailers):
-            if exchange.phase == .tunnelling, let upstream = exchange.upstream {
-                // The 101 message is complete: from here on both sides speak raw bytes.
-                self.exchange = nil
-                return Tunnel.join(client: context.channel, upstream: upstream.channel, upstreamHandler: upstream.handler)
-            }
-            if exchange.phase == .applying {
-                if !exchange.responseEnded { exchange.pendingResponseParts.append(part) }
-                exchange.responseEnded = true
-                return
-            }
-            guard exchange.phase == .streaming else { return }
-            _ = trailers  // dropped: a trailer could carry X-Session-Set or Set-Cookie past the filters
-            finishResponse(exchange, context: context)
+        case .end:
+            // Trailers are dropped: one could carry X-Session-Set or Set-Cookie past the filters.
+            endResponse(exchange, context: context)
+        }
+        applyPolicies()
+    }
+
+    /// Performs what the machine says about the response's end.
+    private func endResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
+        switch machine.responseEnd() {
+        case .joinTunnel:
+            // The 101 message is complete: from here on both sides speak raw bytes.
+            guard let upstream = exchange.upstream else { return }
+            self.exchange = nil
+            Tunnel.join(client: context.channel, upstream: upstream.channel, upstreamHandler: upstream.handler)
+        case .bufferResponsePart:
+            exchange.pendingResponseParts.append(.end(nil))
+        case .finishResponse(let release, let close):
+            finishResponse(exchange, releaseUpstream: release, close: close, context: context)
+        case .finishResponseEarly:
+            finishResponseEarly(exchange, context: context)
+        default:
+            break
         }
     }
 
     func upstreamFailed(_ error: any Error) {
-        guard let exchange, let context else { return }
+        guard let exchange else { return }
         let upstream = exchange.upstream
         exchange.upstream = nil
-        if exchange.responseEnded {
+        switch machine.upstreamFailed() {
+        case .markUpstreamBroken:
             // The response is complete and held while directives apply; the connection closing
             // afterwards (even after sending stray bytes) changes nothing for this client.
             upstream?.handler.markBroken()
-            return
-        }
-        switch exchange.phase {
-        case .forwarding:
+        case .fail(let failure):
             exchange.runtime.logger.warning("upstream failed before responding", metadata: ["error": "\(error)"])
-            answerUpstreamFailure(exchange)
-        case .streaming, .applying, .tunnelling:
-            // Mid-body: the client cannot be told otherwise; close so it sees a truncated message.
-            context.close(promise: nil)
-        case .preparing, .answered:
-            break
+            fail(exchange, failure)
+        case let action:
+            perform(action)
         }
+        applyPolicies()
     }
 
     func upstreamReadComplete() {
@@ -88,13 +93,9 @@ extension ClientHandler: UpstreamDelegate {
     }
 
     func upstreamWritabilityChanged(isWritable: Bool) {
-        guard let exchange, exchange.phase != .tunnelling else { return }
-        if isWritable, exchange.phase != .preparing { resumeClientReads() } else if !isWritable { pauseClientReads() }
-    }
-
-    private func answerUpstreamFailure(_ exchange: Exchange) {
-        exchange.upstream = nil
-        failExchange(exchange, with: .badGateway)
+        guard exchange != nil else { return }
+        machine.upstreamWritabilityChanged(isWritable)
+        applyPolicies()
     }
 
     /// Looks at the response head: directives decide what happens to the session before the head
@@ -110,7 +111,6 @@ extension ClientHandler: UpstreamDelegate {
         case .failure(let error):
             runtime.logger.error("upstream sent a malformed session directive; nothing applied", metadata: ["reason": "\(error)"])
             events.directiveRejected()
-            dropUpstreamAfterResponse(exchange)
             return failExchange(exchange, with: .badDirective)
         }
 
@@ -121,7 +121,6 @@ extension ClientHandler: UpstreamDelegate {
             // of another request is not counted).
             runtime.logger.error("upstream sent a malformed session directive; nothing applied", metadata: ["reason": "\(error)"])
             events.directiveRejected()
-            dropUpstreamAfterResponse(exchange)
             return failExchange(exchange, with: .badDirective)
         }
         let touchDue = exchange.session.map { exchange.now - $0.times.lastSeenAt >= runtime.config.session.touchInterval } ?? false
@@ -130,8 +129,7 @@ extension ClientHandler: UpstreamDelegate {
             let staleCookie = exchange.presentedCookie && exchange.session == nil
             return sendResponseHead(head, exchange: exchange, cookie: staleCookie ? .clear : .keep, flushNow: false)
         }
-        exchange.phase = .applying
-        exchange.upstream?.handler.setReadsPaused(true)
+        machine.applyingDirectives()
         let loaded = exchange.session
         let presented = exchange.presentedCookie
         let now = exchange.now
@@ -147,7 +145,8 @@ extension ClientHandler: UpstreamDelegate {
             try await SessionFlow.apply(
                 directives, to: loaded, presentedCookie: presented, client: client, runtime: runtime, now: now)
         } completion: { result in
-            guard self.exchange === exchange, !self.closed else { return }
+            guard self.exchange === exchange, self.machine.directivesApplied() == .continueWithSession else { return }
+            defer { self.applyPolicies() }
             switch result {
             case .success(let outcome):
                 for directive in outcome.applied { self.events.directiveApplied(directive) }
@@ -157,24 +156,15 @@ extension ClientHandler: UpstreamDelegate {
             case .failure(let error):
                 runtime.logger.error("session store failed while applying directives", metadata: ["error": "\(error)"])
                 self.events.sessionWriteFailed()
-                self.dropUpstreamAfterResponse(exchange)
                 self.failExchange(exchange, with: .storeUnavailable)
             }
         }
     }
 
+    /// Answers instead of the upstream's response (its connection is discarded: the rest of
+    /// that response will never be read).
     private func failExchange(_ exchange: Exchange, with response: LocalResponse) {
-        exchange.pendingResponseParts.removeAll()
-        exchange.phase = .forwarding  // so `answer` treats it as not yet responded
-        answer(response, exchange: exchange, forceClose: !exchange.requestEnded)
-    }
-
-    private func dropUpstreamAfterResponse(_ exchange: Exchange) {
-        guard let upstream = exchange.upstream else { return }
-        exchange.upstream = nil
-        upstream.handler.delegate = nil
-        upstream.handler.markBroken()
-        upstream.channel.close(promise: nil)
+        answer(response, exchange: exchange, forceClose: !(machine.request?.bodyEnded ?? true))
     }
 
     /// `flushNow`: called from a store callback, where no upstream read-complete will follow.
@@ -204,7 +194,6 @@ extension ClientHandler: UpstreamDelegate {
             let value = runtime.setCookie(for: session, now: exchange.now)
             guard CookieKeyRing.fitsBrowserLimit(setCookieHeaderValue: value) else {
                 runtime.logger.error("session cookie would exceed the browser's 4096-byte limit; refusing")
-                dropUpstreamAfterResponse(exchange)
                 return failExchange(exchange, with: .sessionTooLarge)
             }
             HTTPWire.writeHeader("Set-Cookie", value, into: &head)
@@ -215,12 +204,15 @@ extension ClientHandler: UpstreamDelegate {
         HTTPWire.writeHeader("X-Request-Id", exchange.requestID, into: &head)
         if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
 
+        var keepAlive = machine.request?.keepAlive ?? false
+        var closeDelimited = false
         let bodyless =
             exchange.head.method == .HEAD || upstreamHead.status.code == 204 || upstreamHead.status.code == 304
             || (100..<200).contains(upstreamHead.status.code)
         if !hasLength, !bodyless {
             if exchange.head.version.minor == 0 {
-                exchange.keepAlive = false  // close-delimited for an HTTP/1.0 client
+                keepAlive = false  // close-delimited for an HTTP/1.0 client
+                closeDelimited = true
             } else {
                 HTTPWire.writeHeader("Transfer-Encoding", "chunked", into: &head)
                 exchange.responseChunked = true
@@ -230,14 +222,14 @@ extension ClientHandler: UpstreamDelegate {
             // Keep the framing honest for HEAD: no body follows.
             HTTPWire.writeHeader("Content-Length", "0", into: &head)
         }
-        if !exchange.keepAlive {
+        if !keepAlive {
             HTTPWire.writeHeader("Connection", "close", into: &head)
         } else if exchange.head.version.minor == 0 {
             HTTPWire.writeHeader("Connection", "keep-alive", into: &head)
         }
         HTTPWire.endHead(into: &head)
 
-        exchange.phase = .streaming
+        machine.responseHeadSent(closeAfter: closeDelimited)
         exchange.status = Int(upstreamHead.status.code)
         context.write(wrapOutboundOut(head), promise: nil)
         clientNeedsFlush = true
@@ -247,68 +239,56 @@ extension ClientHandler: UpstreamDelegate {
             switch part {
             case .head: break
             case .body(let buffer):
-                writeResponseBody(buffer, exchange: exchange, context: context)
-            case .end: return finishResponse(exchange, context: context)
+                if machine.responseBody() == .forwardResponsePart { writeResponseBody(buffer, exchange: exchange, context: context) }
+            case .end: return endResponse(exchange, context: context)
             }
         }
         if flushNow {
             clientNeedsFlush = false
             context.flush()
         }
-        exchange.upstream?.handler.setReadsPaused(!context.channel.isWritable)
-        resumeClientReadsIfForwarding(exchange)
     }
 
-    func finishResponse(_ exchange: Exchange, context: ChannelHandlerContext) {
-        responseTimer?.set(nil)
-        var answeredEarly = false
+    /// The response ended: its end goes out, the upstream connection back to the pool (or away).
+    private func finishResponse(_ exchange: Exchange, releaseUpstream: Bool, close: Bool, context: ChannelHandlerContext) {
         if let upstream = exchange.upstream {
             exchange.upstream = nil
-            if exchange.requestEnded {
-                pool.release(upstream)
-            } else {
-                // The upstream answered before reading the whole request: its connection's
-                // framing is unknown now, and the client's connection ends after this exchange.
-                upstream.handler.delegate = nil
-                upstream.handler.markBroken()
-                upstream.channel.close(promise: nil)
-                exchange.keepAlive = false
-                answeredEarly = true
-            }
+            if releaseUpstream { pool.release(upstream) } else { upstream.discard() }
         }
         clientNeedsFlush = false
-        if answeredEarly {
-            // Keep reading (and dropping) the rest of the body, so the client reads this response
-            // instead of a connection reset; close when the body ends, or after a short linger.
-            exchange.phase = .answered
-            context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, context: context)), promise: nil)
-            let bound = NIOLoopBound((self, exchange), eventLoop: context.eventLoop)
-            context.eventLoop.scheduleTask(in: .seconds(5)) {
-                let (handler, exchange) = bound.value
-                if handler.exchange === exchange { handler.context?.close(promise: nil) }
-            }
+        let end = responseEnd(exchange, context: context)
+        if close {
+            exchangeEndsConnection()
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(end)).whenComplete { _ in channel.close(promise: nil) }
         } else {
-            if !exchange.keepAlive { dropPipelined() }
-            self.exchange = nil
-            let end = responseEnd(exchange, context: context)
-            if exchange.keepAlive {
-                context.writeAndFlush(wrapOutboundOut(end), promise: nil)
-                timeouts.exchangeFinished()
-            } else {
-                let channel = context.channel
-                context.writeAndFlush(wrapOutboundOut(end)).whenComplete { _ in channel.close(promise: nil) }
-            }
+            exchangeFinished()
+            context.writeAndFlush(wrapOutboundOut(end), promise: nil)
         }
         recordEnd(of: exchange)
         logAccess(exchange)
-        resumeClientReads()
+    }
+
+    /// The upstream answered before reading the whole request: its connection's framing is
+    /// unknown now, and the client's connection ends after this exchange. The rest of the body is
+    /// read and dropped, so the client reads this response instead of a connection reset; the
+    /// connection closes when the body ends, or after the linger time.
+    private func finishResponseEarly(_ exchange: Exchange, context: ChannelHandlerContext) {
+        if let upstream = exchange.upstream {
+            exchange.upstream = nil
+            upstream.discard()
+        }
+        clientNeedsFlush = false
+        context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, context: context)), promise: nil)
+        recordEnd(of: exchange)
+        logAccess(exchange)
     }
 
     // MARK: tunnelling
 
     private func startTunnel(_ exchange: Exchange, head: HTTPResponseHead, context: ChannelHandlerContext) {
-        guard let upstream = exchange.upstream else { return }
-        exchange.phase = .tunnelling
+        guard exchange.upstream != nil else { return }
+        machine.switchedProtocols()
         var response = context.channel.allocator.buffer(capacity: 256)
         HTTPWire.writeStatusLine(exchange.head.version, .switchingProtocols, into: &response)
         for (name, value) in head.headers where !name.lowercased().hasPrefix("x-session-") {
@@ -318,7 +298,6 @@ extension ClientHandler: UpstreamDelegate {
         context.writeAndFlush(wrapOutboundOut(response), promise: nil)
         exchange.status = 101
         recordEnd(of: exchange)
-        _ = upstream
     }
 }
 
@@ -337,13 +316,6 @@ extension ClientHandler {
     func responseEnd(_ exchange: Exchange, context: ChannelHandlerContext) -> ByteBuffer {
         guard exchange.responseChunked else { return context.channel.allocator.buffer(capacity: 0) }
         return HTTPWire.lastChunk(allocator: context.channel.allocator)
-    }
-
-    func pauseClientReads() { setReadsPaused(true) }
-    func resumeClientReads() { setReadsPaused(false) }
-
-    func resumeClientReadsIfForwarding(_ exchange: Exchange) {
-        if exchange.upstream?.channel.isWritable ?? true { resumeClientReads() }
     }
 }
 

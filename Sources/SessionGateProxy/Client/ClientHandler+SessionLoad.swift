@@ -16,15 +16,16 @@ extension ClientHandler {
         case .missing:
             return sessionLoadedInPlace(nil, exchange: exchange, backend: backend, startedAt: startedAt)
         }
-        updateReadPause()
         if loadThroughCallback(ticket, exchange: exchange, startedAt: startedAt, context: context) { return }
+        machine.sessionLoadStarted(bounded: false)
         let observation = StoreCall.Observation(events: events, backend: backend, operation: .load)
         StoreCall.run(on: context.eventLoop, timeout: runtime.config.store.timeout, observe: observation) {
             () async throws(StoreError) -> StoredSession? in
             try await SessionFlow.load(ticket: ticket, runtime: runtime, now: now)
         } completion: { result in
-            guard self.exchange === exchange, !self.closed else { return }
+            guard self.exchange === exchange, self.machine.sessionLoadFinished() == .continueWithSession else { return }
             self.sessionLoadCompleted(result, exchange: exchange)
+            self.applyPolicies()
         }
     }
 
@@ -37,14 +38,14 @@ extension ClientHandler {
         authorize(exchange)
     }
 
-    /// Starts the store's callback load; the exchange's timer bounds it by `[store] timeout`.
+    /// Starts the store's callback load; the machine's store timer bounds it by `[store] timeout`.
     private func loadThroughCallback(
         _ ticket: SessionTicket, exchange: Exchange, startedAt: NIODeadline, context: ChannelHandlerContext
     ) -> Bool {
         let loop = context.eventLoop
         let bound = NIOLoopBound((self, exchange), eventLoop: loop)
         exchange.loadStartedAt = startedAt
-        responseTimer?.set(startedAt + TimeAmount(exchange.runtime.config.store.timeout))
+        machine.sessionLoadStarted(bounded: true)
         let started = exchange.runtime.store.load(ticket, now: exchange.now) { result in
             if loop.inEventLoop {
                 bound.value.0.sessionLoadFinished(result, exchange: bound.value.1)
@@ -52,22 +53,34 @@ extension ClientHandler {
                 loop.execute { bound.value.0.sessionLoadFinished(result, exchange: bound.value.1) }
             }
         }
-        if !started, exchange.loadStartedAt != nil {
+        if !started, case .loadingSession = machine.state {
+            // Not started (no completion will come): back to routing, and the Task load instead.
+            _ = machine.sessionLoadFinished()
             exchange.loadStartedAt = nil
-            responseTimer?.set(nil)
         }
         return started
     }
 
-    /// The callback load answered, or its deadline passed (whichever came first counts).
+    /// The callback load answered (ignored when its deadline passed first).
     func sessionLoadFinished(_ result: Result<StoredSession?, StoreError>, exchange: Exchange) {
-        guard self.exchange === exchange, !closed, let startedAt = exchange.loadStartedAt else { return }
-        exchange.loadStartedAt = nil
-        responseTimer?.set(nil)
+        guard self.exchange === exchange, machine.sessionLoadFinished() == .continueWithSession else { return }
+        loadEnded(result, exchange: exchange)
+        applyPolicies()
+    }
+
+    /// `[store] timeout` passed before the callback load answered: handled as its failure.
+    func sessionLoadTimedOut(_ exchange: Exchange) {
+        loadEnded(.failure(StoreError(.timeout, "no answer within the store timeout")), exchange: exchange)
+    }
+
+    private func loadEnded(_ result: Result<StoredSession?, StoreError>, exchange: Exchange) {
         let failed = if case .failure = result { true } else { false }
-        events.storeCallFinished(
-            backend: exchange.runtime.config.store.backend, operation: .load,
-            duration: .nanoseconds((NIODeadline.now() - startedAt).nanoseconds), failed: failed)
+        if let startedAt = exchange.loadStartedAt {
+            exchange.loadStartedAt = nil
+            events.storeCallFinished(
+                backend: exchange.runtime.config.store.backend, operation: .load,
+                duration: .nanoseconds((NIODeadline.now() - startedAt).nanoseconds), failed: failed)
+        }
         sessionLoadCompleted(result, exchange: exchange)
     }
 

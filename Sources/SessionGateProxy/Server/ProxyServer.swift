@@ -62,23 +62,21 @@ public final class ProxyServer: Service, Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     tracker.add(channel)
                     let runtimeConfig = runtimes.current.config.server
-                    let timeouts = ClientTimeoutHandler(
-                        idleTimeout: TimeAmount(runtimeConfig.idleTimeout),
-                        headerTimeout: TimeAmount(runtimeConfig.headerTimeout),
-                        bodyTimeout: TimeAmount(runtimeConfig.bodyTimeout))
+                    let timeouts = ConnectionTimeouts(
+                        idle: TimeAmount(runtimeConfig.idleTimeout), header: TimeAmount(runtimeConfig.headerTimeout),
+                        body: TimeAmount(runtimeConfig.bodyTimeout))
+                    let handler = ClientHandler(
+                        runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), events: events, timeouts: timeouts)
                     let ops = channel.pipeline.syncOperations
                     // TLS in front of everything: the handlers behind it see plain HTTP/1.1. The
                     // context is read per connection, so a reload applies to new connections only.
                     if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
-                    try ops.addHandler(timeouts)
+                    try ops.addHandler(ClientBytesObserver(handler: handler))
                     // Only the request decoder: the client handler queues pipelined requests itself
                     // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
                     // or header validator handles every message on the way.
                     try ops.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits: limits)))
-                    try ops.addHandler(
-                        ClientHandler(
-                            runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), timeouts: timeouts,
-                            events: events))
+                    try ops.addHandler(handler)
                 }
             }
             .bind(host: config.listen.host, port: config.listen.port)
