@@ -1,27 +1,20 @@
 import FuzzSupport
-import NIOCore
-import NIOEmbedded
 import NIOHTTP1
 import SessionGateCore
 
-// The proxy's request-head path: the bytes a client sends go through the same NIO HTTP/1 server
-// pipeline the listener configures, and every head that comes out goes through the same pure
-// checks `ClientHandler` and `ForwardedRequest` apply (target normalisation, the header policy,
-// the Cookie header). Properties: the decoder never hands over a head that could be framed or
-// read two ways, and the header policy agrees with an independent model of it.
+// The proxy's request-head path: the bytes a client sends go through the proxy's own codec
+// (`RequestHeadParser` and `RequestBodyFraming`, the real code `HTTP1RequestDecoder` drives), and
+// every head it accepts goes through the same pure checks `ClientHandler` and `ForwardedRequest`
+// apply (target normalisation, the header policy, the Cookie header). Properties: no head that
+// could be framed or read two ways is accepted, and the header policy agrees with an independent
+// model of it.
 
 private let maxHeaderBytes = 16384
 private let injected = ["X-User-Id", "x_role"]
 private let policy = HeaderPolicy(injectedHeaders: injected)
 
-private let limits: NIOHTTPDecoderLimitConfiguration = {
-    // As ProxyServer sets them.
-    var limits = NIOHTTPDecoderLimitConfiguration()
-    limits.maxHeaderListSize = maxHeaderBytes * 2
-    limits.maxHeaderFieldSize = maxHeaderBytes * 2
-    limits.maxHeaderFieldCount = 1000
-    return limits
-}()
+private let parser = RequestHeadParser(
+    limits: .init(maxHeadBytes: maxHeaderBytes * 2, maxTargetBytes: maxHeaderBytes * 2, maxHeaderCount: 1000))
 
 private func isTokenByte(_ byte: UInt8) -> Bool {
     switch byte {
@@ -59,8 +52,7 @@ private func expectedSpoofable(_ name: String) -> Bool {
     return folded == "x-session" || folded.hasPrefix("x-session-") || canonicalInjected.contains(folded)
 }
 
-/// Checks on a head as soon as the decoder hands it over (NIO delivers a head before it judges
-/// the body framing, so `ClientHandler` sees heads that are refused a moment later).
+/// Checks on a head the parser accepted (before its framing is judged).
 private func checkHead(_ head: HTTPRequestHead) {
     // Names and values: what the upstream receives must mean the same to it.
     for (name, value) in head.headers {
@@ -94,71 +86,40 @@ private func checkHead(_ head: HTTPRequestHead) {
     }
 }
 
-/// Whether `ClientHandler.hasUnambiguousTransferEncoding` lets the head through (a copy of it:
-/// it lives in SessionGateProxy). NIO accepts an empty `Transfer-Encoding:`, and any
-/// `Transfer-Encoding` on an upgrade request; the proxy answers those with 400.
-private func proxyAcceptsTransferEncoding(_ head: HTTPRequestHead) -> Bool {
-    let codings = head.headers["transfer-encoding"]
-    guard !codings.isEmpty else { return true }
-    guard head.version.major == 1, head.version.minor >= 1 else { return false }
-    let last = codings.joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-    return canonical(last.trimmingCharacters(in: " \t")) == "chunked"
-}
-
-/// Checks on a request the decoder accepted completely and the proxy goes on to forward: exactly
-/// one way to read its body.
-private func checkFraming(_ head: HTTPRequestHead) {
-    guard proxyAcceptsTransferEncoding(head) else { return }
+/// Checks on a request whose framing `RequestBodyFraming` accepted (the proxy goes on to forward
+/// it): exactly one way to read its body.
+private func checkFraming(_ head: HTTPRequestHead, _ framing: RequestBodyFraming) {
     let lengths = head.headers["content-length"]
     let codings = head.headers["transfer-encoding"]
     check(lengths.isEmpty || codings.isEmpty, "a head with both Content-Length and Transfer-Encoding was accepted")
     for length in lengths {
         check(!length.isEmpty && length.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }, "Content-Length \(describe(length)) accepted")
     }
-    check(Set(lengths).count <= 1, "differing Content-Length values accepted")
+    check(lengths.count <= 1, "repeated Content-Length accepted")
+    if !codings.isEmpty {
+        check(head.version.minor >= 1, "Transfer-Encoding accepted on HTTP/1.0")
+        let last = codings.joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false).last ?? ""
+        check(canonical(last.trimmingCharacters(in: " \t")) == "chunked", "a Transfer-Encoding not ending in chunked was accepted")
+        check(framing == .chunked, "Transfer-Encoding framed as \(framing)")
+    } else if let length = lengths.first {
+        check(framing == .length(Int(length) ?? -1), "Content-Length \(length) framed as \(framing)")
+    } else {
+        check(framing == .none, "a head without framing fields framed as \(framing)")
+    }
 }
 
-private func run(_ bytes: [UInt8], chunk: Int) {
-    let channel = EmbeddedChannel()
-    defer { _ = try? channel.finish() }
-    do {
-        try channel.pipeline.syncOperations.configureHTTPServerPipeline(
-            withPipeliningAssistance: true, withServerUpgrade: nil, withErrorHandling: false,
-            withOutboundHeaderValidation: true, withEncoderConfiguration: .init(), withDecoderLimitConfiguration: limits)
-    } catch {
-        check(false, "pipeline setup failed: \(error)")
-    }
-    var offset = 0
-    var current: HTTPRequestHead?
-    while offset < bytes.count {
-        let end = min(bytes.count, offset + chunk)
-        do {
-            try channel.writeInbound(ByteBuffer(bytes: bytes[offset..<end]))
-        } catch {
-            return  // a malformed request: the proxy closes the connection
-        }
-        offset = end
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
-            switch part {
-            case .head(let head):
-                checkHead(head)
-                current = head
-            case .body: break
-            case .end:
-                if let current { checkFraming(current) }
-                current = nil
-                // Answer, so the pipelining handler releases the next request; it may decode (and
-                // refuse) the next one right away.
-                do {
-                    try channel.writeOutbound(
-                        HTTPServerResponsePart.head(.init(version: .http1_1, status: .ok, headers: ["content-length": "0"])))
-                    try channel.writeOutbound(HTTPServerResponsePart.end(nil))
-                } catch {
-                    return
-                }
-                while (try? channel.readOutbound(as: ByteBuffer.self)) != nil {}
-            }
-        }
+/// The first request head in `bytes`, as `HTTP1RequestDecoder` hands it to `ClientHandler`.
+private func run(_ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { raw in
+        guard case .complete(let layout) = parser.parse(raw) else { return }
+        func text(_ range: Range<Int>) -> String { String(decoding: raw[range], as: UTF8.self) }
+        var headers = HTTPHeaders()
+        for field in layout.fields { headers.add(name: text(field.name), value: text(field.value)) }
+        let head = HTTPRequestHead(
+            version: .init(major: 1, minor: layout.minorVersion), method: .init(rawValue: text(layout.method)),
+            uri: text(layout.target), headers: headers)
+        checkHead(head)
+        if case .success(let framing) = RequestBodyFraming.decide(layout, in: raw) { checkFraming(head, framing) }
     }
 }
 
@@ -166,7 +127,6 @@ private func run(_ bytes: [UInt8], chunk: Int) {
 public func fuzzHTTPHead(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     var input = FuzzInput(data, size)
     let bytes = input.rest()
-    run(bytes, chunk: max(bytes.count, 1))
-    run(bytes, chunk: 7)  // heads cut across reads
+    run(bytes)
     return 0
 }

@@ -14,9 +14,6 @@ extension ClientHandler {
         if head.uri.utf8.count > config.server.maxHeaderBytes {
             return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head, receivedAt: receivedAt)
         }
-        if !Self.hasUnambiguousTransferEncoding(head) {
-            return answerEarly(LocalResponse(status: .badRequest, error: "malformed request"), head: head, receivedAt: receivedAt)
-        }
         if head.method == .CONNECT || head.method == .TRACE {
             var refused = LocalResponse(status: .methodNotAllowed, error: "method not allowed")
             refused.headers.add(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
@@ -274,18 +271,6 @@ extension ClientHandler {
         } else if finished {
             exchangeFinished()
         }
-    }
-
-    /// A request body's framing must be unambiguous: any `Transfer-Encoding` must end in
-    /// `chunked`, and HTTP/1.0 has none (RFC 9112 §6.1). NIO's parser accepts an empty
-    /// `Transfer-Encoding:` (found by the FuzzHTTPHead target); a proxy in front of us might
-    /// frame such a request differently, so it is refused.
-    static func hasUnambiguousTransferEncoding(_ head: HTTPRequestHead) -> Bool {
-        let codings = head.headers["transfer-encoding"]
-        guard !codings.isEmpty else { return true }
-        guard head.version.major == 1, head.version.minor >= 1 else { return false }
-        let last = codings.joined(separator: ",").split(separator: ",", omittingEmptySubsequences: false).last ?? ""
-        return last.trimmingSpaces.lowercased() == "chunked"
     }
 
     /// One structured line per request; never a cookie, token, key or session data.

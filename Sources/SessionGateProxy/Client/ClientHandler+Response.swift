@@ -318,12 +318,3 @@ extension ClientHandler {
         return HTTPWire.lastChunk(allocator: context.channel.allocator)
     }
 }
-
-extension Substring {
-    var trimmingSpaces: Substring {
-        var text = self
-        while text.first == " " || text.first == "\t" { text.removeFirst() }
-        while text.last == " " || text.last == "\t" { text.removeLast() }
-        return text
-    }
-}
