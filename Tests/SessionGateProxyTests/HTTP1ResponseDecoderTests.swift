@@ -7,18 +7,19 @@ import Testing
 @testable import SessionGateProxy
 
 /// The upstream side's own response decoder on an `EmbeddedChannel`: the parts `UpstreamHandler`
-/// relies on, HEAD answers known from the requests written, interim answers dropped, the bytes
+/// relies on, HEAD answers known from the requests reported, interim answers dropped, the bytes
 /// after a 101 handed to the tunnel.
 @Suite struct HTTP1ResponseDecoderTests {
-    private func channel() throws -> EmbeddedChannel {
+    private func channel() throws -> (EmbeddedChannel, HTTP1ResponseDecoder) {
         let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(HTTP1ResponseDecoder(maxHeadBytes: 4096)))
-        return channel
+        let decoder = HTTP1ResponseDecoder(maxHeadBytes: 4096)
+        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
+        return (channel, decoder)
     }
 
-    private func request(_ method: HTTPMethod, on channel: EmbeddedChannel) throws {
-        try channel.writeOutbound(HTTPClientRequestPart.head(HTTPRequestHead(version: .http1_1, method: method, uri: "/")))
-        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+    /// A request went out (as `UpstreamConnection.writeHead` reports it).
+    private func request(_ method: HTTPMethod, to decoder: HTTP1ResponseDecoder) {
+        decoder.expectResponse(toHEAD: method == .HEAD)
     }
 
     private func parts(_ channel: EmbeddedChannel) -> [String] {
@@ -42,9 +43,9 @@ import Testing
 
     @Test(arguments: [1, 3, 8, Int.max])
     func responsesOfEveryFramingWhateverTheSplit(piece: Int) throws {
-        let channel = try channel()
+        let (channel, decoder) = try channel()
         defer { _ = try? channel.finish() }
-        for method in [HTTPMethod.GET, .HEAD, .GET, .GET] { try request(method, on: channel) }
+        for method in [HTTPMethod.GET, .HEAD, .GET, .GET] { request(method, to: decoder) }
         let text =
             "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
             + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"  // answers the HEAD: no body
@@ -65,8 +66,8 @@ import Testing
     }
 
     @Test func aBodyUntilCloseEndsWithTheConnection() throws {
-        let channel = try channel()
-        try request(.GET, on: channel)
+        let (channel, decoder) = try channel()
+        request(.GET, to: decoder)
         try channel.writeInbound(channel.allocator.buffer(string: "HTTP/1.0 200 OK\r\n\r\nall of "))
         try channel.writeInbound(channel.allocator.buffer(string: "it"))
         _ = try channel.finish()
@@ -74,8 +75,8 @@ import Testing
     }
 
     @Test func theBytesAfterA101GoToTheTunnel() throws {
-        let channel = try channel()
-        try request(.GET, on: channel)
+        let (channel, decoder) = try channel()
+        request(.GET, to: decoder)
         try channel.writeInbound(channel.allocator.buffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nFRAME"))
         #expect(parts(channel) == ["head 101 Upgrade=websocket", "end"])
         let context = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTP1ResponseDecoder>.self)
@@ -95,8 +96,8 @@ import Testing
             "HTTP/1.1 2000 OK\r\n\r\n", "HTTP/2.0 200 OK\r\n\r\n", "HTTP/1.1 200 OK\r\nA : b\r\n\r\n", "garbage\r\n\r\n",
             "HTTP/1.1 200 OK\r\nContent-Length: -1\r\n\r\n",
         ] {
-            let channel = try channel()
-            try request(.GET, on: channel)
+            let (channel, decoder) = try channel()
+            request(.GET, to: decoder)
             #expect(throws: HTTPParserError.self, "for \(text.debugDescription)") {
                 try channel.writeInbound(channel.allocator.buffer(string: text))
             }

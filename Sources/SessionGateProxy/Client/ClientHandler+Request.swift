@@ -143,7 +143,7 @@ extension ClientHandler {
     }
 
     private func startForwarding(
-        _ exchange: Exchange, head: HTTPRequestHead, on connection: UpstreamConnection, sendContinue: Bool
+        _ exchange: Exchange, head: ForwardedRequest.Head, on connection: UpstreamConnection, sendContinue: Bool
     ) {
         guard let context else { return pool.release(connection) }
         exchange.upstream = connection

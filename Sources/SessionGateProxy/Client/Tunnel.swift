@@ -24,7 +24,6 @@ enum Tunnel {
             remove(ByteToMessageHandler<HTTP1RequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
             remove(UpstreamFramingGuard.self, from: upstreamOps)
-            remove(HTTPRequestEncoder.self, from: upstreamOps)
             remove(ByteToMessageHandler<HTTP1ResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)
             EventLoopFuture.andAllSucceed(removals, on: client.eventLoop).whenComplete { result in

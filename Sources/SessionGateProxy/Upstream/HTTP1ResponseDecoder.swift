@@ -7,10 +7,9 @@ import SessionGateCore
 /// `HTTPResponseDecoder`, with the same contract for `UpstreamHandler`: `.head`, `.body`, `.end`
 /// per response; interim (1xx) answers dropped; a `101` handed over with its `.end`, then nothing
 /// more parsed (the tunnel takes the bytes); any malformed or ambiguous response an error. It knows
-/// which responses answer a HEAD by watching the requests written (it sits in the same pipeline).
-final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
+/// which responses answer a HEAD from `expectResponse(toHEAD:)`, called for every request written.
+final class HTTP1ResponseDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
 
     private enum State {
         case head
@@ -31,8 +30,9 @@ final class HTTP1ResponseDecoder: WriteObservingByteToMessageDecoder {
         parser = ResponseHeadParser(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount)
     }
 
-    func write(data: HTTPClientRequestPart) {
-        if case .head(let head) = data { requestsWereHEAD.append(head.method == .HEAD) }
+    /// A request went out: its response (after any earlier ones) answers a HEAD or not.
+    func expectResponse(toHEAD isHEAD: Bool) {
+        requestsWereHEAD.append(isHEAD)
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {

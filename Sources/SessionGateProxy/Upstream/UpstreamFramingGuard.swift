@@ -1,7 +1,7 @@
 import NIOCore
 import SessionGateCore
 
-/// First in every upstream pipeline, before NIO's response decoder: follows each response's
+/// First in every upstream pipeline, before the response decoder: follows each response's
 /// framing on the raw bytes (`ResponseFramer`) and closes the connection when the upstream sends
 /// anything beyond a response — extra bytes after a body, a body on a HEAD / 204 / 304 answer, a
 /// partial or unsolicited response on an idle pooled connection. Only the bytes of the expected

@@ -15,8 +15,8 @@ protocol UpstreamDelegate: AnyObject {
 /// take more bytes (backpressure from a slow client reaches the upstream socket).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
-    typealias OutboundIn = HTTPClientRequestPart
-    typealias OutboundOut = HTTPClientRequestPart
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
 
     weak var delegate: (any UpstreamDelegate)?
     private var readsPaused = false
@@ -29,6 +29,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var onClose: (() -> Void)?
     /// Follows the raw response framing in front of the decoder (strict reuse).
     let framing = UpstreamFramingGuard()
+    /// The response decoder in this pipeline (inside its `ByteToMessageHandler`).
+    let decoder = HTTP1ResponseDecoder()
 
     init() {
         framing.onUnreusable = { [weak self] in self?.isBroken = true }
@@ -36,9 +38,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
-        if case .head(let head) = unwrapOutboundIn(data) { framing.expectResponse(toHEAD: head.method == .HEAD) }
-        context.write(data, promise: promise)
+    /// A request head is going out: its response is the next one the framing guard and the
+    /// decoder expect.
+    func expectResponse(toHEAD isHEAD: Bool) {
+        framing.expectResponse(toHEAD: isHEAD)
+        decoder.expectResponse(toHEAD: isHEAD)
     }
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }

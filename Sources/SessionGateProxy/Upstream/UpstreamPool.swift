@@ -1,5 +1,4 @@
 import NIOCore
-import NIOHTTP1
 import NIOPosix
 import SessionGateCore
 
@@ -15,16 +14,34 @@ final class UpstreamConnection {
 
     var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse && handler.framing.allowsReuse }
 
+    /// Whether the request being written goes out chunked (set by `writeHead`).
+    private var requestIsChunked = false
+
     // The request side, as the client handler uses it (written, not flushed, until `flush()`).
+    // The bytes go straight to the socket: no encoder sits in the pipeline.
 
-    /// Writes the head built by `ForwardedRequest.head`.
-    func writeHead(_ head: HTTPRequestHead) { channel.write(HTTPClientRequestPart.head(head), promise: nil) }
+    /// Writes the head built by `ForwardedRequest.head`; its response is the next one expected.
+    func writeHead(_ head: ForwardedRequest.Head) {
+        requestIsChunked = head.isChunked
+        handler.expectResponse(toHEAD: head.isHEAD)
+        channel.write(head.bytes, promise: nil)
+    }
 
-    /// Writes a piece of the request body (framed as the head said).
-    func writeBody(_ buffer: ByteBuffer) { channel.write(HTTPClientRequestPart.body(.byteBuffer(buffer)), promise: nil) }
+    /// Writes a piece of the request body: as it is, or as one chunk when the head said chunked.
+    func writeBody(_ buffer: ByteBuffer) {
+        guard buffer.readableBytes > 0 else { return }
+        guard requestIsChunked else { return channel.write(buffer, promise: nil) }
+        let channel = self.channel
+        HTTPWire.writeChunk(buffer, allocator: channel.allocator) { channel.write($0, promise: nil) }
+    }
 
-    /// Ends the request body (the client's trailers are never forwarded).
-    func writeEnd() { channel.write(HTTPClientRequestPart.end(nil), promise: nil) }
+    /// Ends the request body: the last chunk when chunked (the client's trailers are never
+    /// forwarded), nothing otherwise.
+    func writeEnd() {
+        guard requestIsChunked else { return }
+        requestIsChunked = false
+        channel.write(HTTPWire.lastChunk(allocator: channel.allocator), promise: nil)
+    }
 
     func flush() { channel.flush() }
 
@@ -100,10 +117,9 @@ final class UpstreamPool {
                 loop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
                     try ops.addHandler(boundHandler.value.framing)
-                    // Requests are encoded by NIO; responses are read by our own codec, which
-                    // watches the requests go out (to know which answer a HEAD).
-                    try ops.addHandler(HTTPRequestEncoder())
-                    try ops.addHandler(ByteToMessageHandler(HTTP1ResponseDecoder()))
+                    // Requests go out as bytes (`UpstreamConnection.writeHead`); responses are read
+                    // by our own codec, which `writeHead` tells which answer a HEAD.
+                    try ops.addHandler(ByteToMessageHandler(boundHandler.value.decoder))
                     try ops.addHandler(boundHandler.value)
                 }
             }
