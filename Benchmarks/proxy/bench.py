@@ -63,8 +63,11 @@ def units_ms(text):
     return value * {"us": 0.001, "ms": 1, "s": 1000, "m": 60000}[unit]
 
 
+WRK_THREADS = 1
+
+
 def wrk(url, seconds, conns, headers=()):
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    cmd = ["wrk", f"-t{min(WRK_THREADS, conns)}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     for h in headers: cmd += ["-H", h]
     out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
@@ -93,7 +96,9 @@ def main():
     ap.add_argument("--binary", required=True)
     ap.add_argument("--seconds", type=int, default=5)
     ap.add_argument("--rounds", type=int, default=2, help="each round runs every target; odd rounds reversed")
-    ap.add_argument("--threads", type=int, default=1, help="SessionGate event-loop threads (nginx/haproxy use 1)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="SessionGate event-loop threads; the proxies compared get as many (nginx workers, haproxy "
+                         "nbthread, caddy GOMAXPROCS) and wrk as many threads; the upstream nginx keeps 1 worker")
     ap.add_argument("--skip-extra", action="store_true", help="only the main table")
     ap.add_argument("--only-extra", action="store_true", help="skip the main table")
     ap.add_argument("--targets", default="", help="comma-separated names to run (direct and nginx rows always run)")
@@ -112,6 +117,9 @@ def main():
 
 
 def run(args, tmp):
+    global WRK_THREADS
+    WRK_THREADS = args.threads
+    n = args.threads
     up, ngx, hap, cad, red, ngs = (free_port() for _ in range(6))
     # One certificate (a CA made now, scripts/lib/tls_ca.sh) for both TLS listeners.
     tls = f"{tmp}/tls"
@@ -134,7 +142,7 @@ http {{ access_log off; keepalive_requests 1000000; client_max_body_size 0;
     location = /login {{ add_header X-Session-Set '{{"user_id":"bench","role":"user"}}'; return 200 "ok\\n"; }}
   }} }}""")
     open(f"{tmp}/proxy.conf", "w").write(f"""
-worker_processes 1; daemon off; pid {tmp}/px.pid; error_log {tmp}/px.err;
+worker_processes {n}; daemon off; pid {tmp}/px.pid; error_log {tmp}/px.err;
 events {{ worker_connections 20000; }}
 http {{ access_log off; keepalive_requests 1000000;
   upstream app {{ server 127.0.0.1:{up}; keepalive 64; }}
@@ -145,7 +153,7 @@ http {{ access_log off; keepalive_requests 1000000;
     location / {{ proxy_pass http://app; proxy_http_version 1.1; proxy_set_header Connection ""; }} }} }}""")
     open(f"{tmp}/haproxy.cfg", "w").write(f"""
 global
-  nbthread 1
+  nbthread {n}
   maxconn 8000
 defaults
   mode http
@@ -166,7 +174,7 @@ backend b
     caddy = None
     if shutil.which("caddy"):
         caddy = start(["caddy", "run", "--config", f"{tmp}/Caddyfile", "--adapter", "caddyfile"], f"{tmp}/caddy.log",
-                      env=dict(os.environ, GOMAXPROCS="1", XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
+                      env=dict(os.environ, GOMAXPROCS=str(n), XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
         wait_port(cad)
     redis = start(["redis-server", "--port", str(red), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], f"{tmp}/redis.log")
     wait_port(red)
@@ -239,8 +247,8 @@ backend b
                     p99=statistics.mean(r["p99"] for r in runs), errors=sum(r["errors"] for r in runs),
                     cpu=sum(r["cpu"] for r in runs) * 1e6 / req, scpu=sum(r["scpu"] for r in runs) * 1e6 / req)
 
-    print(f"\nwrk -t1 -c64, {args.seconds}s × {args.rounds} interleaved rounds; SessionGate threads={args.threads}, "
-          f"nginx/haproxy 1 worker, caddy GOMAXPROCS=1; {os.cpu_count()} cores")
+    print(f"\nwrk -t{n} -c64, {args.seconds}s × {args.rounds} interleaved rounds; SessionGate threads={n}, "
+          f"nginx/haproxy {n} worker(s), caddy GOMAXPROCS={n}; {os.cpu_count()} cores")
     print(f"{'target':28} {'req/s':>9} {'×direct':>8} {'×nginx':>7} {'p50 ms':>7} {'p99 ms':>7} {'µs/req':>7} {'store µs':>8} {'errors':>6}")
     direct, nginx = agg("direct")["rps"], agg("nginx proxy_pass")["rps"]
     direct_big, nginx_big = agg("direct 64KiB")["rps"], agg("nginx 64KiB")["rps"]
@@ -254,7 +262,7 @@ backend b
         if not name.startswith("direct"):
             chart_rows.append((name, a["rps"] / nbase, a["cpu"] + a["scpu"]))
     if args.chart:
-        write_chart(args.chart, chart_rows, f"wrk -t1 -c64, {args.seconds}s × {args.rounds} rounds, {os.cpu_count()} cores, "
+        write_chart(args.chart, chart_rows, f"wrk -t{n} -c64, {args.seconds}s × {args.rounds} rounds, {os.cpu_count()} cores, "
                     f"SessionGate threads={args.threads}")
         print(f"chart: {args.chart}")
 
