@@ -53,13 +53,6 @@ let package = Package(
         fuzzTarget("FuzzTOML", []),
         fuzzTarget("FuzzRESP", ["RESPCodec", nioCore]),
         fuzzTarget(
-            "FuzzResponseFramer",
-            [
-                nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
-            ]
-        ),
-        fuzzTarget(
             "FuzzHTTP1Response",
             [
                 nioCore, .product(name: "NIOEmbedded", package: "swift-nio"),

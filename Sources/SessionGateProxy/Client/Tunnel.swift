@@ -23,7 +23,6 @@ enum Tunnel {
             remove(ClientBytesObserver.self, from: clientOps)
             remove(ByteToMessageHandler<HTTP1RequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
-            remove(UpstreamFramingGuard.self, from: upstreamOps)
             remove(ByteToMessageHandler<HTTP1ResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)
             EventLoopFuture.andAllSucceed(removals, on: client.eventLoop).whenComplete { result in

@@ -8,6 +8,14 @@ import SessionGateCore
 /// per response; interim (1xx) answers dropped; a `101` handed over with its `.end`, then nothing
 /// more parsed (the tunnel takes the bytes); any malformed or ambiguous response an error. It knows
 /// which responses answer a HEAD from `expectResponse(toHEAD:)`, called for every request written.
+///
+/// It also decides whether the connection may be reused (strict reuse, against response queue
+/// poisoning): never after a close-delimited body, `Connection: close`, an HTTP/1.0 answer without
+/// keep-alive, a `101`, or a request written while one was outstanding; and whatever arrives
+/// beyond the expected response — bytes after a body's end, a body on a HEAD / 204 / 304 answer,
+/// bytes on an idle connection — is dropped and closes the connection, so it can never become
+/// another client's response. The verdict is set before the response's `.end` is handed over, so
+/// the pool sees it when the response is released.
 final class HTTP1ResponseDecoder: ByteToMessageDecoder {
     typealias InboundOut = HTTPClientResponsePart
 
@@ -25,6 +33,16 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
     /// Whether each request written and not yet answered was a HEAD, oldest first.
     private var requestsWereHEAD: [Bool] = []
     private var scannedHeadBytes = 0
+    private var reusable = true
+    /// Called once, when the connection must not be reused.
+    var onUnreusable: (() -> Void)?
+
+    /// Whether the connection may go back to the pool: no response outstanding, nothing beyond the
+    /// last one, nothing about it forbidding reuse.
+    var allowsReuse: Bool {
+        guard reusable, requestsWereHEAD.isEmpty, case .head = state else { return false }
+        return true
+    }
 
     init(maxHeadBytes: Int = 65536, maxHeaderCount: Int = 1000) {
         parser = ResponseHeadParser(maxHeadBytes: maxHeadBytes, maxHeaderCount: maxHeaderCount)
@@ -32,21 +50,40 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
 
     /// A request went out: its response (after any earlier ones) answers a HEAD or not.
     func expectResponse(toHEAD isHEAD: Bool) {
+        if !allowsReuse { forbidReuse() }  // one request at a time, on a clean connection
         requestsWereHEAD.append(isHEAD)
+    }
+
+    private func forbidReuse() {
+        guard reusable else { return }
+        reusable = false
+        onUnreusable?()
+    }
+
+    /// Bytes beyond the expected response: dropped, and the connection closes.
+    private func dropExcess(context: ChannelHandlerContext, buffer: inout ByteBuffer) -> DecodingState {
+        forbidReuse()
+        buffer.moveReaderIndex(to: buffer.writerIndex)
+        context.close(promise: nil)
+        return .needMoreData
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
         case .head:
+            guard !requestsWereHEAD.isEmpty else {
+                // Nothing was asked: a late or unsolicited answer on an idle connection.
+                return buffer.readableBytes > 0 ? dropExcess(context: context, buffer: &buffer) : .needMoreData
+            }
             return try decodeHead(context: context, buffer: &buffer)
         case .fixedBody(var remaining):
             let step = HTTP1BodyReader.fixed(remaining: &remaining, from: &buffer)
             state = .fixedBody(remaining: remaining)
-            return body(step, context: context)
+            return body(step, context: context, buffer: &buffer)
         case .chunkedBody(var decoder):
             let step = try HTTP1BodyReader.chunked(&decoder, from: &buffer)
             state = .chunkedBody(decoder)
-            return body(step, context: context)
+            return body(step, context: context, buffer: &buffer)
         case .untilClose:
             guard buffer.readableBytes > 0 else { return .needMoreData }
             context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: buffer.readableBytes)!)))
@@ -66,7 +103,7 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
             if buffer.readableBytes > 0 {
                 context.fireChannelRead(wrapInboundOut(.body(buffer.readSlice(length: buffer.readableBytes)!)))
             }
-            if seenEOF { end(context: context) }
+            if seenEOF { end(context: context, buffer: &buffer) }
             return .needMoreData
         }
         // A response cut off by the close is not ended here: the handler sees the close.
@@ -94,13 +131,17 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: length)
         scannedHeadBytes = 0
         if framing == .interim { return .continue }  // dropped, as NIO's default strategy does
+        switch framing {
+        case .untilClose, .switching: forbidReuse()
+        default: if Self.closesConnection(head) { forbidReuse() }
+        }
         context.fireChannelRead(wrapInboundOut(.head(head)))
         switch framing {
         case .interim: break
         case .switching:
             context.fireChannelRead(wrapInboundOut(.end(nil)))
             state = .switched
-        case .none: end(context: context)
+        case .none: end(context: context, buffer: &buffer)
         case .length(let count): state = .fixedBody(remaining: count)
         case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.maxHeadBytes))
         case .untilClose: state = .untilClose
@@ -108,21 +149,38 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         return .continue
     }
 
-    private func body(_ step: HTTP1BodyReader.Step, context: ChannelHandlerContext) -> DecodingState {
+    private func body(_ step: HTTP1BodyReader.Step, context: ChannelHandlerContext, buffer: inout ByteBuffer) -> DecodingState {
         switch step {
         case .data(let slice, let last):
             context.fireChannelRead(wrapInboundOut(.body(slice)))
-            if last { end(context: context) }
-        case .end: end(context: context)
+            if last { end(context: context, buffer: &buffer) }
+        case .end: end(context: context, buffer: &buffer)
         case .needMoreData: return .needMoreData
         }
         return .continue
     }
 
-    private func end(context: ChannelHandlerContext) {
+    /// The response ended; bytes already here beyond it forbid reuse before the end is handed
+    /// over (they are dropped by the next `decode`, which closes the connection).
+    private func end(context: ChannelHandlerContext, buffer: inout ByteBuffer) {
+        if buffer.readableBytes > 0 { forbidReuse() }
         if !requestsWereHEAD.isEmpty { requestsWereHEAD.removeFirst() }
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
         state = .head
+        context.fireChannelRead(wrapInboundOut(.end(nil)))
+    }
+
+    /// `Connection: close`, or HTTP/1.0 without `keep-alive`.
+    private static func closesConnection(_ head: HTTPResponseHead) -> Bool {
+        var closes = head.version.minor == 0
+        for value in head.headers["connection"] {
+            for token in value.split(separator: ",") {
+                let token = String(token.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
+                    .lowercased()
+                if token == "close" { return true }
+                if token == "keep-alive" { closes = false }
+            }
+        }
+        return closes
     }
 
     private static func head(_ layout: ResponseHeadLayout, in bytes: UnsafeRawBufferPointer) -> HTTPResponseHead {

@@ -27,21 +27,18 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// True between the response head and end (the connection cannot be reused mid-message).
     private(set) var inResponse = false
     var onClose: (() -> Void)?
-    /// Follows the raw response framing in front of the decoder (strict reuse).
-    let framing = UpstreamFramingGuard()
-    /// The response decoder in this pipeline (inside its `ByteToMessageHandler`).
+    /// The response decoder in this pipeline (inside its `ByteToMessageHandler`); it also
+    /// decides whether the connection may be reused (strict reuse).
     let decoder = HTTP1ResponseDecoder()
 
     init() {
-        framing.onUnreusable = { [weak self] in self?.isBroken = true }
+        decoder.onUnreusable = { [weak self] in self?.isBroken = true }
     }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
-    /// A request head is going out: its response is the next one the framing guard and the
-    /// decoder expect.
+    /// A request head is going out: its response is the next one the decoder expects.
     func expectResponse(toHEAD isHEAD: Bool) {
-        framing.expectResponse(toHEAD: isHEAD)
         decoder.expectResponse(toHEAD: isHEAD)
     }
 

@@ -12,7 +12,7 @@ final class UpstreamConnection {
         self.handler = handler
     }
 
-    var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse && handler.framing.allowsReuse }
+    var isReusable: Bool { channel.isActive && !handler.isBroken && !handler.inResponse && handler.decoder.allowsReuse }
 
     /// Whether the request being written goes out chunked (set by `writeHead`).
     private var requestIsChunked = false
@@ -116,7 +116,6 @@ final class UpstreamPool {
             .channelInitializer { channel in
                 loop.makeCompletedFuture {
                     let ops = channel.pipeline.syncOperations
-                    try ops.addHandler(boundHandler.value.framing)
                     // Requests go out as bytes (`UpstreamConnection.writeHead`); responses are read
                     // by our own codec, which `writeHead` tells which answer a HEAD.
                     try ops.addHandler(ByteToMessageHandler(boundHandler.value.decoder))
