@@ -52,13 +52,7 @@ import Testing
             + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\n"  // answers the HEAD: no body
             + "HTTP/1.1 103 Early Hints\r\nLink: </a>\r\n\r\nHTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n"
             + "HTTP/1.1 204 No Content\r\nX: y  \r\n\r\n"
-        let bytes = Array(text.utf8)
-        var start = 0
-        while start < bytes.count {
-            let end = min(bytes.count, start + piece)
-            try channel.writeInbound(channel.allocator.buffer(bytes: bytes[start..<end]))
-            start = end
-        }
+        try feed(text, to: channel, piece: piece)
         #expect(
             parts(channel) == [
                 "head 200 Content-Length=5", "body hello", "end", "head 200 Content-Length=5", "end",
