@@ -123,7 +123,13 @@ final class PrivateRedis: @unchecked Sendable {  // mutated only by the test tha
         while ContinuousClock.now < deadline {
             guard process.isRunning else { throw StoreError(.unavailable, "redis-server exited") }
             if let connection = try? await RedisConnection.connect(configuration: configuration) {
+                // The port may belong to another server (the random port was taken): ready only
+                // when the answer comes from this process.
+                let info = try? await connection.send(["INFO", "server"])
                 await connection.close()
+                guard let info, (info.string ?? "").contains("process_id:\(process.processIdentifier)\r\n") else {
+                    throw StoreError(.unavailable, "port \(port) belongs to another server")
+                }
                 return
             }
             try await Task.sleep(for: .milliseconds(50))
