@@ -8,7 +8,7 @@ import Testing
 
 @testable import SessionGateProxy
 
-/// Every connection timeout of the real client pipeline (bytes observer, request decoder,
+/// Every connection timeout of the real client pipeline (request decoder,
 /// `ClientHandler` with its state machine), observed on an `EmbeddedEventLoop` whose clock only
 /// moves when the test says so: no sleeps, no wall-clock bounds, the same result on an idle or a
 /// saturated machine. The upstream is an `EmbeddedChannel` on the same loop, pooled as idle, so
@@ -88,8 +88,10 @@ import Testing
             timeouts: ConnectionTimeouts(idle: Self.idle, header: Self.header, body: bodyTimeout))
         let client = connection.client
         try client.pipeline.syncOperations.addHandlers(
-            ClientBytesObserver(handler: handler),
-            ByteToMessageHandler(HTTP1RequestDecoder(limits: .init(maxHeadBytes: 16384, maxTargetBytes: 16384, maxHeaderCount: 100))),
+            ByteToMessageHandler(
+                HTTP1RequestDecoder(
+                    limits: .init(maxHeadBytes: 16384, maxTargetBytes: 16384, maxHeaderCount: 100),
+                    onHeadBytes: { handler.bytesReceived() })),
             handler)
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return connection

@@ -175,13 +175,10 @@ extension ClientHandler: UpstreamDelegate {
         HTTPWire.writeStatusLine(exchange.head.version, upstreamHead.status, into: &head)
         let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers["connection"])
         var hasLength = false
-        var upstreamWantsClose = false
         for (name, value) in upstreamHead.headers {
             let lower = name.lowercased()
-            if lower == "connection" {
-                if value.lowercased().contains("close") { upstreamWantsClose = true }
-                continue
-            }
+            // `Connection: close` from the upstream: its decoder already forbade reuse.
+            if lower == "connection" { continue }
             if lower == "content-length" { hasLength = true }
             if lower.hasPrefix("x-session-") || lower == "transfer-encoding" { continue }
             if HeaderPolicy.isHopByHop(lower) || nominated.contains(lower) { continue }
@@ -202,7 +199,6 @@ extension ClientHandler: UpstreamDelegate {
         }
         if runtime.config.server.via { HTTPWire.writeHeader("Via", "1.1 sessiongate", into: &head) }
         HTTPWire.writeHeader("X-Request-Id", exchange.requestID, into: &head)
-        if upstreamWantsClose { exchange.upstream?.handler.markBroken() }
 
         var keepAlive = machine.request?.keepAlive ?? false
         var closeDelimited = false
@@ -256,14 +252,18 @@ extension ClientHandler: UpstreamDelegate {
             if releaseUpstream { pool.release(upstream) } else { upstream.discard() }
         }
         clientNeedsFlush = false
-        let end = responseEnd(exchange, context: context)
         if close {
             exchangeEndsConnection()
             let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(end)).whenComplete { _ in channel.close(promise: nil) }
+            context.writeAndFlush(wrapOutboundOut(responseEnd(exchange, context: context))).whenComplete { _ in
+                channel.close(promise: nil)
+            }
         } else {
             exchangeFinished()
-            context.writeAndFlush(wrapOutboundOut(end), promise: nil)
+            if exchange.responseChunked {
+                context.write(wrapOutboundOut(HTTPWire.lastChunk(allocator: context.channel.allocator)), promise: nil)
+            }
+            context.flush()
         }
         recordEnd(of: exchange)
         logAccess(exchange)

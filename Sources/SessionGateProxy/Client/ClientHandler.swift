@@ -69,7 +69,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: inbound
 
-    /// Bytes arrived, before decoding (from `ClientBytesObserver`): a head starts.
+    /// Bytes of a head arrived (from `HTTP1RequestDecoder`, before it has a whole head).
     func bytesReceived() {
         if case .idle = machine.state {
             machine.bytesReceived()
@@ -273,18 +273,9 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         exchange?.upstream?.handler.setReadsPaused(machine.upstreamReadsPaused)
         let wanted = machine.timers
         if wanted != appliedTimers {
-            timers?.apply(wanted, previous: appliedTimers, timeouts: timeoutsNow)
+            timers?.apply(wanted, previous: appliedTimers, timeouts: timeouts, exchangeRuntime: exchange?.runtime)
             appliedTimers = wanted
         }
-    }
-
-    /// The durations: the connection's own, the exchange's from the runtime it started with.
-    private var timeoutsNow: ConnectionTimeouts {
-        guard let runtime = exchange?.runtime else { return timeouts }
-        var timeouts = self.timeouts
-        timeouts.store = TimeAmount(runtime.config.store.timeout)
-        timeouts.response = TimeAmount(runtime.config.upstream.responseTimeout)
-        return timeouts
     }
 
     private func timerExpired(_ kind: ConnectionTimers.Kind) {

@@ -9,10 +9,6 @@ struct ConnectionTimeouts {
     var header: TimeAmount
     /// Between two pieces of a request body, while the proxy reads.
     var body: TimeAmount
-    /// A session load the proxy bounds itself (`[store] timeout`).
-    var store: TimeAmount = .seconds(1)
-    /// From the whole request being with the upstream to its response head.
-    var response: TimeAmount = .seconds(30)
     /// After an upstream answered before the request body ended: how long the rest is drained.
     var linger: TimeAmount = .seconds(5)
 
@@ -48,9 +44,11 @@ final class ConnectionTimers {
         exchange = DeadlineTimer(eventLoop: eventLoop) { onExpiry(.exchange) }
     }
 
-    /// Arms what `wanted` adds or restarts, and clears what it drops.
+    /// Arms what `wanted` adds or restarts, and clears what it drops. The exchange's own
+    /// durations (`[store] timeout`, `response_timeout`) come from the runtime it started with.
     func apply(
-        _ wanted: ClientConnectionStateMachine.Timers, previous: ClientConnectionStateMachine.Timers, timeouts: ConnectionTimeouts
+        _ wanted: ClientConnectionStateMachine.Timers, previous: ClientConnectionStateMachine.Timers, timeouts: ConnectionTimeouts,
+        exchangeRuntime: ProxyRuntime?
     ) {
         if wanted.connection != previous.connection {
             switch wanted.connection {
@@ -67,8 +65,8 @@ final class ConnectionTimers {
         }
         if wanted.exchange != previous.exchange {
             switch wanted.exchange {
-            case .store: exchange.set(in: timeouts.store)
-            case .response: exchange.set(in: timeouts.response)
+            case .store: exchange.set(in: exchangeRuntime?.storeTimeout ?? timeouts.linger)
+            case .response: exchange.set(in: exchangeRuntime?.responseTimeout ?? timeouts.linger)
             case .linger: exchange.set(in: timeouts.linger)
             case .none: exchange.set(nil)
             }
@@ -80,22 +78,6 @@ final class ConnectionTimers {
         body.stop()
         stall.stop()
         exchange.stop()
-    }
-}
-
-/// First in a client pipeline (after TLS): tells the client handler that bytes arrived before
-/// the decoder has a whole head, so `header_timeout` counts from a head's first byte.
-final class ClientBytesObserver: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    weak var handler: ClientHandler?
-
-    init(handler: ClientHandler) { self.handler = handler }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        handler?.bytesReceived()
-        context.fireChannelRead(data)
     }
 }
 

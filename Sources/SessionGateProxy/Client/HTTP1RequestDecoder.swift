@@ -36,14 +36,19 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     /// How many bytes of the pending head were already looked at for a line end (a head is
     /// parsed again only when a new line ended, so a byte-at-a-time client costs O(lines)).
     private var scannedHeadBytes = 0
+    /// Called whenever bytes of a head are read (the client handler starts `header_timeout`
+    /// from a head's first byte).
+    private let onHeadBytes: (() -> Void)?
 
-    init(limits: RequestHeadParser.Limits) {
+    init(limits: RequestHeadParser.Limits, onHeadBytes: (() -> Void)? = nil) {
         parser = RequestHeadParser(limits: limits)
+        self.onHeadBytes = onHeadBytes
     }
 
     func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
         switch state {
         case .head:
+            onHeadBytes?()
             return try decodeHead(context: context, buffer: &buffer)
         case .fixedBody(var remaining, let after):
             let step = HTTP1BodyReader.fixed(remaining: &remaining, from: &buffer)

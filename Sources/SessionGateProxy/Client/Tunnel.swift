@@ -20,7 +20,6 @@ enum Tunnel {
                 if let context = try? ops.context(handlerType: type) { removals.append(ops.removeHandler(context: context)) }
             }
             remove(ClientHandler.self, from: clientOps)
-            remove(ClientBytesObserver.self, from: clientOps)
             remove(ByteToMessageHandler<HTTP1RequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
             remove(ByteToMessageHandler<HTTP1ResponseDecoder>.self, from: upstreamOps)

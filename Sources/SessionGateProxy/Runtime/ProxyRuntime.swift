@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import SessionGateCore
 
 /// Everything one configuration generation needs to serve requests, built once and shared
@@ -17,6 +18,9 @@ public final class ProxyRuntime: Sendable {
     let injected: [(name: String, field: String)]
     /// `[routes] cross_origin_protection` and `trusted_origins`.
     let crossOrigin: CrossOriginPolicy
+    /// `[store] timeout` and `[upstream] response_timeout`, as the data plane's timers take them.
+    let storeTimeout: TimeAmount
+    let responseTimeout: TimeAmount
 
     public init(
         config: ProxyConfig, store: any SessionStore, clock: any WallClock = SystemClock(),
@@ -33,6 +37,8 @@ public final class ProxyRuntime: Sendable {
         self.logger = logger
         self.injected = config.inject.map { ($0.header, $0.field) }
         self.crossOrigin = CrossOriginPolicy(routes: config.routes)
+        self.storeTimeout = TimeAmount(config.store.timeout)
+        self.responseTimeout = TimeAmount(config.upstream.responseTimeout)
     }
 
     /// The `Set-Cookie` value that hands `session` to the client.

@@ -71,11 +71,11 @@ public final class ProxyServer: Service, Sendable {
                     // TLS in front of everything: the handlers behind it see plain HTTP/1.1. The
                     // context is read per connection, so a reload applies to new connections only.
                     if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
-                    try ops.addHandler(ClientBytesObserver(handler: handler))
                     // Only the request decoder: the client handler queues pipelined requests itself
                     // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
                     // or header validator handles every message on the way.
-                    try ops.addHandler(ByteToMessageHandler(HTTP1RequestDecoder(limits: limits)))
+                    try ops.addHandler(
+                        ByteToMessageHandler(HTTP1RequestDecoder(limits: limits, onHeadBytes: { handler.bytesReceived() })))
                     try ops.addHandler(handler)
                 }
             }

@@ -123,7 +123,9 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
             case .complete(let layout):
                 switch ResponseBodyFraming.decide(layout, in: bytes, requestWasHEAD: isHEAD) {
                 case .failure: return .failure(HTTPParserError.unexpectedContentLength)
-                case .success(let framing): return .success((Self.head(layout, in: bytes), framing, layout.length))
+                case .success(let framing):
+                    if Self.closesConnection(layout, in: bytes) { forbidReuse() }
+                    return .success((Self.head(layout, in: bytes), framing, layout.length))
                 }
             }
         }
@@ -131,10 +133,7 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         buffer.moveReaderIndex(forwardBy: length)
         scannedHeadBytes = 0
         if framing == .interim { return .continue }  // dropped, as NIO's default strategy does
-        switch framing {
-        case .untilClose, .switching: forbidReuse()
-        default: if Self.closesConnection(head) { forbidReuse() }
-        }
+        if framing == .untilClose || framing == .switching { forbidReuse() }
         context.fireChannelRead(wrapInboundOut(.head(head)))
         switch framing {
         case .interim: break
@@ -169,15 +168,21 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         context.fireChannelRead(wrapInboundOut(.end(nil)))
     }
 
-    /// `Connection: close`, or HTTP/1.0 without `keep-alive`.
-    private static func closesConnection(_ head: HTTPResponseHead) -> Bool {
-        var closes = head.version.minor == 0
-        for value in head.headers["connection"] {
-            for token in value.split(separator: ",") {
-                let token = String(token.drop { $0 == " " || $0 == "\t" }.reversed().drop { $0 == " " || $0 == "\t" }.reversed())
-                    .lowercased()
-                if token == "close" { return true }
-                if token == "keep-alive" { closes = false }
+    /// `Connection: close`, or HTTP/1.0 without `keep-alive` (read on the bytes, no strings).
+    private static func closesConnection(_ layout: ResponseHeadLayout, in bytes: UnsafeRawBufferPointer) -> Bool {
+        var closes = layout.minorVersion == 0
+        for field in layout.fields where HeaderName.equals(field.name, "connection", in: bytes) {
+            var start = field.value.lowerBound
+            while start < field.value.upperBound {
+                var end = start
+                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+                var first = start
+                var last = end
+                while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+                while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+                if HeaderName.equals(first..<last, "close", in: bytes) { return true }
+                if HeaderName.equals(first..<last, "keep-alive", in: bytes) { closes = false }
+                start = end + 1
             }
         }
         return closes
