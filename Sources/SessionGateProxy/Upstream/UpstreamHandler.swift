@@ -18,7 +18,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
-    weak var delegate: (any UpstreamDelegate)?
+    /// The client handler the current response goes to. A strong reference (a weak one would
+    /// put every retain of the client handler on the runtime's slow path): whoever ends the
+    /// exchange clears it — the pool on release, `UpstreamConnection.discard`, the tunnel, and
+    /// this handler when the connection fails or closes.
+    var delegate: (any UpstreamDelegate)?
     private var readsPaused = false
     private var pendingRead = false
     private(set) var context: ChannelHandlerContext?
@@ -31,9 +35,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// decides whether the connection may be reused (strict reuse).
     let decoder = HTTP1ResponseDecoder()
 
-    init() {
-        decoder.onUnreusable = { [weak self] in self?.isBroken = true }
-    }
+    init() {}
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
