@@ -18,6 +18,27 @@ import Testing
         try expectSchemaFile("sql/sqlite.sql", equals: SQLiteSessionStore.schemaSQL)
     }
 
+    /// The Task-free load answers what `load` answers (live, unknown, expired), and declines
+    /// (false, no callback) once the store is closed.
+    @Test func callbackLoadMatchesLoad() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let session = try await store.create(data: ["user_id": "u-cb"], now: 1000)
+            for (ticket, at) in [
+                (session.ticket, 1001), (SessionTicket([UInt8](repeating: 9, count: 32)), 1001),
+                (session.ticket, 1000 + StoreConformance.policy.idleTimeout),
+            ] as [(SessionTicket, UnixSeconds)] {
+                let viaCallback = try await withCheckedThrowingContinuation { continuation in
+                    let started = store.load(ticket, now: at) { continuation.resume(with: $0.mapError { $0 as any Error }) }
+                    if !started { continuation.resume(throwing: StoreError(.unavailable, "declined")) }
+                }
+                #expect(viaCallback == (try await store.load(ticket, now: at)))
+            }
+            await store.close()
+            #expect(!store.load(session.ticket, now: 1001) { _ in Issue.record("a declined load must not call back") })
+        }
+    }
+
     @Test func fileIsInWALModeWithTheWholeSchema() async throws {
         try await withTemporaryDatabase { path in
             let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)

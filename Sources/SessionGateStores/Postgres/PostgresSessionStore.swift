@@ -29,23 +29,32 @@ public final class PostgresSessionStore: SessionStore {
     public let url: PostgresURL?
     /// Set once `migrate()` has succeeded, so the hot path skips it.
     let migrated = Atomic<Bool>(false)
+    /// One connection per event loop for the data plane's callback loads (nil: those go async).
+    let loopConnections: PostgresLoopConnections?
 
     /// - Parameters:
     ///   - client: a `PostgresClient` (see `PostgresURL.clientConfiguration()`); the caller runs it.
+    ///   - loopConnection: the settings of the event loops' own connections for callback loads
+    ///     (`PostgresURL.connectionConfiguration()`, same database as `client`); nil: none.
+    ///     Close them with `closeLoopConnections()`.
     ///   - timeout: bound on every call (`[store] timeout`).
     public convenience init(
-        client: PostgresClient, policy: SessionPolicy, random: any RandomBytes = SystemRandomBytes(),
-        timeout: Duration = .seconds(1), logger: Logger = Logger(label: "sessiongate.store.postgres")
+        client: PostgresClient, loopConnection: PostgresConnection.Configuration? = nil, policy: SessionPolicy,
+        random: any RandomBytes = SystemRandomBytes(), timeout: Duration = .seconds(1),
+        logger: Logger = Logger(label: "sessiongate.store.postgres")
     ) {
-        self.init(client: client, url: nil, policy: policy, random: random, timeout: timeout, logger: logger)
+        self.init(
+            client: client, url: nil, loopConnection: loopConnection, policy: policy, random: random, timeout: timeout,
+            logger: logger)
     }
 
     private init(
-        client: PostgresClient, url: PostgresURL?, policy: SessionPolicy, random: any RandomBytes, timeout: Duration,
-        logger: Logger
+        client: PostgresClient, url: PostgresURL?, loopConnection: PostgresConnection.Configuration?,
+        policy: SessionPolicy, random: any RandomBytes, timeout: Duration, logger: Logger
     ) {
         self.client = client
         self.url = url
+        self.loopConnections = loopConnection.map { PostgresLoopConnections(configuration: $0, logger: logger) }
         self.policy = policy
         self.random = random
         self.timeout = timeout
@@ -59,7 +68,9 @@ public final class PostgresSessionStore: SessionStore {
     ) throws(StoreError) {
         let parsed = try PostgresURL(url)
         let client = PostgresClient(configuration: try parsed.clientConfiguration(), backgroundLogger: logger)
-        self.init(client: client, url: parsed, policy: policy, random: random, timeout: timeout, logger: logger)
+        self.init(
+            client: client, url: parsed, loopConnection: try parsed.connectionConfiguration(), policy: policy,
+            random: random, timeout: timeout, logger: logger)
     }
 
     /// The schema as a hand-runnable script (`sessiongate migrate --print-sql`, `sql/postgres.sql`).

@@ -7,7 +7,8 @@ import SessionGateCore
 /// unreachable, so the proxy starts without it and recovers by itself), then the sweeper.
 ///
 /// Put it before the listener in the `ServiceGroup`: groups stop services in reverse order, so
-/// the pool outlives the drain of in-flight requests.
+/// the pool outlives the drain of in-flight requests. The event loops' own connections (the
+/// data plane's loads, see `PostgresLoopConnections`) are closed when it stops.
 public struct PostgresStoreService: Service {
     let store: PostgresSessionStore
     let sweeper: SessionSweeper
@@ -47,6 +48,7 @@ public struct PostgresStoreService: Service {
                 try? await sweeper.run()
             }
         }
+        await store.closeLoopConnections()
     }
 
     /// The pool only times out; one direct attempt says why (TLS, refusal, password). True

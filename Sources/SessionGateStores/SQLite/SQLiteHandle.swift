@@ -1,4 +1,5 @@
 import Logging
+import NIOCore
 import NIOPosix
 import SQLiteNIO
 import SessionGateCore
@@ -56,6 +57,12 @@ final class SQLiteHandle: Sendable {
         } catch {
             throw SQLiteSessionStore.storeError(error, what)
         }
+    }
+
+    /// `query` without a Task: the rows arrive on the connection's event loop. Nil once closed.
+    func queryFuture(_ sql: String, _ binds: [SQLiteData]) -> EventLoopFuture<[SQLiteRow]>? {
+        guard !closed.load(ordering: .acquiring) else { return nil }
+        return connection.query(sql, binds)
     }
 
     /// Closes the connection and stops its thread (idempotent). Runs to completion even when

@@ -1,0 +1,188 @@
+import NIOCore
+import NIOPosix
+import PostgresNIO
+import SessionGateCore
+import SessionGateStores
+import Testing
+
+/// The callback load on an event loop's own connection, against the real PostgreSQL
+/// (`SESSIONGATE_TEST_POSTGRES_URL`, started by scripts/lib/postgres.sh).
+@Suite struct PostgresCallbackLoadTests {
+    @Test func findsLiveSessionsOnTheCallersLoop() async throws {
+        try await withLoopStore { store, group, _ in
+            let session = try await store.create(data: ["user_id": "loop"], now: 1000)
+            let loop = group.next()
+            let found = try await loadStarted(store, session.ticket, now: 1001, on: loop)
+            #expect(found.onCallersLoop)
+            #expect(try found.result.get() == session)
+            let unknown = try await loadStarted(store, unknownTicket(), now: 1001, on: loop)
+            #expect(try unknown.result.get() == nil)
+            let expired = try await loadStarted(store, session.ticket, now: 1000 + StoreConformance.policy.idleTimeout, on: loop)
+            #expect(try expired.result.get() == nil)
+            // A second loop gets a connection of its own and answers on its own thread.
+            let other = group.next()
+            #expect(other !== loop)
+            let there = try await loadStarted(store, session.ticket, now: 1001, on: other)
+            #expect(there.onCallersLoop)
+            #expect(try there.result.get()?.handle == session.handle)
+            #expect(store.openLoopConnectionCount == 2)
+        }
+    }
+
+    @Test func answersFalseWhereItCannotRun() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withClient { client in
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+                let unmigrated = PostgresSessionStore(
+                    client: client, loopConnection: try database.loopConfiguration, policy: StoreConformance.policy)
+                let ticket = unknownTicket()
+                #expect(
+                    try await group.next().submit { unmigrated.load(ticket, now: 1000, completion: { _ in }) }.get() == false,
+                    "before migrate()")
+                try await unmigrated.migrate()
+                // Not on an event loop (a Task of the test).
+                #expect(unmigrated.load(ticket, now: 1000, completion: { _ in Issue.record("completion after false") }) == false)
+                let withoutConfiguration = PostgresSessionStore(client: client, policy: StoreConformance.policy)
+                try await withoutConfiguration.migrate()
+                #expect(try await group.next().submit { withoutConfiguration.load(ticket, now: 1000, completion: { _ in }) }.get() == false)
+                // Closed: false, and no connection is made again.
+                _ = try await loadStarted(unmigrated, ticket, now: 1000, on: group.next())
+                await unmigrated.closeLoopConnections()
+                #expect(unmigrated.openLoopConnectionCount == 0)
+                #expect(try await group.next().submit { unmigrated.load(ticket, now: 1000, completion: { _ in }) }.get() == false)
+                try await group.shutdownGracefully()
+            }
+        }
+    }
+
+    @Test func recoversAfterTheConnectionIsKilled() async throws {
+        try await withLoopStore { store, group, database in
+            let session = try await store.create(data: ["user_id": "killed"], now: 1000)
+            let loop = group.next()
+            #expect(try await loadStarted(store, session.ticket, now: 1001, on: loop).result.get() == session)
+            let killed = try await store.client.query(
+                PostgresQuery(
+                    unsafeSQL: """
+                        SELECT pg_terminate_backend(pid) FROM pg_stat_activity \
+                        WHERE application_name = '\(database.loopApplicationName)'
+                        """)
+            ).collect()
+            #expect(killed.count >= 1, "no loop connection to terminate")
+            // Until the store notices: false (reconnecting) or a failure; then the session again.
+            let deadline = ContinuousClock.now + .seconds(10)
+            var recovered: StoredSession?
+            while recovered == nil, ContinuousClock.now < deadline {
+                if let answer = await callbackLoad(store, session.ticket, now: 1001, on: loop) {
+                    switch answer.result {
+                    case .success(let loaded): recovered = loaded
+                    case .failure(let error):
+                        #expect(error.code == .unavailable || error.code == .protocolError, "\(error)")
+                        #expect(!"\(error)".contains(SessionID(bytes: session.ticket.bytes)!.storeKey))
+                    }
+                } else {
+                    try await Task.sleep(for: .milliseconds(10))
+                }
+            }
+            #expect(recovered == session, "the callback load did not recover after its connection was killed")
+        }
+    }
+
+    @Test func storeServiceClosesTheLoopConnections() async throws {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            let client = PostgresClient(configuration: try database.configuration)
+            let store = PostgresSessionStore(
+                client: client, loopConnection: try database.loopConfiguration, policy: StoreConformance.policy)
+            let startup = StoreStartup()
+            let service = PostgresStoreService(store: store, clock: ManualClock(1000), startup: startup)
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await service.run() }
+                await startup.wait()  // migrated by the service
+                let session = try await store.create(data: [:], now: 1000)
+                #expect(try await loadStarted(store, session.ticket, now: 1001, on: group.next()).result.get() == session)
+                #expect(store.openLoopConnectionCount == 1)
+                tasks.cancelAll()
+                try await tasks.waitForAll()
+            }
+            #expect(store.openLoopConnectionCount == 0)
+            #expect(try await group.next().submit { store.load(unknownTicket(), now: 1000, completion: { _ in }) }.get() == false)
+            try await group.shutdownGracefully()
+        }
+    }
+
+    // MARK: Helpers
+
+    typealias Answer = (result: Result<StoredSession?, StoreError>, onCallersLoop: Bool)
+
+    /// Runs the callback load on `loop`; nil when it answered false.
+    private func callbackLoad(_ store: PostgresSessionStore, _ ticket: SessionTicket, now: UnixSeconds, on loop: any EventLoop)
+        async -> Answer?
+    {
+        await withCheckedContinuation { continuation in
+            loop.execute {
+                let started = store.load(ticket, now: now) { result in
+                    continuation.resume(returning: (result, loop.inEventLoop))
+                }
+                if !started { continuation.resume(returning: nil) }
+            }
+        }
+    }
+
+    /// The callback load on `loop`, once the loop's connection is up (polled, bounded).
+    private func loadStarted(_ store: PostgresSessionStore, _ ticket: SessionTicket, now: UnixSeconds, on loop: any EventLoop)
+        async throws -> Answer
+    {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while ContinuousClock.now < deadline {
+            if let answer = await callbackLoad(store, ticket, now: now, on: loop) { return answer }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        Issue.record("the callback load never started on the loop")
+        throw StoreError(.timeout, "callback load never started")
+    }
+
+    /// A migrated store with event-loop connections on a fresh schema, and two event loops;
+    /// both closed afterwards.
+    private func withLoopStore(
+        _ body: @Sendable (PostgresSessionStore, MultiThreadedEventLoopGroup, PostgresTestDatabase) async throws -> Void
+    )
+        async throws
+    {
+        try await PostgresTestDatabase.withFreshSchema { database in
+            try await database.withClient { client in
+                let store = PostgresSessionStore(
+                    client: client, loopConnection: try database.loopConfiguration, policy: StoreConformance.policy,
+                    timeout: .seconds(5))
+                try await store.migrate()
+                let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+                do {
+                    try await body(store, group, database)
+                } catch {
+                    await store.closeLoopConnections()
+                    try await group.shutdownGracefully()
+                    throw error
+                }
+                await store.closeLoopConnections()
+                try await group.shutdownGracefully()
+            }
+        }
+    }
+}
+
+private func unknownTicket() -> SessionTicket { SessionTicket(SystemRandomBytes().bytes(SessionID.byteCount)) }
+
+extension PostgresTestDatabase {
+    /// The `application_name` of this test's event-loop connections (so it can find and kill them).
+    var loopApplicationName: String { "sessiongate_loop_\(schema)" }
+
+    /// Event-loop connection settings on this test's schema.
+    var loopConfiguration: PostgresConnection.Configuration {
+        get throws {
+            var configuration = try url.connectionConfiguration()
+            configuration.options.additionalStartupParameters = [
+                ("search_path", schema), ("application_name", loopApplicationName),
+            ]
+            return configuration
+        }
+    }
+}
