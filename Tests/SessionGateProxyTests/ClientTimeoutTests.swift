@@ -25,6 +25,7 @@ import Testing
         let pool: UpstreamPool
         var client: EmbeddedChannel
         var upstream: EmbeddedChannel
+        weak var handler: ClientHandler?
 
         init(loop: EmbeddedEventLoop, pool: UpstreamPool) throws {
             self.loop = loop
@@ -94,7 +95,26 @@ import Testing
                     onHeadBytes: { handler.bytesReceived() })),
             handler)
         try client.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        connection.handler = handler
         return connection
+    }
+
+    /// An upstream connection holds its client handler strongly while an exchange runs; every way
+    /// an exchange ends lets go of it, so a closed client connection frees its handler (answered,
+    /// or closed by the client mid-exchange, which also discards the upstream connection).
+    @Test(arguments: [true, false])
+    func aClosedClientConnectionFreesItsHandler(answered: Bool) throws {
+        let connection = try connect()
+        try connection.send("GET /x HTTP/1.1\r\nHost: a\r\n\r\n")
+        #expect(try connection.upstreamGotRequest())
+        if answered {
+            try connection.respond(body: "ok")
+            #expect(try connection.received().hasPrefix("HTTP/1.1 200 "))
+        }
+        _ = try? connection.client.finish()
+        connection.loop.run()
+        #expect(connection.handler == nil, "the client handler outlived its connection")
+        if !answered { #expect(!connection.upstream.isActive, "a mid-exchange upstream connection must be discarded") }
     }
 
     @Test func idleConnectionClosesAtIdleTimeoutAndNotBefore() throws {
