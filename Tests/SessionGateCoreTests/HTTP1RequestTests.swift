@@ -173,3 +173,15 @@ import Testing
         #expect(decodeChunked(text) == nil)
     }
 }
+
+@Suite struct HeaderListElementsTests {
+    @Test func elementsAreTrimmedRangesWithEmptyOnesSkipped() {
+        let text = Array("Connection:  keep-alive ,,\tUpgrade,close \r\n".utf8)
+        let value = 11..<(text.count - 2)
+        text.withUnsafeBytes { bytes in
+            let elements = HeaderName.listElements(value, in: bytes).map { String(decoding: bytes[$0], as: UTF8.self) }
+            #expect(elements == ["keep-alive", "Upgrade", "close"])
+            #expect(HeaderName.listElements(11..<11, in: bytes).isEmpty)
+        }
+    }
+}

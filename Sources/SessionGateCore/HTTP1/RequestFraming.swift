@@ -100,3 +100,23 @@ public enum HeaderName {
         return lowercased.withUTF8Buffer { expected in zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 } }
     }
 }
+
+extension HeaderName {
+    /// The comma-separated tokens of the field value at `value` (a `Connection` list), trimmed of
+    /// spaces and tabs, empty elements skipped — as ranges of `bytes`, no copies.
+    public static func listElements(_ value: Range<Int>, in bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var elements: [Range<Int>] = []
+        var start = value.lowerBound
+        while start < value.upperBound {
+            var end = start
+            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
+            var first = start
+            var last = end
+            while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+            while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+            if first < last { elements.append(first..<last) }
+            start = end + 1
+        }
+        return elements
+    }
+}

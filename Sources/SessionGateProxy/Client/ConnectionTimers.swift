@@ -35,8 +35,10 @@ final class ConnectionTimers {
     private let body: DeadlineTimer
     private let stall: DeadlineTimer
     private let exchange: DeadlineTimer
+    private let eventLoop: any EventLoop
 
     init(eventLoop: any EventLoop, onExpiry: @escaping (Kind) -> Void) {
+        self.eventLoop = eventLoop
         // Each timer holds the handler only through its expiry action, dropped by `stop()`.
         connection = DeadlineTimer(eventLoop: eventLoop) { onExpiry(.connection) }
         body = DeadlineTimer(eventLoop: eventLoop) { onExpiry(.body) }
@@ -65,8 +67,9 @@ final class ConnectionTimers {
         }
         if wanted.exchange != previous.exchange {
             switch wanted.exchange {
-            case .store: exchange.set(in: exchangeRuntime?.storeTimeout ?? timeouts.linger)
-            case .response: exchange.set(in: exchangeRuntime?.responseTimeout ?? timeouts.linger)
+            // The machine runs these only during an exchange, which always has its runtime.
+            case .store: exchange.set(exchangeRuntime.map { eventLoop.now + $0.storeTimeout })
+            case .response: exchange.set(exchangeRuntime.map { eventLoop.now + $0.responseTimeout })
             case .linger: exchange.set(in: timeouts.linger)
             case .none: exchange.set(nil)
             }

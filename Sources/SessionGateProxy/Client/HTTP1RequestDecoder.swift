@@ -140,10 +140,10 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         var hasUpgrade = false
         for field in layout.fields {
             if HeaderName.equals(field.name, "connection", in: bytes) {
-                for token in ConnectionTokens(UnsafeRawBufferPointer(rebasing: bytes[field.value])) {
-                    if HeaderName.equalsIgnoringCase(token, "close") { closes = true }
-                    if HeaderName.equalsIgnoringCase(token, "keep-alive"), layout.minorVersion == 0 { closes = false }
-                    if HeaderName.equalsIgnoringCase(token, "upgrade") { upgradeInConnection = true }
+                for token in HeaderName.listElements(field.value, in: bytes) {
+                    if HeaderName.equals(token, "close", in: bytes) { closes = true }
+                    if HeaderName.equals(token, "keep-alive", in: bytes), layout.minorVersion == 0 { closes = false }
+                    if HeaderName.equals(token, "upgrade", in: bytes) { upgradeInConnection = true }
                 }
             } else if HeaderName.equals(field.name, "upgrade", in: bytes) {
                 hasUpgrade = true
@@ -160,26 +160,5 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
 
     private static func parserError(_ error: HTTP1HeadError) -> HTTPParserError {
         error.kind == .headTooLarge ? .headerOverflow : .invalidHeaderToken
-    }
-}
-
-/// The comma-separated tokens of a `Connection` value, trimmed.
-private struct ConnectionTokens: Sequence, IteratorProtocol {
-    let bytes: UnsafeRawBufferPointer
-    var position = 0
-
-    init(_ bytes: UnsafeRawBufferPointer) { self.bytes = bytes }
-
-    mutating func next() -> ArraySlice<UInt8>? {
-        while position < bytes.count {
-            var end = position
-            while end < bytes.count, bytes[end] != UInt8(ascii: ",") { end += 1 }
-            var token = ArraySlice(bytes[position..<end])
-            position = end + 1
-            while let first = token.first, first == 0x20 || first == 0x09 { token.removeFirst() }
-            while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
-            if !token.isEmpty { return token }
-        }
-        return nil
     }
 }

@@ -172,17 +172,9 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
     private static func closesConnection(_ layout: ResponseHeadLayout, in bytes: UnsafeRawBufferPointer) -> Bool {
         var closes = layout.minorVersion == 0
         for field in layout.fields where HeaderName.equals(field.name, "connection", in: bytes) {
-            var start = field.value.lowerBound
-            while start < field.value.upperBound {
-                var end = start
-                while end < field.value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
-                var first = start
-                var last = end
-                while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
-                while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
-                if HeaderName.equals(first..<last, "close", in: bytes) { return true }
-                if HeaderName.equals(first..<last, "keep-alive", in: bytes) { closes = false }
-                start = end + 1
+            for token in HeaderName.listElements(field.value, in: bytes) {
+                if HeaderName.equals(token, "close", in: bytes) { return true }
+                if HeaderName.equals(token, "keep-alive", in: bytes) { closes = false }
             }
         }
         return closes
