@@ -65,4 +65,28 @@ import Testing
     func connectionCannotNameAwayProxyOwnedHeaders(name: String) {
         #expect(policy.connectionNominated(["close, \(name), X-Other"]) == ["close", "x-other"], "\(name)")
     }
+
+    /// The in-place form names the same headers as the `String` form, for the same fields.
+    @Test(arguments: [
+        ["close"], ["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"], ["X-A, x-a", "X-A"], [], ["", " , "],
+        ["close, X-Session-Token, x_user.id, X-Other"], ["Host, Content-Length, Via, x-forwarded-for, TE"],
+    ])
+    func inPlaceNominationMatchesTheStringForm(connectionValues: [String]) {
+        var text = "GET / HTTP/1.1\r\nHost: a\r\n"
+        for value in connectionValues { text += "Connection: \(value)\r\n" }
+        text += "X-Custom: 1\r\n\r\n"
+        let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
+        guard case .complete(let layout) = parser.parse(Array(text.utf8)) else {
+            Issue.record("not parsed: \(text)")
+            return
+        }
+        let names = Array(text.utf8).withUnsafeBytes { bytes in
+            policy.connectionNominated(fields: layout.fields, in: bytes).map {
+                String(decoding: UnsafeRawBufferPointer(rebasing: bytes[$0]), as: UTF8.self).lowercased()
+            }
+        }
+        var unique: [String] = []
+        for name in names where !unique.contains(name) { unique.append(name) }
+        #expect(unique == policy.connectionNominated(connectionValues))
+    }
 }

@@ -63,11 +63,10 @@ import Testing
         }
 
         func respond(status: HTTPResponseStatus = .ok, body: String? = nil, end: Bool = true) throws {
-            var headers = HTTPHeaders()
-            headers.add(name: "Content-Length", value: String(body?.utf8.count ?? 0))
-            try upstream.writeInbound(HTTPClientResponsePart.head(.init(version: .http1_1, status: status, headers: headers)))
-            if let body { try upstream.writeInbound(HTTPClientResponsePart.body(upstream.allocator.buffer(string: body))) }
-            if end { try upstream.writeInbound(HTTPClientResponsePart.end(nil)) }
+            let head = ResponseHead.parsing(status, headers: [("Content-Length", String(body?.utf8.count ?? 0))])
+            try upstream.writeInbound(ResponsePart.head(head))
+            if let body { try upstream.writeInbound(ResponsePart.body(upstream.allocator.buffer(string: body))) }
+            if end { try upstream.writeInbound(ResponsePart.end) }
         }
     }
 

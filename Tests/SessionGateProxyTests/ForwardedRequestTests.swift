@@ -29,7 +29,7 @@ import Testing
         _ method: HTTPMethod, _ path: String, query: String? = nil, headers: [(String, String)], runtime: ProxyRuntime,
         session: StoredSession? = nil, peer: String? = "192.0.2.7", upgradeToken: String? = nil
     ) -> (text: String, head: ForwardedRequest.Head) {
-        let inbound = HTTPRequestHead(version: .http1_1, method: method, uri: path, headers: HTTPHeaders(headers))
+        let inbound = RequestHead.parsing(method, path, headers: headers)
         let head = ForwardedRequest.head(
             for: inbound, target: NormalizedTarget(path: path, query: query), session: session, runtime: runtime, peer: peer,
             now: Self.now, upgradeToken: upgradeToken, requestID: "req-1")

@@ -32,10 +32,10 @@ import Testing
             }
             start = end
         }
-        while let part = try? channel.readInbound(as: HTTPServerRequestPart.self) {
+        while let part = try? channel.readInbound(as: RequestPart.self) {
             switch part {
             case .head(let head):
-                let fields = head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
+                let fields = head.headers.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: ",")
                 parts.append("head \(head.method.rawValue) \(head.uri) 1.\(head.version.minor) [\(fields)]")
             case .body(let buffer):
                 // Adjacent body parts are merged, so the split does not show.

@@ -25,10 +25,10 @@ import Testing
 
     private func parts(_ channel: EmbeddedChannel) -> [String] {
         var parts: [String] = []
-        while let part = try? channel.readInbound(as: HTTPClientResponsePart.self) {
+        while let part = try? channel.readInbound(as: ResponsePart.self) {
             switch part {
             case .head(let head):
-                parts.append("head \(head.status.code) \(head.headers.map { "\($0.name)=\($0.value)" }.joined(separator: ","))")
+                parts.append("head \(head.status.code) \(head.headers.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: ","))")
             case .body(let buffer):
                 let text = String(buffer: buffer)
                 if let last = parts.last, last.hasPrefix("body ") {

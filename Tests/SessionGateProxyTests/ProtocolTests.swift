@@ -17,6 +17,36 @@ import Testing
         await client.close()
     }
 
+    /// Heads are copied from the bytes they came in: field names keep their spelling, values their
+    /// inner spaces (only the surrounding ones go), repeated fields their order — both ways — and a
+    /// status code without a standard name keeps the upstream's reason phrase.
+    @Test func fieldsPassThroughAsTheyCame() async throws {
+        let app = try await RawUpstream(group: ProxyHarness.group) { _ in
+            [
+                .write(
+                    Array(
+                        ("HTTP/1.1 299 Odd But Fine\r\nX-ReSp-NaMe:  v  w \t\r\nX-Multi: 1\r\nx-multi: 2\r\n"
+                            + "Content-Length: 2\r\n\r\nok").utf8))
+            ]
+        }
+        defer { Task { await app.stop() } }
+        let harness = try await ProxyHarness { $0.upstream.url = .init(host: "127.0.0.1", port: app.port) }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send(
+            "GET /public/fields HTTP/1.1\r\nHost: app.test\r\nX-CuStOm-Thing: \t a  b \r\nX-Multi: 1\r\nx-MULTI: 2\r\n\r\n")
+        let response = try await client.response()
+        #expect(response.status == 299)
+        #expect(response.reason == "Odd But Fine")
+        #expect(response.headers.contains { $0 == ("X-ReSp-NaMe", "v  w") })
+        #expect(
+            response.headers.filter { $0.name.lowercased() == "x-multi" }.map { "\($0.name)=\($0.value)" } == ["X-Multi=1", "x-multi=2"])
+        let seen = try #require(app.requests.withLock { $0.first })
+        #expect(seen.headers.contains { $0 == ("X-CuStOm-Thing", "a  b") })
+        #expect(seen.headers.filter { $0.name.lowercased() == "x-multi" }.map { "\($0.name)=\($0.value)" } == ["X-Multi=1", "x-MULTI=2"])
+        await client.close()
+    }
+
     @Test(arguments: [
         // CL + TE together, differing duplicate Content-Length, bad chunk size, bad request line,
         // TE obfuscations, obs-fold, bare LF inside headers, NUL in a header, space before colon.

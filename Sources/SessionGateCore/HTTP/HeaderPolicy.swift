@@ -76,6 +76,28 @@ public struct HeaderPolicy: Sendable {
         hopByHop.contains { asciiCaseInsensitiveEqual(name.utf8, $0) }
     }
 
+    /// `isSpoofable` for a name read in place (a range of a parsed head's bytes).
+    public func isSpoofable(_ name: UnsafeRawBufferPointer) -> Bool {
+        if Self.isSessionFamily(name) { return true }
+        return injected.contains { Self.canonicallyEqual(name, $0) }
+    }
+
+    /// `isAlwaysRemoved` for a name read in place.
+    public static func isAlwaysRemoved(_ name: UnsafeRawBufferPointer) -> Bool {
+        alwaysRemoved.contains { canonicallyEqual(name, $0) }
+    }
+
+    /// `isForwardingHeader` for a name read in place.
+    public static func isForwardingHeader(_ name: UnsafeRawBufferPointer) -> Bool {
+        if hasCanonicalPrefix(name, forwardedFamilyPrefix) { return true }
+        return forwarding.contains { canonicallyEqual(name, $0) }
+    }
+
+    /// `isHopByHop` for a name read in place.
+    public static func isHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
+        hopByHop.contains { asciiCaseInsensitiveEqual(name, $0) }
+    }
+
     /// The header names listed in `Connection` values, lower-cased, without duplicates, in order —
     /// except headers the proxy sets or protects itself, so `Connection: X-Session-Token` cannot
     /// remove the proxy's own header.
@@ -92,6 +114,20 @@ public struct HeaderPolicy: Sendable {
             }
         }
         return names
+    }
+
+    /// `connectionNominated` read in place: the tokens of every `Connection` field among `fields`
+    /// (ranges of `bytes`) that may remove a header — the proxy's own and protected names never.
+    /// Compare a field name with them with `HeaderName.equals(_:_:in:)`.
+    public func connectionNominated(fields: [RequestHeadLayout.Field], in bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
+        var tokens: [Range<Int>] = []
+        for field in fields where HeaderName.equals(field.name, "connection", in: bytes) {
+            for token in HeaderName.listElements(field.value, in: bytes)
+            where !isProtected(UnsafeRawBufferPointer(rebasing: bytes[token])) {
+                tokens.append(token)
+            }
+        }
+        return tokens
     }
 
     /// Whether one of the comma-separated elements of `values` (the fields of one list header such

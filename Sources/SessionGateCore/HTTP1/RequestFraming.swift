@@ -95,6 +95,37 @@ public enum HeaderName {
         }
     }
 
+    /// Whether the bytes at `range` start with `lowercased` in any case (ASCII letters folded).
+    public static func hasPrefix(_ range: Range<Int>, _ lowercased: StaticString, in bytes: UnsafeRawBufferPointer) -> Bool {
+        guard range.count >= lowercased.utf8CodeUnitCount else { return false }
+        return lowercased.withUTF8Buffer { expected in
+            var index = range.lowerBound
+            for byte in expected {
+                guard folded(bytes[index]) == byte else { return false }
+                index += 1
+            }
+            return true
+        }
+    }
+
+    /// Whether two ranges of `bytes` spell the same text ignoring ASCII case (a field name and a
+    /// token of `Connection`, say).
+    public static func equals(_ range: Range<Int>, _ other: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Bool {
+        guard range.count == other.count else { return false }
+        var index = other.lowerBound
+        for position in range {
+            guard folded(bytes[position]) == folded(bytes[index]) else { return false }
+            index += 1
+        }
+        return true
+    }
+
+    /// `byte` with ASCII upper-case letters made lower case (nothing else changed).
+    @inline(__always)
+    static func folded(_ byte: UInt8) -> UInt8 {
+        byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+    }
+
     public static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercased: StaticString) -> Bool {
         guard bytes.count == lowercased.utf8CodeUnitCount else { return false }
         return lowercased.withUTF8Buffer { expected in zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 } }

@@ -6,12 +6,12 @@ import SessionGateCore
 /// The request side of an exchange: checking and routing the head, authorizing, forwarding to
 /// the upstream, and the proxy's own answers.
 extension ClientHandler {
-    func begin(_ head: HTTPRequestHead, context: ChannelHandlerContext) {
+    func begin(_ head: RequestHead, context: ChannelHandlerContext) {
         let runtime = runtimes.current
         let config = runtime.config
         let receivedAt = NIODeadline.now()
         events.requestStarted()
-        if head.uri.utf8.count > config.server.maxHeaderBytes {
+        if head.targetRange.count > config.server.maxHeaderBytes {
             return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head, receivedAt: receivedAt)
         }
         if head.method == .CONNECT || head.method == .TRACE {
@@ -19,18 +19,18 @@ extension ClientHandler {
             refused.headers.add(name: "Allow", value: "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS")
             return answerEarly(refused, head: head, receivedAt: receivedAt)
         }
-        let hosts = head.headers["host"].count
+        let hosts = head.headers.count("host")
         if hosts > 1 || (hosts == 0 && (head.version.major > 1 || head.version.minor >= 1)) {
             // RFC 9112 §3.2: exactly one Host on HTTP/1.1; two could be routed two ways.
             return answerEarly(LocalResponse(status: .badRequest, error: "missing or repeated Host"), head: head, receivedAt: receivedAt)
         }
-        var headBytes = head.uri.utf8.count + 16
-        for (name, value) in head.headers { headBytes += name.utf8.count + value.utf8.count + 4 }
+        var headBytes = head.targetRange.count + 16
+        for field in head.headers.ranges { headBytes += field.name.count + field.value.count + 4 }
         if headBytes > config.server.maxHeaderBytes {
             return answerEarly(.headersTooLarge, head: head, receivedAt: receivedAt)
         }
         let target: NormalizedTarget
-        switch PathNormalizer.normalize(target: head.uri, maxLength: config.server.maxHeaderBytes, host: head.headers.first(name: "host")) {
+        switch PathNormalizer.normalize(target: head.uri, maxLength: config.server.maxHeaderBytes, host: head.headers.first("host")) {
         case .success(let normalized): target = normalized
         case .failure(let rejection):
             let status = HTTPResponseStatus(statusCode: rejection.status)
@@ -38,7 +38,7 @@ extension ClientHandler {
                 LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head,
                 receivedAt: receivedAt)
         }
-        if config.server.maxBodyBytes > 0, let length = head.headers.first(name: "content-length").flatMap(Int.init),
+        if config.server.maxBodyBytes > 0, let length = head.headers.first("content-length").flatMap(Int.init),
             length > config.server.maxBodyBytes
         {
             return answerEarly(.payloadTooLarge, head: head, receivedAt: receivedAt)
@@ -48,7 +48,7 @@ extension ClientHandler {
         let exchange = Exchange(
             head: head, runtime: runtime, target: target, match: match, now: runtime.clock.now(), startedAt: receivedAt)
         self.exchange = exchange
-        if exchange.upgradeToken == nil, head.headers.contains(name: "upgrade") {
+        if exchange.upgradeToken == nil, head.headers.contains("upgrade") {
             // Proxied as a plain request, then closed: the request decoder stops parsing after
             // a request that asks for an upgrade, so nothing more can be read on this connection.
             machine.endKeepAlive()
@@ -59,8 +59,8 @@ extension ClientHandler {
         let stateChanging = head.method == .POST || head.method == .PUT || head.method == .PATCH || head.method == .DELETE
         if match.access == .session, stateChanging,
             case .refuse(let reason) = runtime.crossOrigin.check(
-                method: head.method.rawValue, access: match.access, secFetchSite: head.headers.first(name: "sec-fetch-site"),
-                origin: head.headers.first(name: "origin"), host: head.headers.first(name: "host"))
+                method: head.method.rawValue, access: match.access, secFetchSite: head.headers.first("sec-fetch-site"),
+                origin: head.headers.first("origin"), host: head.headers.first("host"))
         {
             runtime.logger.info(
                 "cross-origin request refused", metadata: ["reason": "\(reason.rawValue)", "request_id": "\(exchange.requestID)"])
@@ -69,7 +69,7 @@ extension ClientHandler {
 
         var cookieValues: [Substring] = []
         // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.
-        for header in head.headers["cookie"] {
+        for header in head.headers.values("cookie") {
             cookieValues += CookieHeader.values(named: config.cookie.name, in: header).map { Substring($0) }
         }
         guard !cookieValues.isEmpty else {
@@ -130,7 +130,7 @@ extension ClientHandler {
         let rule = exchange.match.rule
         let loginURL = rule?.loginURL ?? routes.loginURL
         let mode = rule?.unauthenticated ?? .auto
-        let wantsHTML = exchange.head.headers[canonicalForm: "accept"].contains { $0.lowercased().contains("text/html") }
+        let wantsHTML = exchange.head.headers.values("accept").contains { $0.lowercased().contains("text/html") }
         let redirect = mode == .redirect || (mode == .auto && wantsHTML)
         let clear: [(String, String)] = exchange.presentedCookie ? [("Set-Cookie", exchange.runtime.clearCookie())] : []
         guard redirect, let loginURL else {
@@ -164,7 +164,7 @@ extension ClientHandler {
         }
     }
 
-    private func writeUpstream(_ part: HTTPServerRequestPart, to connection: UpstreamConnection) {
+    private func writeUpstream(_ part: RequestPart, to connection: UpstreamConnection) {
         switch part {
         case .head: break
         case .body(let buffer): connection.writeBody(buffer)
@@ -173,7 +173,7 @@ extension ClientHandler {
     }
 
     /// Performs what the machine said about a request body part or end.
-    func relay(_ part: HTTPServerRequestPart, action: ClientConnectionStateMachine.Action, exchange: Exchange) {
+    func relay(_ part: RequestPart, action: ClientConnectionStateMachine.Action, exchange: Exchange) {
         switch action {
         case .bufferRequestPart:
             exchange.pendingRequestParts.append(part)
@@ -227,7 +227,7 @@ extension ClientHandler {
     // MARK: local answers
 
     /// Answers a request that never became an exchange (bad target, oversized head); closes.
-    private func answerEarly(_ response: LocalResponse, head: HTTPRequestHead, receivedAt: NIODeadline) {
+    private func answerEarly(_ response: LocalResponse, head: RequestHead, receivedAt: NIODeadline) {
         events.requestEnded()
         events.requestAnswered(
             rule: .rejected, method: ProxyEvents.MethodLabel(head.method), status: Int(response.status.code),

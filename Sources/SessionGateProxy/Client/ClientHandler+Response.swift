@@ -4,7 +4,7 @@ import NIOHTTP1
 import SessionGateCore
 
 extension ClientHandler: UpstreamDelegate {
-    func upstreamResponsePart(_ part: HTTPClientResponsePart) {
+    func upstreamResponsePart(_ part: ResponsePart) {
         guard let exchange, let context else { return }
         switch part {
         case .head(let head):
@@ -19,8 +19,9 @@ extension ClientHandler: UpstreamDelegate {
             if head.status == .switchingProtocols {
                 guard let token = exchange.upgradeToken,
                     UpgradePolicy.acceptsSwitch(
-                        token: token, responseUpgrade: head.headers["upgrade"], responseAccept: head.headers["sec-websocket-accept"],
-                        requestKey: exchange.head.headers.first(name: "sec-websocket-key"))
+                        token: token, responseUpgrade: head.headers.values("upgrade"),
+                        responseAccept: head.headers.values("sec-websocket-accept"),
+                        requestKey: exchange.head.headers.first("sec-websocket-key"))
                 else {
                     // A switch nobody asked for, to another protocol, or with a wrong accept key:
                     // never a tunnel (the bytes after it would bypass every route rule).
@@ -56,7 +57,7 @@ extension ClientHandler: UpstreamDelegate {
             self.exchange = nil
             Tunnel.join(client: context.channel, upstream: upstream.channel, upstreamHandler: upstream.handler)
         case .bufferResponsePart:
-            exchange.pendingResponseParts.append(.end(nil))
+            exchange.pendingResponseParts.append(.end)
         case .finishResponse(let release, let close):
             finishResponse(exchange, releaseUpstream: release, close: close, context: context)
         case .finishResponseEarly:
@@ -100,12 +101,12 @@ extension ClientHandler: UpstreamDelegate {
 
     /// Looks at the response head: directives decide what happens to the session before the head
     /// (with its Set-Cookie) may leave.
-    private func receiveResponseHead(_ head: HTTPResponseHead, exchange: Exchange) {
+    private func receiveResponseHead(_ head: ResponseHead, exchange: Exchange) {
         let runtime = exchange.runtime
         let directives: SessionDirectives
         switch SessionDirectives.parse(
-            set: head.headers["x-session-set"], action: head.headers["x-session-action"],
-            lifetime: head.headers["x-session-lifetime"])
+            set: head.headers.values("x-session-set"), action: head.headers.values("x-session-action"),
+            lifetime: head.headers.values("x-session-lifetime"))
         {
         case .success(let parsed): directives = parsed
         case .failure(let error):
@@ -135,9 +136,9 @@ extension ClientHandler: UpstreamDelegate {
         let now = exchange.now
         let client = ClientInfo(
             ip: ClientAddress.resolve(
-                peer: peer, forwardedFor: exchange.head.headers["x-forwarded-for"],
+                peer: peer, forwardedFor: exchange.head.headers.values("x-forwarded-for"),
                 trustedProxies: runtime.config.server.trustedProxies),
-            userAgent: exchange.head.headers.first(name: "user-agent"))
+            userAgent: exchange.head.headers.first("user-agent"))
         guard let loop = context?.eventLoop else { return }
         let observation = StoreCall.Observation(events: events, backend: runtime.config.store.backend, operation: .write)
         StoreCall.run(on: loop, timeout: runtime.config.store.timeout, observe: observation) {
@@ -168,22 +169,36 @@ extension ClientHandler: UpstreamDelegate {
     }
 
     /// `flushNow`: called from a store callback, where no upstream read-complete will follow.
-    private func sendResponseHead(_ upstreamHead: HTTPResponseHead, exchange: Exchange, cookie: CookieChange, flushNow: Bool) {
+    private func sendResponseHead(_ upstreamHead: ResponseHead, exchange: Exchange, cookie: CookieChange, flushNow: Bool) {
         guard let context else { return }
         let runtime = exchange.runtime
-        var head = context.channel.allocator.buffer(capacity: 512)
+        let fields = upstreamHead.headers
+        var head = context.channel.allocator.buffer(capacity: 256 + fields.bytes.readableBytes)
         HTTPWire.writeStatusLine(exchange.head.version, upstreamHead.status, into: &head)
-        let nominated = runtime.headerPolicy.connectionNominated(upstreamHead.headers["connection"])
         var hasLength = false
-        for (name, value) in upstreamHead.headers {
-            let lower = name.lowercased()
-            // `Connection: close` from the upstream: its decoder already forbade reuse.
-            if lower == "connection" { continue }
-            if lower == "content-length" { hasLength = true }
-            if lower.hasPrefix("x-session-") || lower == "transfer-encoding" { continue }
-            if HeaderPolicy.isHopByHop(lower) || nominated.contains(lower) { continue }
-            if lower == "set-cookie", SetCookie.setsCookie(named: runtime.config.cookie.name, headerValue: value) { continue }
-            HTTPWire.writeHeader(name, value, into: &head)
+        // Each kept field is copied from the upstream's own bytes.
+        fields.withBytes { bytes in
+            let nominated = runtime.headerPolicy.connectionNominated(fields: fields.ranges, in: bytes)
+            for field in fields.ranges {
+                let name = field.name
+                // `Connection: close` from the upstream: its decoder already forbade reuse.
+                if HeaderName.equals(name, "connection", in: bytes) { continue }
+                if HeaderName.equals(name, "content-length", in: bytes) { hasLength = true }
+                if HeaderName.hasPrefix(name, "x-session-", in: bytes) || HeaderName.equals(name, "transfer-encoding", in: bytes) {
+                    continue
+                }
+                if HeaderPolicy.isHopByHop(UnsafeRawBufferPointer(rebasing: bytes[name]))
+                    || (!nominated.isEmpty && HeadFields.isNamed(name, by: nominated, in: bytes))
+                {
+                    continue
+                }
+                if HeaderName.equals(name, "set-cookie", in: bytes),
+                    SetCookie.setsCookie(named: runtime.config.cookie.name, headerValue: HeadFields.text(field.value, in: bytes))
+                {
+                    continue
+                }
+                HTTPWire.writeField(field, of: bytes, into: &head)
+            }
         }
         switch cookie {
         case .keep: break
@@ -286,13 +301,15 @@ extension ClientHandler: UpstreamDelegate {
 
     // MARK: tunnelling
 
-    private func startTunnel(_ exchange: Exchange, head: HTTPResponseHead, context: ChannelHandlerContext) {
+    private func startTunnel(_ exchange: Exchange, head: ResponseHead, context: ChannelHandlerContext) {
         guard exchange.upstream != nil else { return }
         machine.switchedProtocols()
         var response = context.channel.allocator.buffer(capacity: 256)
         HTTPWire.writeStatusLine(exchange.head.version, .switchingProtocols, into: &response)
-        for (name, value) in head.headers where !name.lowercased().hasPrefix("x-session-") {
-            HTTPWire.writeHeader(name, value, into: &response)
+        head.headers.withBytes { bytes in
+            for field in head.headers.ranges where !HeaderName.hasPrefix(field.name, "x-session-", in: bytes) {
+                HTTPWire.writeField(field, of: bytes, into: &response)
+            }
         }
         HTTPWire.endHead(into: &response)
         context.writeAndFlush(wrapOutboundOut(response), promise: nil)

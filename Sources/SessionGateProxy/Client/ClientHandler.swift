@@ -14,7 +14,7 @@ import SessionGateCore
 /// response ended wait in `pipelined`, with reads paused, and are replayed in order when it ends
 /// (no `HTTPServerPipelineHandler` in front: one handler less for every message of every request).
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundIn = RequestPart
     /// Nothing is written through this handler from behind it; it writes responses as bytes
     /// (`HTTPWire`, no response encoder in the pipeline) and intercepts `read()`.
     typealias OutboundIn = ByteBuffer
@@ -28,7 +28,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The data of the current exchange (its request, session, upstream connection, timings).
     var exchange: Exchange?
     /// Parts of requests that arrived while the current exchange's request had already ended.
-    private var pipelined: [HTTPServerRequestPart] = []
+    private var pipelined: [RequestPart] = []
     private var replayScheduled = false
     var context: ChannelHandlerContext?
     var peer: String?
@@ -82,12 +82,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         applyPolicies()
     }
 
-    private func receive(_ part: HTTPServerRequestPart, context: ChannelHandlerContext) {
+    private func receive(_ part: RequestPart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head):
             let request = ClientConnectionStateMachine.Request(
-                keepAlive: head.isKeepAlive, announcesBody: Exchange.announcesBody(head),
-                expectsContinue: head.headers.first(name: "expect")?.lowercased() == "100-continue")
+                keepAlive: head.isKeepAlive, announcesBody: head.announcesBody,
+                expectsContinue: head.headers.first("expect", is: "100-continue"))
             switch machine.requestHead(request) {
             case .route: begin(head, context: context)
             case .queuePipelined: pipelined.append(part)

@@ -1,12 +1,11 @@
 import NIOCore
-import NIOHTTP1
 import SessionGateCore
 
 /// The data of one request/response exchange on a client connection: the request, its route,
 /// session and upstream connection, and what the access log and metrics report. Its state (what
 /// happens next) is the connection's `ClientConnectionStateMachine`, never a field here.
 final class Exchange {
-    let head: HTTPRequestHead
+    let head: RequestHead
     let runtime: ProxyRuntime
     let target: NormalizedTarget
     let match: RouteMatch
@@ -18,8 +17,8 @@ final class Exchange {
     /// A session cookie came with the request (whether or not it led to a session).
     var presentedCookie = false
     var requestBodyBytes = 0
-    var pendingRequestParts: [HTTPServerRequestPart] = []
-    var pendingResponseParts: [HTTPClientResponsePart] = []
+    var pendingRequestParts: [RequestPart] = []
+    var pendingResponseParts: [ResponsePart] = []
     var upstream: UpstreamConnection?
     /// The response to the client is framed chunked by the proxy (no length from the upstream).
     var responseChunked = false
@@ -38,7 +37,7 @@ final class Exchange {
     var loadStartedAt: NIODeadline?
 
     init(
-        head: HTTPRequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds,
+        head: RequestHead, runtime: ProxyRuntime, target: NormalizedTarget, match: RouteMatch, now: UnixSeconds,
         startedAt: NIODeadline = .now()
     ) {
         self.head = head
@@ -47,15 +46,11 @@ final class Exchange {
         self.target = target
         self.match = match
         self.now = now
-        self.upgradeToken = UpgradePolicy.requestedToken(
-            upgradeValues: head.headers["upgrade"], connectionValues: head.headers["connection"],
-            allowed: runtime.config.server.upgrades)
-        self.requestID = RequestID.accept(head.headers.first(name: "x-request-id"))
-    }
-
-    /// Whether the head announces a body (`Content-Length` other than 0, or `Transfer-Encoding`).
-    static func announcesBody(_ head: HTTPRequestHead) -> Bool {
-        if let length = head.headers.first(name: "content-length") { return length != "0" }
-        return head.headers.contains(name: "transfer-encoding")
+        self.upgradeToken =
+            head.headers.contains("upgrade")
+            ? UpgradePolicy.requestedToken(
+                upgradeValues: head.headers.values("upgrade"), connectionValues: head.headers.values("connection"),
+                allowed: runtime.config.server.upgrades) : nil
+        self.requestID = RequestID.accept(head.headers.first("x-request-id"))
     }
 }

@@ -25,16 +25,15 @@ enum ForwardedRequest {
     }
 
     static func head(
-        for head: HTTPRequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
+        for head: RequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
         peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String
     ) -> Head {
         let policy = runtime.headerPolicy
         let config = runtime.config
-        let nominated = policy.connectionNominated(head.headers["connection"])
         let trusted = peer.map { address in config.server.trustedProxies.contains { $0.contains(address) } } ?? false
         let cookieName = config.cookie.name
 
-        var buffer = ByteBufferAllocator().buffer(capacity: 512 + head.uri.utf8.count + (session == nil ? 0 : 1024))
+        var buffer = ByteBufferAllocator().buffer(capacity: 512 + head.headers.bytes.readableBytes + (session == nil ? 0 : 1024))
         buffer.writeString(head.method.rawValue)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(config.upstream.url.basePath)
@@ -51,51 +50,58 @@ enum ForwardedRequest {
         var host: String?
         var hasBodyFraming = false
         var keptContentLength = false
-        for (name, value) in head.headers {
-            let field = Self.field(name)
-            switch field {
-            case .requestID:
-                continue  // replaced by the exchange's id below
-            case .forwardedFor:
-                if trusted { inboundForwardedFor.append(value) }
-                continue
-            case .forwardedProto:
-                if trusted { inboundProto = value }
-                continue
-            case .forwardedHost:
-                if trusted { inboundHost = value }
-                continue
-            case .forwarded:
-                if trusted { HTTPWire.writeHeader(name, value, into: &buffer) }
-                continue
-            case .cookie:
-                if let rest = CookieHeader.removing(named: cookieName, from: value) {
-                    HTTPWire.writeHeader(name, rest, into: &buffer)
+        // Each kept field is copied from the client's own bytes (name and value as they came).
+        head.headers.withBytes { bytes in
+            let nominated = policy.connectionNominated(fields: head.headers.ranges, in: bytes)
+            for field in head.headers.ranges {
+                let kind = Self.field(field.name, in: bytes)
+                switch kind {
+                case .requestID:
+                    continue  // replaced by the exchange's id below
+                case .forwardedFor:
+                    if trusted { inboundForwardedFor.append(HeadFields.text(field.value, in: bytes)) }
+                    continue
+                case .forwardedProto:
+                    if trusted { inboundProto = HeadFields.text(field.value, in: bytes) }
+                    continue
+                case .forwardedHost:
+                    if trusted { inboundHost = HeadFields.text(field.value, in: bytes) }
+                    continue
+                case .forwarded:
+                    if trusted { HTTPWire.writeField(field, of: bytes, into: &buffer) }
+                    continue
+                case .cookie:
+                    if let rest = CookieHeader.removing(named: cookieName, from: HeadFields.text(field.value, in: bytes)) {
+                        HTTPWire.writeField(UnsafeRawBufferPointer(rebasing: bytes[field.name]), rest, into: &buffer)
+                    }
+                    continue
+                case .expect:
+                    continue  // the proxy answers 100-continue itself
+                case .transferEncoding:
+                    hasBodyFraming = true
+                    continue  // re-framed below
+                case .contentLength:
+                    hasBodyFraming = true
+                case .upgrade:
+                    continue  // only an allow-listed token is forwarded (below); never h2c
+                case .host:
+                    if host == nil { host = HeadFields.text(field.value, in: bytes) }
+                case .other:
+                    break
                 }
-                continue
-            case .expect:
-                continue  // the proxy answers 100-continue itself
-            case .transferEncoding:
-                hasBodyFraming = true
-                continue  // re-framed below
-            case .contentLength:
-                hasBodyFraming = true
-            case .upgrade:
-                continue  // only an allow-listed token is forwarded (below); never h2c
-            case .host:
-                if host == nil { host = value }
-            case .other:
-                break
+                // Every check below ignores ASCII case (names are tokens: ASCII only).
+                let name = UnsafeRawBufferPointer(rebasing: bytes[field.name])
+                if HeaderPolicy.isHopByHop(name) || policy.isSpoofable(name)
+                    || (!nominated.isEmpty && HeadFields.isNamed(field.name, by: nominated, in: bytes))
+                {
+                    continue
+                }
+                // Method/URL overrides always; forwarding headers in `_`/`.` spellings (which CGI and
+                // WSGI servers fold into the same variable) from untrusted peers.
+                if HeaderPolicy.isAlwaysRemoved(name) || (!trusted && HeaderPolicy.isForwardingHeader(name)) { continue }
+                if kind == .contentLength { keptContentLength = true }
+                HTTPWire.writeField(field, of: bytes, into: &buffer)
             }
-            // Every check below ignores ASCII case (names are tokens: ASCII only).
-            if HeaderPolicy.isHopByHop(name) || policy.isSpoofable(name) || (!nominated.isEmpty && Self.isNominated(name, nominated)) {
-                continue
-            }
-            // Method/URL overrides always; forwarding headers in `_`/`.` spellings (which CGI and
-            // WSGI servers fold into the same variable) from untrusted peers.
-            if HeaderPolicy.isAlwaysRemoved(name) || (!trusted && HeaderPolicy.isForwardingHeader(name)) { continue }
-            if field == .contentLength { keptContentLength = true }
-            HTTPWire.writeHeader(name, value, into: &buffer)
         }
         let isUpgrade = upgradeToken != nil
         if let upgradeToken {
@@ -156,44 +162,22 @@ enum ForwardedRequest {
         return text
     }
 
-    private static func field(_ name: String) -> Field {
-        switch name.utf8.count {
-        case 4: return named(name, "host") ? .host : .other
-        case 6: return named(name, "cookie") ? .cookie : named(name, "expect") ? .expect : .other
-        case 7: return named(name, "upgrade") ? .upgrade : .other
-        case 9: return named(name, "forwarded") ? .forwarded : .other
-        case 12: return named(name, "x-request-id") ? .requestID : .other
+    /// What the field named at `name` is to the loop above (matched ignoring ASCII case).
+    private static func field(_ name: Range<Int>, in bytes: UnsafeRawBufferPointer) -> Field {
+        func named(_ lower: StaticString) -> Bool { HeaderName.equals(name, lower, in: bytes) }
+        switch name.count {
+        case 4: return named("host") ? .host : .other
+        case 6: return named("cookie") ? .cookie : named("expect") ? .expect : .other
+        case 7: return named("upgrade") ? .upgrade : .other
+        case 9: return named("forwarded") ? .forwarded : .other
+        case 12: return named("x-request-id") ? .requestID : .other
         case 14:
             // `HTTP2-Settings` belongs to the h2c upgrade, never forwarded.
-            return named(name, "content-length") ? .contentLength : named(name, "http2-settings") ? .upgrade : .other
-        case 15: return named(name, "x-forwarded-for") ? .forwardedFor : .other
-        case 16: return named(name, "x-forwarded-host") ? .forwardedHost : .other
-        case 17:
-            return named(name, "transfer-encoding") ? .transferEncoding : named(name, "x-forwarded-proto") ? .forwardedProto : .other
+            return named("content-length") ? .contentLength : named("http2-settings") ? .upgrade : .other
+        case 15: return named("x-forwarded-for") ? .forwardedFor : .other
+        case 16: return named("x-forwarded-host") ? .forwardedHost : .other
+        case 17: return named("transfer-encoding") ? .transferEncoding : named("x-forwarded-proto") ? .forwardedProto : .other
         default: return .other
-        }
-    }
-
-    /// Whether `name` is `lower` (lower-case ASCII), ignoring ASCII case.
-    private static func named(_ name: String, _ lower: StaticString) -> Bool {
-        let expected = UnsafeRawBufferPointer(start: lower.utf8Start, count: lower.utf8CodeUnitCount)
-        guard name.utf8.count == expected.count else { return false }
-        var index = 0
-        for byte in name.utf8 {
-            let folded = byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
-            guard folded == expected[index] else { return false }
-            index += 1
-        }
-        return true
-    }
-
-    /// Whether `Connection` named `name` (`nominated` is lower case).
-    private static func isNominated(_ name: String, _ nominated: [String]) -> Bool {
-        nominated.contains { candidate in
-            candidate.utf8.count == name.utf8.count
-                && zip(name.utf8, candidate.utf8).allSatisfy { byte, lower in
-                    (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte) == lower
-                }
         }
     }
 }

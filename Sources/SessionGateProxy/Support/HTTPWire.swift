@@ -1,5 +1,6 @@
 import NIOCore
 import NIOHTTP1
+import SessionGateCore
 
 /// HTTP/1.1 message heads and chunked framing written straight into `ByteBuffer`s. The data plane
 /// builds its outgoing heads while it filters the incoming ones, so no `HTTPHeaders` value is
@@ -8,7 +9,6 @@ import NIOHTTP1
 /// (constants, and session values checked for control characters by `ForwardedRequest`).
 enum HTTPWire {
     private static let crlf: StaticString = "\r\n"
-    private static let separator: StaticString = ": "
 
     /// `HTTP/1.x 200 OK\r\n`
     static func writeStatusLine(_ version: HTTPVersion, _ status: HTTPResponseStatus, into buffer: inout ByteBuffer) {
@@ -21,47 +21,40 @@ enum HTTPWire {
 
     /// `Name: value\r\n`
     static func writeHeader(_ name: String, _ value: String, into buffer: inout ByteBuffer) {
-        let copied = name.utf8.withContiguousStorageIfAvailable { name in
-            writeField(UnsafeRawBufferPointer(name), value, into: &buffer)
-        }
-        guard copied != true else { return }
-        buffer.writeString(name)
-        buffer.writeStaticString(separator)
-        buffer.writeString(value)
-        buffer.writeStaticString(crlf)
+        var name = name
+        name.withUTF8 { writeField(UnsafeRawBufferPointer($0), value, into: &buffer) }
     }
 
     /// `Name: value\r\n` with a static name.
     static func writeHeader(_ name: StaticString, _ value: String, into buffer: inout ByteBuffer) {
-        if name.hasPointerRepresentation,
-            writeField(UnsafeRawBufferPointer(start: name.utf8Start, count: name.utf8CodeUnitCount), value, into: &buffer)
-        {
-            return
-        }
-        buffer.writeStaticString(name)
-        buffer.writeStaticString(separator)
-        buffer.writeString(value)
-        buffer.writeStaticString(crlf)
+        name.withUTF8Buffer { writeField(UnsafeRawBufferPointer($0), value, into: &buffer) }
     }
 
-    /// Copies a whole field line in one step (one capacity check, one exclusivity check, instead
-    /// of four of each); false, having written nothing, when `value` is not contiguous UTF-8
-    /// (native Swift strings are).
-    private static func writeField(_ name: UnsafeRawBufferPointer, _ value: String, into buffer: inout ByteBuffer) -> Bool {
-        let copied = value.utf8.withContiguousStorageIfAvailable { value in
-            let valueStart = name.count + 2
-            let valueEnd = valueStart + value.count
-            return buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: valueEnd + 2) { out in
-                UnsafeMutableRawBufferPointer(rebasing: out[0..<name.count]).copyMemory(from: name)
-                out[name.count] = UInt8(ascii: ":")
-                out[name.count + 1] = UInt8(ascii: " ")
-                UnsafeMutableRawBufferPointer(rebasing: out[valueStart..<valueEnd]).copyMemory(from: UnsafeRawBufferPointer(value))
-                out[valueEnd] = UInt8(ascii: "\r")
-                out[valueEnd + 1] = UInt8(ascii: "\n")
-                return valueEnd + 2
-            }
+    /// `Name: value\r\n` with a name read in place, copied in one step (one capacity check, one
+    /// exclusivity check, instead of four of each).
+    static func writeField(_ name: UnsafeRawBufferPointer, _ value: String, into buffer: inout ByteBuffer) {
+        var value = value
+        value.withUTF8 { writeField(name, UnsafeRawBufferPointer($0), into: &buffer) }
+    }
+
+    /// `Name: value\r\n` from bytes (a field of a parsed head, copied as it came).
+    static func writeField(_ name: UnsafeRawBufferPointer, _ value: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        let valueStart = name.count + 2
+        let valueEnd = valueStart + value.count
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: valueEnd + 2) { out in
+            UnsafeMutableRawBufferPointer(rebasing: out[0..<name.count]).copyMemory(from: name)
+            out[name.count] = UInt8(ascii: ":")
+            out[name.count + 1] = UInt8(ascii: " ")
+            UnsafeMutableRawBufferPointer(rebasing: out[valueStart..<valueEnd]).copyMemory(from: value)
+            out[valueEnd] = UInt8(ascii: "\r")
+            out[valueEnd + 1] = UInt8(ascii: "\n")
+            return valueEnd + 2
         }
-        return copied != nil
+    }
+
+    /// The field at `field` of a parsed head's `bytes`, as `Name: value\r\n`.
+    static func writeField(_ field: RequestHeadLayout.Field, of bytes: UnsafeRawBufferPointer, into buffer: inout ByteBuffer) {
+        writeField(UnsafeRawBufferPointer(rebasing: bytes[field.name]), UnsafeRawBufferPointer(rebasing: bytes[field.value]), into: &buffer)
     }
 
     /// The blank line that ends a head.

@@ -3,7 +3,7 @@ import NIOHTTP1
 
 /// Receives what one upstream connection produces while it serves a request.
 protocol UpstreamDelegate: AnyObject {
-    func upstreamResponsePart(_ part: HTTPClientResponsePart)
+    func upstreamResponsePart(_ part: ResponsePart)
     func upstreamFailed(_ error: any Error)
     func upstreamWritabilityChanged(isWritable: Bool)
     /// The current read from the upstream socket is done: a good moment to flush the client.
@@ -14,7 +14,7 @@ protocol UpstreamDelegate: AnyObject {
 /// to the client connection that currently owns it and holds `read()` while that client cannot
 /// take more bytes (backpressure from a slow client reaches the upstream socket).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ResponsePart
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 

@@ -106,6 +106,8 @@ enum RawClientError: Error { case timeout, closedWithoutResponse }
 /// One parsed HTTP/1.x response.
 struct RawResponse: Sendable {
     var status: Int
+    /// The status line's reason phrase.
+    var reason = ""
     var headers: [(name: String, value: String)]
     var body: [UInt8]
 
@@ -132,6 +134,7 @@ struct RawResponse: Sendable {
             headers.append((String(line[..<colon]), String(line[line.index(after: colon)...]).trimmingCharacters(in: " ")))
         }
         var response = RawResponse(status: status, headers: headers, body: [])
+        response.reason = statusLine.dropFirst(2).joined(separator: " ")
         let bodyStart = headEnd + 4
         if (100..<200).contains(status) && status != 101 || status == 204 || status == 304 || headRequest {
             return (response, bodyStart)

@@ -4,8 +4,8 @@ import SessionGateCore
 
 /// The upstream side's response decoder: our own codec (`ResponseHeadParser`,
 /// `ResponseBodyFraming`, `ChunkedBodyDecoder`) in place of NIO's llhttp-based
-/// `HTTPResponseDecoder`, with the same contract for `UpstreamHandler`: `.head`, `.body`, `.end`
-/// per response; interim (1xx) answers dropped; a `101` handed over with its `.end`, then nothing
+/// `HTTPResponseDecoder`, with the same contract for `UpstreamHandler`: `.head` (a `ResponseHead`:
+/// the head's own bytes and where its fields are), `.body`, `.end` per response; interim (1xx) answers dropped; a `101` handed over with its `.end`, then nothing
 /// more parsed (the tunnel takes the bytes); any malformed or ambiguous response an error. It knows
 /// which responses answer a HEAD from `expectResponse(toHEAD:)`, called for every request written.
 ///
@@ -17,7 +17,7 @@ import SessionGateCore
 /// another client's response. The verdict is set before the response's `.end` is handed over, so
 /// the pool sees it when the response is released.
 final class HTTP1ResponseDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPClientResponsePart
+    typealias InboundOut = ResponsePart
 
     private enum State {
         case head
@@ -115,7 +115,7 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         scannedHeadBytes = buffer.readableBytes
         guard lineEnded || buffer.readableBytes >= parser.maxHeadBytes else { return .needMoreData }
         let isHEAD = requestsWereHEAD.first ?? false
-        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(HTTPResponseHead, ResponseBodyFraming, Int)?, Error> in
+        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(ResponseHeadLayout, ResponseBodyFraming)?, Error> in
             switch parser.parse(bytes) {
             case .incomplete: return .success(nil)
             case .invalid(let error):
@@ -125,20 +125,24 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
                 case .failure: return .failure(HTTPParserError.unexpectedContentLength)
                 case .success(let framing):
                     if Self.closesConnection(layout, in: bytes) { forbidReuse() }
-                    return .success((Self.head(layout, in: bytes), framing, layout.length))
+                    return .success((layout, framing))
                 }
             }
         }
-        guard let (head, framing, length) = try parsed.get() else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: length)
+        guard let (layout, framing) = try parsed.get() else { return .needMoreData }
         scannedHeadBytes = 0
-        if framing == .interim { return .continue }  // dropped, as NIO's default strategy does
+        if framing == .interim {
+            buffer.moveReaderIndex(forwardBy: layout.length)
+            return .continue  // dropped, as NIO's default strategy does
+        }
         if framing == .untilClose || framing == .switching { forbidReuse() }
+        // The head's bytes leave the read buffer as a slice (no copy); the layout indexes them.
+        let head = ResponseHead(bytes: buffer.readSlice(length: layout.length)!, layout: layout)
         context.fireChannelRead(wrapInboundOut(.head(head)))
         switch framing {
         case .interim: break
         case .switching:
-            context.fireChannelRead(wrapInboundOut(.end(nil)))
+            context.fireChannelRead(wrapInboundOut(.end))
             state = .switched
         case .none: end(context: context, buffer: &buffer)
         case .length(let count): state = .fixedBody(remaining: count)
@@ -165,7 +169,7 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
         if buffer.readableBytes > 0 { forbidReuse() }
         if !requestsWereHEAD.isEmpty { requestsWereHEAD.removeFirst() }
         state = .head
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelRead(wrapInboundOut(.end))
     }
 
     /// `Connection: close`, or HTTP/1.0 without `keep-alive` (read on the bytes, no strings).
@@ -178,15 +182,5 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
             }
         }
         return closes
-    }
-
-    private static func head(_ layout: ResponseHeadLayout, in bytes: UnsafeRawBufferPointer) -> HTTPResponseHead {
-        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(layout.fields.count)
-        for field in layout.fields { fields.append((text(field.name), text(field.value))) }
-        return HTTPResponseHead(
-            version: HTTPVersion(major: 1, minor: layout.minorVersion),
-            status: HTTPResponseStatus(statusCode: layout.status, reasonPhrase: text(layout.reason)), headers: HTTPHeaders(fields))
     }
 }

@@ -4,8 +4,9 @@ import SessionGateCore
 
 /// The client side's request decoder: our own codec (`RequestHeadParser`, `RequestBodyFraming`,
 /// `ChunkedBodyDecoder` in the core, fuzzed differentially against llhttp) in place of NIO's
-/// llhttp-based `HTTPRequestDecoder`. It hands `ClientHandler` the same parts NIO's decoder did,
-/// with the same errors for the same cases:
+/// llhttp-based `HTTPRequestDecoder`. It hands `ClientHandler` a `RequestHead` (the head's own
+/// bytes, sliced off the read buffer, and where its parts are: no `String` per header), then the
+/// body's pieces and the end, with NIO's errors for the same cases:
 /// - a malformed or ambiguous head or body → `HTTPParserError` (400), a head past the limits →
 ///   `.headerOverflow` (431);
 /// - any byte after a request that closes the connection (`Connection: close`, HTTP/1.0 without
@@ -14,7 +15,7 @@ import SessionGateCore
 ///   nothing more is parsed (what follows belongs to the tunnel, or is dropped).
 /// Trailers are read and dropped.
 final class HTTP1RequestDecoder: ByteToMessageDecoder {
-    typealias InboundOut = HTTPServerRequestPart
+    typealias InboundOut = RequestPart
 
     private enum State {
         case head
@@ -80,23 +81,26 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         scannedHeadBytes = buffer.readableBytes
         guard lineEnded || buffer.readableBytes >= parser.limits.maxHeadBytes else { return .needMoreData }
 
-        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(HTTPRequestHead, RequestBodyFraming, After, Int)?, Error> in
+        let parsed = buffer.withUnsafeReadableBytes { bytes -> Result<(Parsed, RequestBodyFraming)?, Error> in
             switch parser.parse(bytes) {
             case .incomplete: return .success(nil)
             case .invalid(let error): return .failure(Self.parserError(error))
             case .complete(let layout):
                 switch RequestBodyFraming.decide(layout, in: bytes) {
                 case .failure(let error): return .failure(Self.parserError(error))
-                case .success(let framing):
-                    let (head, after) = Self.head(layout, in: bytes)
-                    return .success((head, framing, after, layout.length))
+                case .success(let framing): return .success((Self.facts(layout, in: bytes), framing))
                 }
             }
         }
-        guard let (head, framing, after, length) = try parsed.get() else { return .needMoreData }
-        buffer.moveReaderIndex(forwardBy: length)
+        guard let (facts, framing) = try parsed.get() else { return .needMoreData }
+        // The head's bytes leave the read buffer as a slice (no copy); the layout indexes them.
+        let bytes = buffer.readSlice(length: facts.layout.length)!
         scannedHeadBytes = 0
+        let announcesBody = framing != .none && framing != .length(0)
+        let head = RequestHead(
+            bytes: bytes, layout: facts.layout, method: facts.method, isKeepAlive: facts.after != .close, announcesBody: announcesBody)
         context.fireChannelRead(wrapInboundOut(.head(head)))
+        let after = facts.after
         if after == .stop {
             // llhttp hands over an upgrade request without its body and stops; so does this.
             end(.stop, context: context)
@@ -122,7 +126,7 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
     }
 
     private func end(_ after: After, context: ChannelHandlerContext) {
-        context.fireChannelRead(wrapInboundOut(.end(nil)))
+        context.fireChannelRead(wrapInboundOut(.end))
         switch after {
         case .nextRequest: state = .head
         case .stop: state = .stopped
@@ -130,11 +134,15 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
         }
     }
 
-    /// The head as `ClientHandler` takes it, and what follows the request.
-    private static func head(_ layout: RequestHeadLayout, in bytes: UnsafeRawBufferPointer) -> (HTTPRequestHead, After) {
-        func text(_ range: Range<Int>) -> String { String(decoding: UnsafeRawBufferPointer(rebasing: bytes[range]), as: UTF8.self) }
-        var fields: [(String, String)] = []
-        fields.reserveCapacity(layout.fields.count)
+    /// What the decoder decides from a head, read on its bytes.
+    private struct Parsed {
+        let layout: RequestHeadLayout
+        let method: HTTPMethod
+        let after: After
+    }
+
+    /// The method, and what follows the request: `Connection` tokens read in place.
+    private static func facts(_ layout: RequestHeadLayout, in bytes: UnsafeRawBufferPointer) -> Parsed {
         var closes = layout.minorVersion == 0
         var upgradeInConnection = false
         var hasUpgrade = false
@@ -148,14 +156,10 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             } else if HeaderName.equals(field.name, "upgrade", in: bytes) {
                 hasUpgrade = true
             }
-            fields.append((text(field.name), text(field.value)))
         }
-        let method = HTTPMethod(rawValue: text(layout.method))
-        let head = HTTPRequestHead(
-            version: HTTPVersion(major: 1, minor: layout.minorVersion), method: method, uri: text(layout.target),
-            headers: HTTPHeaders(fields))
+        let method = RequestHead.method(UnsafeRawBufferPointer(rebasing: bytes[layout.method]))
         let upgrades = (hasUpgrade && upgradeInConnection) || method == .CONNECT
-        return (head, upgrades ? .stop : closes ? .close : .nextRequest)
+        return Parsed(layout: layout, method: method, after: upgrades ? .stop : closes ? .close : .nextRequest)
     }
 
     private static func parserError(_ error: HTTP1HeadError) -> HTTPParserError {
