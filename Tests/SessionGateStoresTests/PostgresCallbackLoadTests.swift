@@ -3,6 +3,7 @@ import NIOPosix
 import PostgresNIO
 import SessionGateCore
 import SessionGateStores
+import Synchronization
 import Testing
 
 /// The callback load on an event loop's own connection, against the real PostgreSQL
@@ -26,6 +27,30 @@ import Testing
             #expect(there.onCallersLoop)
             #expect(try there.result.get()?.handle == session.handle)
             #expect(store.openLoopConnectionCount == 2)
+        }
+    }
+
+    /// Loads that find the loop's connections busy start another one (never more than the per-loop
+    /// bound); each connection runs the prepared load, and every answer is right.
+    @Test func busyLoopsOpenMoreConnectionsUpToTheBound() async throws {
+        try await withLoopStore { store, group, _ in
+            let session = try await store.create(data: ["user_id": "busy"], now: 1000)
+            let loop = group.next()
+            _ = try await loadStarted(store, session.ticket, now: 1001, on: loop)
+            let deadline = ContinuousClock.now + .seconds(20)
+            var answered = 0
+            while store.openLoopConnectionCount < 3, ContinuousClock.now < deadline {
+                // 24 loads started in one go: every connection gets several, so all are busy.
+                let answers = await burst(store, session.ticket, count: 24, on: loop)
+                for answer in answers {
+                    #expect(answer.onCallersLoop)
+                    #expect(try answer.result.get() == session)
+                }
+                answered += answers.count
+                try await Task.sleep(for: .milliseconds(20))
+            }
+            #expect(store.openLoopConnectionCount >= 3, "busy loads did not open more connections (\(answered) answered)")
+            #expect(store.openLoopConnectionCount <= 8)
         }
     }
 
@@ -124,6 +149,32 @@ import Testing
                     continuation.resume(returning: (result, loop.inEventLoop))
                 }
                 if !started { continuation.resume(returning: nil) }
+            }
+        }
+    }
+
+    /// `count` callback loads started together on `loop`; the answers of those that started.
+    private func burst(_ store: PostgresSessionStore, _ ticket: SessionTicket, count: Int, on loop: any EventLoop) async
+        -> [Answer]
+    {
+        await withCheckedContinuation { continuation in
+            loop.execute {
+                // pending counts started loads not yet answered, plus one until all are started.
+                let state = Mutex((answers: [Answer](), pending: 1))
+                @Sendable func settle(_ answer: Answer?) {
+                    let done = state.withLock { state -> [Answer]? in
+                        if let answer { state.answers.append(answer) }
+                        state.pending -= 1
+                        return state.pending == 0 ? state.answers : nil
+                    }
+                    if let done { continuation.resume(returning: done) }
+                }
+                for _ in 0..<count {
+                    state.withLock { $0.pending += 1 }
+                    let started = store.load(ticket, now: 1001) { result in settle((result, loop.inEventLoop)) }
+                    if !started { settle(nil) }
+                }
+                settle(nil)
             }
         }
     }

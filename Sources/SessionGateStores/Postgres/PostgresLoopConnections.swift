@@ -3,87 +3,129 @@ import NIOCore
 import PostgresNIO
 import Synchronization
 
-/// One PostgreSQL connection per event loop, for the loads the data plane starts on that loop
+/// A few PostgreSQL connections per event loop, for the loads the data plane starts on that loop
 /// (`PostgresSessionStore.load(_:now:completion:)`): the query is written and answered on the
-/// caller's thread, with no Task and no thread hop.
+/// caller's thread, with no Task and no thread hop, as a statement prepared once per connection
+/// (PostgreSQL neither parses nor plans it again).
 ///
-/// A loop's connection is made on its first load (which goes the async way while it connects).
-/// A failed query or a closed connection drops it; the next load connects again, at most once
-/// per `retryPause` after a failed attempt. postgres-nio queues the queries of one connection
-/// (one at a time on the wire, no pipelining), so past `maxInFlight` loads on a loop's
-/// connection the next ones go the async way (the pool) instead of waiting behind them.
+/// A loop starts with no connection; its first load (and every load that finds all of the loop's
+/// connections busy, up to `connectionsPerLoop` per loop and `maxConnections` in all) starts one
+/// more, and goes the async way (the
+/// pool) while it connects and prepares. A failed query or a closed connection drops it; the
+/// next load connects again, at most once per `retryPause` after a failed attempt. postgres-nio
+/// runs one query at a time per connection (queued, no pipelining), so a load takes the loop's
+/// least busy connection, and past `maxInFlight` queued on every one it goes the async way
+/// instead of waiting behind them.
 final class PostgresLoopConnections: Sendable {
-    static let maxInFlight = 4
+    /// At most this many connections per loop, and this many in all (a replica with many loops
+    /// gives each fewer, and never holds more than `maxConnections` besides its pool).
+    static let connectionsPerLoop = 8
+    static let maxConnections = 16
+    static let maxInFlight = 8
     static let retryPause = TimeAmount.seconds(1)
 
+    /// A connection and the load statement prepared on it, counted as running one more query
+    /// until `release`.
+    struct Lease: Sendable {
+        let connection: PostgresConnection
+        let load: PreparedQuery
+    }
+
     private enum Slot {
-        case connecting
-        case failed(retryAt: NIODeadline)
-        case ready(PostgresConnection, inFlight: Int)
+        case connecting(id: Int)
+        case ready(Lease, inFlight: Int)
+    }
+
+    private struct Loop {
+        var slots: [Slot] = []
+        var retryAt: NIODeadline?
     }
 
     private struct State {
-        var slots: [ObjectIdentifier: Slot] = [:]
+        var loops: [ObjectIdentifier: Loop] = [:]
         var closed = false
         var nextID = 0
     }
 
     private let configuration: PostgresConnection.Configuration
+    private let loadSQL: String
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(configuration: PostgresConnection.Configuration, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, loadSQL: String, logger: Logger) {
         self.configuration = configuration
+        self.loadSQL = loadSQL
         self.logger = logger
     }
 
-    /// The connection of `loop` (which must be the current one), counted as running one more
-    /// query until `release`. Nil when the load should go the async way: no connection yet
-    /// (one is then started), a closed one, too many loads in flight, or after `close()`.
-    func acquire(on loop: any EventLoop) -> PostgresConnection? {
+    /// The least busy connection of `loop` (which must be the current one). Nil when the load
+    /// should go the async way: none ready, all full, or after `close()`. Starts one more
+    /// connection when every ready one is busy and the loop has room for it.
+    func acquire(on loop: any EventLoop) -> Lease? {
         let key = ObjectIdentifier(loop)
-        let (connection, connectID) = state.withLock { state -> (PostgresConnection?, Int?) in
+        let (lease, connectID) = state.withLock { state -> (Lease?, Int?) in
             guard !state.closed else { return (nil, nil) }
-            switch state.slots[key] {
-            case .ready(let connection, let inFlight) where !connection.isClosed:
-                guard inFlight < Self.maxInFlight else { return (nil, nil) }
-                state.slots[key] = .ready(connection, inFlight: inFlight + 1)
-                return (connection, nil)
-            case .connecting:
-                return (nil, nil)
-            case .failed(let retryAt) where NIODeadline.now() < retryAt:
-                return (nil, nil)
-            case .ready, .failed, nil:
-                state.nextID += 1
-                state.slots[key] = .connecting
-                return (nil, state.nextID)
+            // Moved out and back, so its slots are changed in place (no copy of the array).
+            var entry = state.loops.removeValue(forKey: key) ?? Loop()
+            defer { state.loops[key] = entry }
+            var best: (index: Int, inFlight: Int)?
+            var connecting = false
+            for (index, slot) in entry.slots.enumerated() {
+                switch slot {
+                case .connecting: connecting = true
+                case .ready(let lease, let inFlight):
+                    if !lease.connection.isClosed, inFlight < Self.maxInFlight, inFlight < (best?.inFlight ?? .max) {
+                        best = (index, inFlight)
+                    }
+                }
             }
+            var connectID: Int?
+            let mayConnect = entry.retryAt.map { NIODeadline.now() >= $0 } ?? true
+            if (best?.inFlight ?? 1) > 0, !connecting, mayConnect, entry.slots.count < Self.connectionsPerLoop,
+                state.loops.values.reduce(entry.slots.count, { $0 + $1.slots.count }) < Self.maxConnections
+            {
+                state.nextID += 1
+                connectID = state.nextID
+                entry.slots.append(.connecting(id: state.nextID))
+            }
+            guard let best, case .ready(let lease, let inFlight) = entry.slots[best.index] else { return (nil, connectID) }
+            entry.slots[best.index] = .ready(lease, inFlight: inFlight + 1)
+            return (lease, connectID)
         }
         if let connectID { connect(on: loop, key: key, id: connectID) }
-        return connection
+        return lease
     }
 
-    /// Ends one query of `acquire`. A failed query drops the connection (it is closed; the
-    /// loop's next load connects again).
-    func release(_ connection: PostgresConnection, on loop: any EventLoop, failed: Bool) {
+    /// Ends one query of `acquire`. A failed query drops the connection (it is closed; a later
+    /// load connects again).
+    func release(_ lease: Lease, on loop: any EventLoop, failed: Bool) {
         let key = ObjectIdentifier(loop)
-        let drop = state.withLock { state -> Bool in
-            guard case .ready(let current, let inFlight)? = state.slots[key], current === connection else { return failed }
-            state.slots[key] = failed ? nil : .ready(current, inFlight: inFlight - 1)
-            return failed
+        state.withLock { state in
+            guard var entry = state.loops.removeValue(forKey: key) else { return }
+            defer { state.loops[key] = entry }
+            guard let index = entry.slots.firstIndex(where: { Self.holds($0, lease.connection) }),
+                case .ready(let current, let inFlight) = entry.slots[index]
+            else { return }
+            if failed {
+                entry.slots.remove(at: index)
+            } else {
+                entry.slots[index] = .ready(current, inFlight: inFlight - 1)
+            }
         }
-        if drop { Self.close(connection) }
+        if failed { Self.close(lease.connection) }
     }
 
     /// Closes every connection; `acquire` answers nil from now on.
     func close() async {
         let connections = state.withLock { state -> [PostgresConnection] in
             state.closed = true
-            let connections = state.slots.values.compactMap { slot -> PostgresConnection? in
-                if case .ready(let connection, _) = slot { return connection }
-                return nil
+            let connections = state.loops.values.flatMap { entry in
+                entry.slots.compactMap { slot -> PostgresConnection? in
+                    if case .ready(let lease, _) = slot { return lease.connection }
+                    return nil
+                }
             }
-            state.slots = [:]
+            state.loops = [:]
             return connections
         }
         for connection in connections { try? await connection.close() }
@@ -92,40 +134,68 @@ final class PostgresLoopConnections: Sendable {
     /// The number of open connections (for tests).
     var openCount: Int {
         state.withLock { state in
-            state.slots.values.reduce(0) { count, slot in
-                if case .ready(let connection, _) = slot, !connection.isClosed { return count + 1 }
-                return count
+            state.loops.values.reduce(0) { count, entry in
+                count
+                    + entry.slots.filter { slot in
+                        if case .ready(let lease, _) = slot { return !lease.connection.isClosed }
+                        return false
+                    }.count
             }
         }
+    }
+
+    private static func holds(_ slot: Slot, _ connection: PostgresConnection) -> Bool {
+        if case .ready(let lease, _) = slot { return lease.connection === connection }
+        return false
     }
 
     private func connect(on loop: any EventLoop, key: ObjectIdentifier, id: Int) {
-        PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger).whenComplete {
-            [self] result in
-            switch result {
-            case .success(let connection):
-                let kept = state.withLock { state -> Bool in
-                    guard !state.closed, case .connecting? = state.slots[key] else { return false }
-                    state.slots[key] = .ready(connection, inFlight: 0)
-                    return true
-                }
-                guard kept else { return Self.close(connection) }
-                connection.closeFuture.whenComplete { [self] _ in forget(connection, key: key) }
-            case .failure(let error):
-                state.withLock { state in
-                    if case .connecting? = state.slots[key] { state.slots[key] = .failed(retryAt: .now() + Self.retryPause) }
-                }
-                logger.debug(
-                    "postgres event-loop connection failed",
-                    metadata: ["error": "\(PostgresSessionStore.storeError(error, "connect"))"])
+        let sql = loadSQL
+        PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger)
+            .flatMap { connection in
+                connection.prepare(query: sql).map { Lease(connection: connection, load: $0) }
+                    .flatMapErrorThrowing { error in
+                        Self.close(connection)
+                        throw error
+                    }
             }
-        }
+            .whenComplete { [self] result in
+                switch result {
+                case .success(let lease):
+                    let kept = state.withLock { state -> Bool in
+                        guard !state.closed, var entry = state.loops[key],
+                            let index = entry.slots.firstIndex(where: { Self.isConnecting($0, id: id) })
+                        else { return false }
+                        entry.slots[index] = .ready(lease, inFlight: 0)
+                        entry.retryAt = nil
+                        state.loops[key] = entry
+                        return true
+                    }
+                    guard kept else { return Self.close(lease.connection) }
+                    lease.connection.closeFuture.whenComplete { [self] _ in forget(lease.connection, key: key) }
+                case .failure(let error):
+                    state.withLock { state in
+                        guard var entry = state.loops[key] else { return }
+                        entry.slots.removeAll { Self.isConnecting($0, id: id) }
+                        entry.retryAt = .now() + Self.retryPause
+                        state.loops[key] = entry
+                    }
+                    logger.debug(
+                        "postgres event-loop connection failed",
+                        metadata: ["error": "\(PostgresSessionStore.storeError(error, "connect"))"])
+                }
+            }
     }
 
-    /// A connection closed by the server or the network: the loop's next load connects again.
+    private static func isConnecting(_ slot: Slot, id: Int) -> Bool {
+        if case .connecting(let slotID) = slot { return slotID == id }
+        return false
+    }
+
+    /// A connection closed by the server or the network: a later load connects again.
     private func forget(_ connection: PostgresConnection, key: ObjectIdentifier) {
         state.withLock { state in
-            if case .ready(let current, _)? = state.slots[key], current === connection { state.slots[key] = nil }
+            state.loops[key]?.slots.removeAll { Self.holds($0, connection) }
         }
     }
 

@@ -54,7 +54,9 @@ public final class PostgresSessionStore: SessionStore {
     ) {
         self.client = client
         self.url = url
-        self.loopConnections = loopConnection.map { PostgresLoopConnections(configuration: $0, logger: logger) }
+        self.loopConnections = loopConnection.map {
+            PostgresLoopConnections(configuration: $0, loadSQL: PostgresStatements.Load.sql, logger: logger)
+        }
         self.policy = policy
         self.random = random
         self.timeout = timeout

@@ -20,24 +20,40 @@ enum PostgresStatements {
         var summary: SessionSummary
 
         init(_ row: PostgresRow) throws {
-            let cells = row.makeRandomAccess()
-            self.dataText = try cells[0].decode(String.self)
-            self.summary = try PostgresStatements.summary(cells, from: 1)
+            try self.init(cells: row.makeRandomAccess())
+        }
+
+        /// A row read by `PreparedQuery.execute` (the future API of `PostgresLoopConnections`):
+        /// postgres-nio asks for binary results there too, but describes the columns with the
+        /// format the statement's `Describe` reported (text), so each cell is read as binary.
+        init(binaryResultsOf row: PostgresRow) throws {
+            try self.init(
+                cells: row.map { cell in
+                    var cell = cell
+                    cell.format = .binary
+                    return cell
+                })
+        }
+
+        private init(cells: some RandomAccessCollection<PostgresCell>) throws {
+            guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
+            self.dataText = try first.decode(String.self)
+            self.summary = try PostgresStatements.summary(Array(cells.dropFirst()))
         }
     }
 
     /// A row of `summaryColumns` (listings).
-    static func summary(_ row: PostgresRow) throws -> SessionSummary { try summary(row.makeRandomAccess(), from: 0) }
+    static func summary(_ row: PostgresRow) throws -> SessionSummary { try summary(Array(row)) }
 
-    /// The `summaryColumns` of a row, from column `start` on.
-    static func summary(_ cells: PostgresRandomAccessRow, from start: Int) throws -> SessionSummary {
-        guard cells.count == start + 9 else { throw StoreError(.protocolError, "session row has \(cells.count) columns") }
+    /// The `summaryColumns` of a row, in order.
+    static func summary(_ cells: [PostgresCell]) throws -> SessionSummary {
+        guard cells.count == 9 else { throw StoreError(.protocolError, "session row has \(cells.count) columns") }
         var numbers: [Int64] = []
-        for offset in 1...5 { numbers.append(try cells[start + offset].decode(Int64.self)) }
+        for offset in 1...5 { numbers.append(try cells[offset].decode(Int64.self)) }
         var texts: [String?] = []
-        for offset in 6...8 { texts.append(try cells[start + offset].decode(String?.self)) }
+        for offset in 6...8 { texts.append(try cells[offset].decode(String?.self)) }
         return SessionSummary(
-            handle: try cells[start].decode(String.self),
+            handle: try cells[0].decode(String.self),
             times: SessionTimes(
                 createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
                 idleSeconds: numbers[4]),
