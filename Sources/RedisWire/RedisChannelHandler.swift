@@ -13,6 +13,12 @@ struct RedisRequest: Sendable {
 /// The only place that touches the channel: decodes replies, feeds the state machine and carries
 /// out what it says. A command that times out closes the connection (as go-redis does): the
 /// reply stream is no longer trustworthy, and a dead peer is found at once.
+///
+/// Two things keep the cost per command low when many run at once (the data plane loads one
+/// session per request): flushes are deferred to the end of the event loop's current round, so
+/// the commands of every request read in that round leave in one write (a pipeline the server
+/// also reads at once); and reply deadlines share one timer, armed for the earliest deadline and
+/// checked when it fires, instead of a scheduled task per command.
 final class RedisChannelHandler: ChannelDuplexHandler {
     typealias InboundIn = ByteBuffer
     typealias OutboundIn = RedisRequest
@@ -21,14 +27,19 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private struct Pending {
         let id: UInt64
         let promise: EventLoopPromise<RESPValue>
+        /// When the reply is overdue (nil: never).
+        let deadline: NIODeadline?
+        let timeout: TimeAmount?
     }
 
     private var stateMachine = RedisConnectionStateMachine<Pending>()
     private let processor: NIOSingleStepByteToMessageProcessor<RESPDecoder>
     private let logger: Logger
     private var nextID: UInt64 = 0
-    /// Reply deadlines of queued commands, by command id.
-    private var timers: [UInt64: Scheduled<Void>] = [:]
+    /// The one reply-deadline timer, and the deadline it is armed for.
+    private var timer: (task: Scheduled<Void>, deadline: NIODeadline)?
+    /// A flush is scheduled for the end of the loop's current round.
+    private var flushScheduled = false
     private var context: ChannelHandlerContext?
 
     init(limits: RESPDecoder.Limits, logger: Logger) {
@@ -46,23 +57,35 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         let request = unwrapOutboundIn(data)
         var accepted = false
+        let deadline = request.timeout.map { context.eventLoop.now + $0 }
         for replyPromise in request.promises {
             nextID &+= 1
-            let pending = Pending(id: nextID, promise: replyPromise)
+            let pending = Pending(id: nextID, promise: replyPromise, deadline: deadline, timeout: request.timeout)
             switch stateMachine.send(pending) {
             case .fail(let error):
                 replyPromise.fail(error)
             case .write:
                 accepted = true
-                if let timeout = request.timeout {
-                    timers[pending.id] = scheduleTimeout(id: pending.id, after: timeout, context: context)
-                }
             }
         }
+        if accepted, let deadline { armTimer(for: deadline, context: context) }
         if accepted {
             context.write(wrapOutboundOut(request.encoded), promise: promise)
         } else {
             promise?.fail(RedisError(.connectionClosed, "connection is closed"))
+        }
+    }
+
+    /// Deferred to the end of the loop's current round (`execute` from the loop runs after the
+    /// I/O it is handling), so commands written meanwhile share one write.
+    func flush(context: ChannelHandlerContext) {
+        guard !flushScheduled else { return }
+        flushScheduled = true
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let handler = bound.value
+            handler.flushScheduled = false
+            handler.context?.flush()
         }
     }
 
@@ -94,7 +117,6 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private func handle(_ value: RESPValue, context: ChannelHandlerContext) {
         switch stateMachine.receive(value) {
         case .complete(let pending, let reply):
-            timers.removeValue(forKey: pending.id)?.cancel()
             pending.promise.succeed(reply)
         case .ignore:
             logger.trace("ignored out-of-band redis value", metadata: ["shape": "\(value)"])
@@ -104,22 +126,35 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         }
     }
 
-    private func scheduleTimeout(id: UInt64, after timeout: TimeAmount, context: ChannelHandlerContext)
-        -> Scheduled<Void>
-    {
+    /// Makes sure the timer fires no later than `deadline`.
+    private func armTimer(for deadline: NIODeadline, context: ChannelHandlerContext) {
+        if let timer, timer.deadline <= deadline { return }
+        timer?.task.cancel()
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        return context.eventLoop.scheduleTask(in: timeout) {
-            bound.value.timedOut(id: id, after: timeout)
-        }
+        timer = (context.eventLoop.scheduleTask(deadline: deadline) { bound.value.timerFired() }, deadline)
     }
 
-    private func timedOut(id: UInt64, after timeout: TimeAmount) {
-        timers[id] = nil
-        guard stateMachine.contains(where: { $0.id == id }), let context else { return }
-        let milliseconds = timeout.nanoseconds / 1_000_000
+    /// Fails the connection if a queued command is overdue; otherwise re-arms for the earliest
+    /// deadline still queued (replies that came in time need no timer work of their own).
+    private func timerFired() {
+        timer = nil
+        guard let context else { return }
+        let now = context.eventLoop.now
+        var earliest: NIODeadline?
+        for pending in stateMachine.pending {
+            guard let deadline = pending.deadline else { continue }
+            if deadline <= now { return timedOut(pending) }
+            earliest = min(earliest ?? deadline, deadline)
+        }
+        if let earliest { armTimer(for: earliest, context: context) }
+    }
+
+    private func timedOut(_ overdue: Pending) {
+        guard let context else { return }
+        let milliseconds = (overdue.timeout?.nanoseconds ?? 0) / 1_000_000
         let failing = stateMachine.fail(RedisError(.connectionClosed, "connection closed after a command timed out"))
         for pending in failing {
-            if pending.id == id {
+            if pending.id == overdue.id {
                 fail(pending, RedisError(.timeout, "no reply within \(milliseconds) ms"))
             } else {
                 fail(pending, RedisError(.connectionClosed, "connection closed after a command timed out"))
@@ -129,12 +164,13 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private func fail(_ pending: Pending, _ error: RedisError) {
-        timers.removeValue(forKey: pending.id)?.cancel()
         pending.promise.fail(error)
     }
 
     private func failAll(_ error: RedisError) {
         for pending in stateMachine.fail(error) { fail(pending, error) }
+        timer?.task.cancel()
+        timer = nil
     }
 
     private func closeWith(_ error: RedisError, context: ChannelHandlerContext) {

@@ -43,6 +43,12 @@ struct RedisConnectionStateMachine<Pending> {
         return false
     }
 
+    /// The commands waiting for a reply, oldest first (none once closed).
+    var pending: CircularBuffer<Pending> {
+        if case .open(let queue) = state { return queue }
+        return CircularBuffer()
+    }
+
     mutating func send(_ pending: Pending) -> SendAction {
         switch state {
         case .open(var queue):
