@@ -6,8 +6,9 @@ import SessionGateCore
 // (`RequestHeadParser` and `RequestBodyFraming`, the real code `HTTP1RequestDecoder` drives), and
 // every head it accepts goes through the same pure checks `ClientHandler` and `ForwardedRequest`
 // apply (target normalisation, the header policy, the Cookie header). Properties: no head that
-// could be framed or read two ways is accepted, and the header policy agrees with an independent
-// model of it.
+// could be framed or read two ways is accepted, the header policy agrees with an independent
+// model of it, and its in-place forms (names read from the head's bytes, `Connection` tokens as
+// ranges — what the data plane calls) agree with its `String` forms.
 
 private let maxHeaderBytes = 16384
 private let injected = ["X-User-Id", "x_role"]
@@ -108,6 +109,42 @@ private func checkFraming(_ head: HTTPRequestHead, _ framing: RequestBodyFraming
     }
 }
 
+/// The header policy read in place, as `ForwardedRequest` and the response side call it, against
+/// its `String` form on the same fields.
+private func checkInPlace(_ layout: RequestHeadLayout, _ raw: UnsafeRawBufferPointer) {
+    var connectionValues: [String] = []
+    for field in layout.fields {
+        let name = String(decoding: raw[field.name], as: UTF8.self)
+        let bytes = UnsafeRawBufferPointer(rebasing: raw[field.name])
+        check(policy.isSpoofable(bytes) == policy.isSpoofable(name), "isSpoofable in place disagrees for \(describe(name))")
+        check(HeaderPolicy.isHopByHop(bytes) == HeaderPolicy.isHopByHop(name), "isHopByHop in place disagrees for \(describe(name))")
+        check(
+            HeaderPolicy.isAlwaysRemoved(bytes) == HeaderPolicy.isAlwaysRemoved(name),
+            "isAlwaysRemoved in place disagrees for \(describe(name))")
+        check(
+            HeaderPolicy.isForwardingHeader(bytes) == HeaderPolicy.isForwardingHeader(name),
+            "isForwardingHeader in place disagrees for \(describe(name))")
+        if HeaderName.equals(field.name, "connection", in: raw) {
+            connectionValues.append(String(decoding: raw[field.value], as: UTF8.self))
+        }
+    }
+    // Only tokens can name a field (names are tokens): compare those, ASCII-lower-cased.
+    func asciiLowercased(_ bytes: some Sequence<UInt8>) -> String {
+        String(decoding: bytes.map { $0 >= 0x41 && $0 <= 0x5a ? $0 | 0x20 : $0 }, as: UTF8.self)
+    }
+    var inPlace: [String] = []
+    for token in policy.connectionNominated(fields: layout.fields, in: raw) where raw[token].allSatisfy(isTokenByte) {
+        let name = asciiLowercased(raw[token])
+        if !inPlace.contains(name) { inPlace.append(name) }
+        // A field named by this token is found by the range comparison the data plane uses.
+        for field in layout.fields where asciiLowercased(raw[field.name]) == name {
+            check(HeaderName.equals(field.name, token, in: raw), "a nominated field is not matched in place")
+        }
+    }
+    let expected = policy.connectionNominated(connectionValues).filter { $0.utf8.allSatisfy(isTokenByte) }
+    check(inPlace == expected, "Connection nomination in place disagrees")
+}
+
 /// The first request head in `bytes`, as `HTTP1RequestDecoder` hands it to `ClientHandler`.
 private func run(_ bytes: [UInt8]) {
     bytes.withUnsafeBytes { raw in
@@ -119,6 +156,7 @@ private func run(_ bytes: [UInt8]) {
             version: .init(major: 1, minor: layout.minorVersion), method: .init(rawValue: text(layout.method)),
             uri: text(layout.target), headers: headers)
         checkHead(head)
+        checkInPlace(layout, raw)
         if case .success(let framing) = RequestBodyFraming.decide(layout, in: raw) { checkFraming(head, framing) }
     }
 }
