@@ -2,6 +2,7 @@ import Foundation
 import PostgresNIO
 import SessionGateCore
 import SessionGateStores
+import Synchronization
 import Testing
 
 /// Against a real PostgreSQL (`SESSIONGATE_TEST_POSTGRES_URL`, started by scripts/lib/postgres.sh).
@@ -251,6 +252,31 @@ import Testing
         }
     }
 
+    /// A cancelled service returns even when its migration was waiting on the pool it stopped
+    /// (postgres-nio may never answer that query): cancelled at several points of its start, with
+    /// and without a `create` racing it. The wait is a bound for a hang, not a timing.
+    @Test func cancelledServiceReturnsWhateverItWasWaitingFor() async throws {
+        for attempt in 0..<10 {
+            let returned = try await PostgresTestDatabase.withFreshSchema { database in
+                let store = PostgresSessionStore(
+                    client: PostgresClient(configuration: try database.configuration), policy: StoreConformance.policy)
+                let service = PostgresStoreService(store: store, clock: ManualClock(1000))
+                let finished = FinishedFlag()
+                let running = Task {
+                    try? await service.run()
+                    finished.set()
+                }
+                if attempt.isMultiple(of: 2) { _ = try? await store.create(data: [:], now: 1000) }
+                try await Task.sleep(for: .milliseconds(attempt * 3))
+                running.cancel()
+                let deadline = ContinuousClock.now + .seconds(30)
+                while !finished.isSet, ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(10)) }
+                return finished.isSet
+            }
+            #expect(returned, "a cancelled PostgresStoreService did not return (attempt \(attempt))")
+        }
+    }
+
     @Test func sessionsSurviveAStoreRestart() async throws {
         try await PostgresTestDatabase.withFreshSchema { database in
             let session = try await database.withStore { try await $0.create(data: ["user_id": "restart"], now: 1000) }
@@ -453,4 +479,11 @@ func scriptStatements(_ script: String) -> [String] {
         }
     }
     return statements.filter { !$0.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty }
+}
+
+/// Set once, read from any task.
+private final class FinishedFlag: Sendable {
+    private let state = Mutex(false)
+    var isSet: Bool { state.withLock { $0 } }
+    func set() { state.withLock { $0 = true } }
 }

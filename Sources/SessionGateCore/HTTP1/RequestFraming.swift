@@ -134,20 +134,30 @@ public enum HeaderName {
 
 extension HeaderName {
     /// The comma-separated tokens of the field value at `value` (a `Connection` list), trimmed of
-    /// spaces and tabs, empty elements skipped — as ranges of `bytes`, no copies.
-    public static func listElements(_ value: Range<Int>, in bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
-        var elements: [Range<Int>] = []
-        var start = value.lowerBound
-        while start < value.upperBound {
-            var end = start
-            while end < value.upperBound, bytes[end] != UInt8(ascii: ",") { end += 1 }
-            var first = start
-            var last = end
-            while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
-            while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
-            if first < last { elements.append(first..<last) }
-            start = end + 1
+    /// spaces and tabs, empty elements skipped — as ranges of `bytes`, read lazily (no array, no
+    /// copies).
+    public static func listElements(_ value: Range<Int>, in bytes: UnsafeRawBufferPointer) -> ListElements {
+        ListElements(bytes: bytes, start: value.lowerBound, end: value.upperBound)
+    }
+
+    /// The elements of one list field value, as `listElements` reads them.
+    public struct ListElements: Sequence, IteratorProtocol {
+        let bytes: UnsafeRawBufferPointer
+        var start: Int
+        let end: Int
+
+        public mutating func next() -> Range<Int>? {
+            while start < end {
+                var stop = start
+                while stop < end, bytes[stop] != UInt8(ascii: ",") { stop += 1 }
+                var first = start
+                var last = stop
+                while first < last, bytes[first] == 0x20 || bytes[first] == 0x09 { first += 1 }
+                while last > first, bytes[last - 1] == 0x20 || bytes[last - 1] == 0x09 { last -= 1 }
+                start = stop + 1
+                if first < last { return first..<last }
+            }
+            return nil
         }
-        return elements
     }
 }

@@ -28,7 +28,7 @@ public struct PostgresStoreService: Service {
         self.sweeper = SessionSweeper(
             interval: sweepInterval, batchSize: batchSize, clock: clock, logger: logger
         ) { now, limit in
-            try await store.sweepExpired(now: now, limit: limit)
+            try await abandoningOnCancel { try await store.sweepExpired(now: now, limit: limit) }
         }
     }
 
@@ -65,8 +65,9 @@ public struct PostgresStoreService: Service {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             do {
                 // The pool can hold a migration for a minute while connections fail (a TLS
-                // error, say); shutdown must not wait for it.
-                try await cancelWhenGracefulShutdown { _ = try await store.migrate() }
+                // error, say); shutdown must not wait for it, nor a cancelled run() for a
+                // migration the stopped pool never answers.
+                try await cancelWhenGracefulShutdown { _ = try await abandoningOnCancel { try await store.migrate() } }
                 startup?.markStarted()
                 return true
             } catch {
