@@ -67,6 +67,30 @@ import Testing
             ])
     }
 
+    /// A head read alone stays a slice of its read buffer; one read together with a large body is
+    /// copied out, so the exchange does not hold the whole buffer.
+    @Test func aHeadPinsNoLargeReadBuffer() throws {
+        for (capacity, body) in [(1024, 0), (65536, 60000)] {
+            let channel = channel()
+            defer { _ = try? channel.finish() }
+            var buffer = channel.allocator.buffer(capacity: capacity)
+            buffer.writeString("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: \(body)\r\n\r\n")
+            buffer.writeRepeatingByte(UInt8(ascii: "b"), count: body)
+            let storage = buffer.storageCapacity
+            try channel.writeInbound(buffer)
+            guard case .head(let head) = try channel.readInbound(as: RequestPart.self) else {
+                Issue.record("no head")
+                continue
+            }
+            #expect(head.headers.first("host") == "a")
+            if body == 0 {
+                #expect(head.headers.bytes.storageCapacity == storage, "a small read buffer was copied")
+            } else {
+                #expect(head.headers.bytes.storageCapacity <= 4096, "the head pins the \(storage)-byte read buffer")
+            }
+        }
+    }
+
     @Test func malformedRequestsFailWithTheErrorsTheHandlerAnswers() {
         for text in [
             "GET /x HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 1\r\n\r\nab",

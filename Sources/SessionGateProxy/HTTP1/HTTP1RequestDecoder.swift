@@ -5,7 +5,7 @@ import SessionGateCore
 /// The client side's request decoder: our own codec (`RequestHeadParser`, `RequestBodyFraming`,
 /// `ChunkedBodyDecoder` in the core, fuzzed differentially against llhttp) in place of NIO's
 /// llhttp-based `HTTPRequestDecoder`. It hands `ClientHandler` a `RequestHead` (the head's own
-/// bytes, sliced off the read buffer, and where its parts are: no `String` per header), then the
+/// bytes, taken off the read buffer, and where its parts are: no `String` per header), then the
 /// body's pieces and the end, with NIO's errors for the same cases:
 /// - a malformed or ambiguous head or body → `HTTPParserError` (400), a head past the limits →
 ///   `.headerOverflow` (431);
@@ -93,8 +93,9 @@ final class HTTP1RequestDecoder: ByteToMessageDecoder {
             }
         }
         guard let (facts, framing) = try parsed.get() else { return .needMoreData }
-        // The head's bytes leave the read buffer as a slice (no copy); the layout indexes them.
-        let bytes = buffer.readSlice(length: facts.layout.length)!
+        // The head's bytes leave the read buffer (as a slice when it is small); the layout
+        // indexes them.
+        let bytes = HeadFields.take(facts.layout.length, from: &buffer)
         scannedHeadBytes = 0
         let announcesBody = framing != .none && framing != .length(0)
         let head = RequestHead(

@@ -136,8 +136,9 @@ final class HTTP1ResponseDecoder: ByteToMessageDecoder {
             return .continue  // dropped, as NIO's default strategy does
         }
         if framing == .untilClose || framing == .switching { forbidReuse() }
-        // The head's bytes leave the read buffer as a slice (no copy); the layout indexes them.
-        let head = ResponseHead(bytes: buffer.readSlice(length: layout.length)!, layout: layout)
+        // The head's bytes leave the read buffer (as a slice when it is small); the layout
+        // indexes them.
+        let head = ResponseHead(bytes: HeadFields.take(layout.length, from: &buffer), layout: layout)
         context.fireChannelRead(wrapInboundOut(.head(head)))
         switch framing {
         case .interim: break

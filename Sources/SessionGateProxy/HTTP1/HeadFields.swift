@@ -1,14 +1,24 @@
 import NIOCore
 import SessionGateCore
 
-/// The header fields of a parsed head, read in place: the head's own bytes (a slice of the read
-/// buffer, not a copy) and the name and value range of each field in them, as `RequestHeadParser`
+/// The header fields of a parsed head, read in place: the head's own bytes (see `take`) and the
+/// name and value range of each field in them, as `RequestHeadParser`
 /// or `ResponseHeadParser` found them. Nothing is a `String` until the proxy reads that value;
 /// heads going on are copied from these bytes (`ForwardedRequest`, `ClientHandler.sendResponseHead`).
 struct HeadFields {
     /// The whole head; `ranges` index its readable bytes.
     let bytes: ByteBuffer
     let ranges: [RequestHeadLayout.Field]
+
+    /// The head's bytes taken off the read buffer: a slice (no copy) when the buffer is about the
+    /// head's size, a copy of just the head when the buffer is much larger (a head read together
+    /// with a large body, say) — a long exchange (long polling, a slow stream) then holds its
+    /// head, not the whole read buffer.
+    static func take(_ length: Int, from buffer: inout ByteBuffer) -> ByteBuffer {
+        let slice = buffer.readSlice(length: length)!
+        guard slice.storageCapacity > max(4096, 2 * length) else { return slice }
+        return ByteBuffer(bytes: slice.readableBytesView)
+    }
 
     /// Calls `body` with the head's bytes (what `ranges` index).
     @inline(__always)
