@@ -40,13 +40,15 @@ import Testing
     }
 
     @Test func connectionNominatesCommaListedNamesLowercased() {
-        #expect(policy.connectionNominated(["close"]) == ["close"])
+        #expect(nominated(["close"]) == ["close"])
         #expect(
-            policy.connectionNominated(["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"])
+            nominated(["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"])
                 == ["keep-alive", "x-custom", "upgrade", "x-other"])
-        #expect(policy.connectionNominated(["X-A, x-a", "X-A"]) == ["x-a"])
-        #expect(policy.connectionNominated([]) == [])
-        #expect(policy.connectionNominated(["", " , "]) == [])
+        #expect(nominated(["X-A, x-a", "X-A"]) == ["x-a"])
+        #expect(nominated([]) == [])
+        #expect(nominated(["", " , "]) == [])
+        #expect(nominated(["close, X-Session-Token, x_user.id, X-Other"]) == ["close", "x-other"])
+        #expect(nominated(["Host, Content-Length, Via, x-forwarded-for, TE"]) == ["te"])
     }
 
     @Test func listContainsFindsTokensInAnyFieldIgnoringCaseAndBlanks() {
@@ -63,22 +65,19 @@ import Testing
         "Host", "Content-Length", "X_Forwarded_For",
     ])
     func connectionCannotNameAwayProxyOwnedHeaders(name: String) {
-        #expect(policy.connectionNominated(["close, \(name), X-Other"]) == ["close", "x-other"], "\(name)")
+        #expect(nominated(["close, \(name), X-Other"]) == ["close", "x-other"], "\(name)")
     }
 
-    /// The in-place form names the same headers as the `String` form, for the same fields.
-    @Test(arguments: [
-        ["close"], ["keep-alive, X-Custom", " Upgrade ,,\tX-Other\t"], ["X-A, x-a", "X-A"], [], ["", " , "],
-        ["close, X-Session-Token, x_user.id, X-Other"], ["Host, Content-Length, Via, x-forwarded-for, TE"],
-    ])
-    func inPlaceNominationMatchesTheStringForm(connectionValues: [String]) {
+    /// What `connectionNominated(fields:in:)` names for a head with these `Connection` fields, as
+    /// lower-cased text without duplicates (the data plane compares the ranges in place).
+    private func nominated(_ connectionValues: [String]) -> [String] {
         var text = "GET / HTTP/1.1\r\nHost: a\r\n"
         for value in connectionValues { text += "Connection: \(value)\r\n" }
         text += "X-Custom: 1\r\n\r\n"
         let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
         guard case .complete(let layout) = parser.parse(Array(text.utf8)) else {
             Issue.record("not parsed: \(text)")
-            return
+            return []
         }
         let names = Array(text.utf8).withUnsafeBytes { bytes in
             policy.connectionNominated(fields: layout.fields, in: bytes).map {
@@ -87,6 +86,6 @@ import Testing
         }
         var unique: [String] = []
         for name in names where !unique.contains(name) { unique.append(name) }
-        #expect(unique == policy.connectionNominated(connectionValues))
+        return unique
     }
 }

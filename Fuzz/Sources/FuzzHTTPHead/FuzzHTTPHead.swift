@@ -7,8 +7,8 @@ import SessionGateCore
 // every head it accepts goes through the same pure checks `ClientHandler` and `ForwardedRequest`
 // apply (target normalisation, the header policy, the Cookie header). Properties: no head that
 // could be framed or read two ways is accepted, the header policy agrees with an independent
-// model of it, and its in-place forms (names read from the head's bytes, `Connection` tokens as
-// ranges — what the data plane calls) agree with its `String` forms.
+// model of it, its in-place forms (names read from the head's bytes — what the data plane calls)
+// agree with its `String` forms, and the `Connection` tokens it finds in place match a model.
 
 private let maxHeaderBytes = 16384
 private let injected = ["X-User-Id", "x_role"]
@@ -64,16 +64,6 @@ private func checkHead(_ head: HTTPRequestHead) {
             HeaderPolicy.isHopByHop(name) == HeaderPolicy.hopByHopHeaders.contains(name.lowercased()),
             "isHopByHop(\(describe(name))) is wrong")
     }
-    let connection = head.headers["connection"]
-    let nominated = policy.connectionNominated(connection)
-    check(Set(nominated).count == nominated.count, "Connection names listed twice")
-    for name in nominated {
-        check(!name.isEmpty && !name.utf8.contains { $0 >= 0x41 && $0 <= 0x5a }, "Connection name \(describe(name)) not lower-cased")
-        check(
-            !expectedSpoofable(name) && !canonicalProxyOwned.contains(canonical(name)),
-            "Connection may remove the protected header \(describe(name))")
-    }
-
     // The target, as ClientHandler normalises it.
     if case .success(let target) = PathNormalizer.normalize(
         target: head.uri, maxLength: maxHeaderBytes, host: head.headers.first(name: "host"))
@@ -141,8 +131,18 @@ private func checkInPlace(_ layout: RequestHeadLayout, _ raw: UnsafeRawBufferPoi
             check(HeaderName.equals(field.name, token, in: raw), "a nominated field is not matched in place")
         }
     }
-    let expected = policy.connectionNominated(connectionValues).filter { $0.utf8.allSatisfy(isTokenByte) }
-    check(inPlace == expected, "Connection nomination in place disagrees")
+    // The model: each comma-separated element, without blanks, lower-cased, once — never a
+    // header the proxy sets or protects.
+    var expected: [String] = []
+    for value in connectionValues {
+        for element in value.split(separator: ",", omittingEmptySubsequences: true) {
+            let name = asciiLowercased(element.trimmingCharacters(in: " \t").utf8)
+            guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else { continue }
+            guard !expectedSpoofable(name), !canonicalProxyOwned.contains(canonical(name)) else { continue }
+            if !expected.contains(name) { expected.append(name) }
+        }
+    }
+    check(inPlace == expected, "Connection nomination disagrees with the model: \(inPlace) vs \(expected)")
 }
 
 /// The first request head in `bytes`, as `HTTP1RequestDecoder` hands it to `ClientHandler`.

@@ -47,45 +47,29 @@ public struct HeaderPolicy: Sendable {
 
     /// True for names in the `X-Session-*` family or named in `[inject]`, in any case and with `_`
     /// or `.` for `-` (`x_session_token`, `X.Session.Set`, `X-USER-ID`, `x_user.id`).
-    public func isSpoofable(_ name: String) -> Bool {
-        let bytes = name.utf8
-        if Self.isSessionFamily(bytes) { return true }
-        return injected.contains { Self.canonicallyEqual(bytes, $0) }
-    }
+    public func isSpoofable(_ name: String) -> Bool { Self.reading(name) { isSpoofable($0) } }
 
-    /// True for a header removed from every request (`alwaysRemovedHeaders`) in any case and with
-    /// `_` or `.` for `-` (`X_HTTP_Method_Override`, `x.original.url`, `HTTP2_Settings`).
-    /// Compares bytes in place; allocates nothing.
-    public static func isAlwaysRemoved(_ name: String) -> Bool {
-        let bytes = name.utf8
-        return alwaysRemoved.contains { canonicallyEqual(bytes, $0) }
-    }
-
-    /// True for a forwarding or client-address header (`forwardingHeaders`, or any name starting
-    /// with `x-forwarded`), in any case and with `_` or `.` for `-` (`X_Forwarded_For`,
-    /// `X.Forwarded.Proto`, `x-real_ip`, `FORWARDED`). Remove these from requests of peers outside
-    /// `trusted_proxies`. Compares bytes in place; allocates nothing.
-    public static func isForwardingHeader(_ name: String) -> Bool {
-        let bytes = name.utf8
-        if hasCanonicalPrefix(bytes, forwardedFamilyPrefix) { return true }
-        return forwarding.contains { canonicallyEqual(bytes, $0) }
-    }
-
-    /// True for the hop-by-hop headers of RFC 9110 §7.6.1 (any case; exact spelling otherwise).
-    public static func isHopByHop(_ name: String) -> Bool {
-        hopByHop.contains { asciiCaseInsensitiveEqual(name.utf8, $0) }
-    }
-
-    /// `isSpoofable` for a name read in place (a range of a parsed head's bytes).
+    /// `isSpoofable` for a name read in place (a range of a parsed head's bytes, as the data plane
+    /// calls it). Compares bytes; allocates nothing.
     public func isSpoofable(_ name: UnsafeRawBufferPointer) -> Bool {
         if Self.isSessionFamily(name) { return true }
         return injected.contains { Self.canonicallyEqual(name, $0) }
     }
 
+    /// True for a header removed from every request (`alwaysRemovedHeaders`) in any case and with
+    /// `_` or `.` for `-` (`X_HTTP_Method_Override`, `x.original.url`, `HTTP2_Settings`).
+    public static func isAlwaysRemoved(_ name: String) -> Bool { reading(name) { isAlwaysRemoved($0) } }
+
     /// `isAlwaysRemoved` for a name read in place.
     public static func isAlwaysRemoved(_ name: UnsafeRawBufferPointer) -> Bool {
         alwaysRemoved.contains { canonicallyEqual(name, $0) }
     }
+
+    /// True for a forwarding or client-address header (`forwardingHeaders`, or any name starting
+    /// with `x-forwarded`), in any case and with `_` or `.` for `-` (`X_Forwarded_For`,
+    /// `X.Forwarded.Proto`, `x-real_ip`, `FORWARDED`). Remove these from requests of peers outside
+    /// `trusted_proxies`.
+    public static func isForwardingHeader(_ name: String) -> Bool { reading(name) { isForwardingHeader($0) } }
 
     /// `isForwardingHeader` for a name read in place.
     public static func isForwardingHeader(_ name: UnsafeRawBufferPointer) -> Bool {
@@ -93,31 +77,17 @@ public struct HeaderPolicy: Sendable {
         return forwarding.contains { canonicallyEqual(name, $0) }
     }
 
+    /// True for the hop-by-hop headers of RFC 9110 §7.6.1 (any case; exact spelling otherwise).
+    public static func isHopByHop(_ name: String) -> Bool { reading(name) { isHopByHop($0) } }
+
     /// `isHopByHop` for a name read in place.
     public static func isHopByHop(_ name: UnsafeRawBufferPointer) -> Bool {
         hopByHop.contains { asciiCaseInsensitiveEqual(name, $0) }
     }
 
-    /// The header names listed in `Connection` values, lower-cased, without duplicates, in order —
-    /// except headers the proxy sets or protects itself, so `Connection: X-Session-Token` cannot
-    /// remove the proxy's own header.
-    public func connectionNominated(_ connectionValues: [String]) -> [String] {
-        var names: [String] = []
-        for value in connectionValues {
-            for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
-                var token = element[...]
-                while let first = token.first, first == 0x20 || first == 0x09 { token.removeFirst() }
-                while let last = token.last, last == 0x20 || last == 0x09 { token.removeLast() }
-                guard !token.isEmpty, !isProtected(token) else { continue }
-                let name = String(decoding: token.map(Self.lowercased), as: UTF8.self)
-                if !names.contains(name) { names.append(name) }
-            }
-        }
-        return names
-    }
-
-    /// `connectionNominated` read in place: the tokens of every `Connection` field among `fields`
-    /// (ranges of `bytes`) that may remove a header — the proxy's own and protected names never.
+    /// The tokens of every `Connection` field among `fields` (ranges of `bytes`) that may remove a
+    /// header: the names a hop asked to be dropped with it — except headers the proxy sets or
+    /// protects itself, so `Connection: X-Session-Token` cannot remove the proxy's own header.
     /// Compare a field name with them with `HeaderName.equals(_:_:in:)`.
     public func connectionNominated(fields: [RequestHeadLayout.Field], in bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
         var tokens: [Range<Int>] = []
@@ -128,6 +98,12 @@ public struct HeaderPolicy: Sendable {
             }
         }
         return tokens
+    }
+
+    /// `body` on the UTF-8 bytes of `name` (the `String` forms above read them like a head's).
+    private static func reading(_ name: String, _ body: (UnsafeRawBufferPointer) -> Bool) -> Bool {
+        var name = name
+        return name.withUTF8 { body(UnsafeRawBufferPointer($0)) }
     }
 
     /// Whether one of the comma-separated elements of `values` (the fields of one list header such

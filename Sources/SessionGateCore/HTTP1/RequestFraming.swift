@@ -88,7 +88,7 @@ public enum HeaderName {
         return lowercased.withUTF8Buffer { expected in
             var offset = 0
             for index in range {
-                if bytes[index] | 0x20 != expected[offset] { return false }
+                if folded(bytes[index]) != expected[offset] { return false }
                 offset += 1
             }
             return true
@@ -128,7 +128,7 @@ public enum HeaderName {
 
     public static func equalsIgnoringCase(_ bytes: ArraySlice<UInt8>, _ lowercased: StaticString) -> Bool {
         guard bytes.count == lowercased.utf8CodeUnitCount else { return false }
-        return lowercased.withUTF8Buffer { expected in zip(bytes, expected).allSatisfy { $0 | 0x20 == $1 } }
+        return lowercased.withUTF8Buffer { expected in zip(bytes, expected).allSatisfy { folded($0) == $1 } }
     }
 }
 
