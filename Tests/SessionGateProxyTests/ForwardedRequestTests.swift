@@ -56,6 +56,25 @@ import Testing
         #expect(forward(.HEAD, "/", headers: [], runtime: via).head.isHEAD)
     }
 
+    /// A value with obs-text (bytes ≥ 0x80, not UTF-8) goes upstream byte for byte: nothing is
+    /// decoded into a `String` and re-encoded on the way (no U+FFFD, no second reading).
+    @Test func obsTextValuesPassByteForByte() throws {
+        let runtime = try runtime()
+        let text: [UInt8] = Array("GET /p HTTP/1.1\r\nHost: a\r\nX-Name: caf".utf8) + [0xE9, 0xFF] + Array("\r\n\r\n".utf8)
+        let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
+        guard case .complete(let layout) = parser.parse(text) else {
+            Issue.record("obs-text refused by the parser")
+            return
+        }
+        let inbound = RequestHead(bytes: ByteBuffer(bytes: text), layout: layout, method: .GET, isKeepAlive: true, announcesBody: false)
+        let head = ForwardedRequest.head(
+            for: inbound, target: NormalizedTarget(path: "/p", query: nil), session: nil, runtime: runtime, peer: nil,
+            now: Self.now, upgradeToken: nil, requestID: "req-1")
+        let forwarded = Array(head.bytes.readableBytesView)
+        let expected: [UInt8] = Array("X-Name: caf".utf8) + [0xE9, 0xFF] + Array("\r\n".utf8)
+        #expect(forwarded.indices.contains { forwarded[$0...].starts(with: expected) }, "obs-text value changed on the way")
+    }
+
     @Test func spoofedHopByHopAndNominatedHeadersAreRemoved() throws {
         let runtime = try runtime()
         let (text, _) = forward(

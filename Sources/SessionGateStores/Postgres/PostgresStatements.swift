@@ -35,25 +35,27 @@ enum PostgresStatements {
                 })
         }
 
-        private init(cells: some RandomAccessCollection<PostgresCell>) throws {
+        private init<Cells: RandomAccessCollection<PostgresCell>>(cells: Cells) throws where Cells.Index == Int {
             guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
             self.dataText = try first.decode(String.self)
-            self.summary = try PostgresStatements.summary(Array(cells.dropFirst()))
+            self.summary = try PostgresStatements.summary(cells.dropFirst())
         }
     }
 
     /// A row of `summaryColumns` (listings).
-    static func summary(_ row: PostgresRow) throws -> SessionSummary { try summary(Array(row)) }
+    static func summary(_ row: PostgresRow) throws -> SessionSummary { try summary(row.makeRandomAccess()) }
 
-    /// The `summaryColumns` of a row, in order.
-    static func summary(_ cells: [PostgresCell]) throws -> SessionSummary {
+    /// The `summaryColumns` of a row, in order (no copy of the cells).
+    static func summary<Cells: RandomAccessCollection<PostgresCell>>(_ cells: Cells) throws -> SessionSummary
+    where Cells.Index == Int {
         guard cells.count == 9 else { throw StoreError(.protocolError, "session row has \(cells.count) columns") }
+        let start = cells.startIndex
         var numbers: [Int64] = []
-        for offset in 1...5 { numbers.append(try cells[offset].decode(Int64.self)) }
+        for offset in 1...5 { numbers.append(try cells[start + offset].decode(Int64.self)) }
         var texts: [String?] = []
-        for offset in 6...8 { texts.append(try cells[offset].decode(String?.self)) }
+        for offset in 6...8 { texts.append(try cells[start + offset].decode(String?.self)) }
         return SessionSummary(
-            handle: try cells[0].decode(String.self),
+            handle: try cells[start].decode(String.self),
             times: SessionTimes(
                 createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
                 idleSeconds: numbers[4]),
