@@ -48,7 +48,6 @@ HBA
   for _ in 1 2 3 4 5; do
     port="$(_pg_free_port)" || return 1
     if _pg_tls_ctl "$dir" "$port" -w -t 30 start; then
-      SESSIONGATE_PG_TLS_INSTANCES+=("$dir")
       echo "$port"
       return 0
     fi
@@ -78,8 +77,14 @@ pg_tls_start() {
   }
   rm -f "$base/pwfile"
   # The test database, made once in the base cluster (plain text, before any copy serves TLS).
-  port="$(_pg_free_port)" || return 1
-  _pg_tls_ctl "$base" "$port" -w -t 30 start || { tail -n 20 "$base/postgres.log" >&2; return 1; }
+  # A port found free can be taken before the server binds it (a busy loopback's outgoing
+  # connections use the same range): try a few, as the instances below do.
+  local attempt started=""
+  for attempt in 1 2 3 4 5; do
+    port="$(_pg_free_port)" || return 1
+    if _pg_tls_ctl "$base" "$port" -w -t 30 start; then started=1 && break; fi
+  done
+  [ -n "$started" ] || { tail -n 20 "$base/postgres.log" >&2; return 1; }
   PGPASSWORD="$password" "$SESSIONGATE_PG_BIN/createdb" -h 127.0.0.1 -p "$port" -U sessiongate sessiongate_test ||
     { _pg_log "createdb (TLS) failed"; return 1; }
   PGPASSWORD="$password" "$SESSIONGATE_PG_BIN/createuser" -h 127.0.0.1 -p "$port" -U sessiongate sessiongate-test-client ||
@@ -87,9 +92,14 @@ pg_tls_start() {
   _pg_as_owner "$SESSIONGATE_PG_BIN/pg_ctl" -D "$base/data" -m fast -w -t 30 stop >/dev/null
 
   local main wronghost expired query="sslmode=verify-full&sslrootcert=$tls/ca.pem"
+  # Each instance starts in a command substitution (a subshell), so it is recorded here, where
+  # pg_tls_stop can see it (recording it inside left every instance running after the tests).
   main="$(_pg_tls_instance main server)" || return 1
+  SESSIONGATE_PG_TLS_INSTANCES+=("$SESSIONGATE_PG_TLS_DIR/main")
   wronghost="$(_pg_tls_instance wronghost wronghost)" || return 1
+  SESSIONGATE_PG_TLS_INSTANCES+=("$SESSIONGATE_PG_TLS_DIR/wronghost")
   expired="$(_pg_tls_instance expired expired)" || return 1
+  SESSIONGATE_PG_TLS_INSTANCES+=("$SESSIONGATE_PG_TLS_DIR/expired")
   local prefix="postgres://sessiongate:${password}@"
   export SESSIONGATE_TEST_POSTGRES_TLS_URL="${prefix}127.0.0.1:${main}/sessiongate_test?${query}"
   export SESSIONGATE_TEST_POSTGRES_TLS_WRONGHOST_URL="${prefix}localhost:${wronghost}/sessiongate_test?${query}"
