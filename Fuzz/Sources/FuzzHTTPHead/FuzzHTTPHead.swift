@@ -135,8 +135,13 @@ private func checkInPlace(_ layout: RequestHeadLayout, _ raw: UnsafeRawBufferPoi
     // header the proxy sets or protects.
     var expected: [String] = []
     for value in connectionValues {
-        for element in value.split(separator: ",", omittingEmptySubsequences: true) {
-            let name = asciiLowercased(element.trimmingCharacters(in: " \t").utf8)
+        // Split and trimmed on bytes (a `Character` split would miss a comma followed by a
+        // combining mark).
+        for element in value.utf8.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: true) {
+            var bytes = element[...]
+            while let first = bytes.first, first == 0x20 || first == 0x09 { bytes = bytes.dropFirst() }
+            while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
+            let name = asciiLowercased(bytes)
             guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else { continue }
             guard !expectedSpoofable(name), !canonicalProxyOwned.contains(canonical(name)) else { continue }
             if !expected.contains(name) { expected.append(name) }
