@@ -6,14 +6,13 @@ import Testing
 
 @testable import SessionGateProxy
 
-/// The client side's own request decoder on an `EmbeddedChannel`: the parts and errors
-/// `ClientHandler` relies on, whatever way the bytes are split into reads.
+/// The client side's own request decoder, fed reads the way `ClientHandler` feeds it (bytes left
+/// unread kept for the next read): the parts and errors the handler relies on, whatever way the
+/// bytes are split into reads.
 @Suite struct HTTP1RequestDecoderTests {
     static let limits = RequestHeadParser.Limits(maxHeadBytes: 4096, maxTargetBytes: 4096, maxHeaderCount: 100)
 
-    private func channel() -> EmbeddedChannel {
-        EmbeddedChannel(handler: ByteToMessageHandler(HTTP1RequestDecoder(limits: Self.limits)))
-    }
+    private func channel() -> RequestFeed { RequestFeed(HTTP1RequestDecoder(limits: Self.limits)) }
 
     /// Feeds `text` in pieces of `piece` bytes; returns the parts and the first error.
     private func decode(_ text: String, piece: Int = .max) -> (parts: [String], error: (any Error)?) {
@@ -126,4 +125,27 @@ import Testing
         let notNamed = decode("GET /x HTTP/1.1\r\nHost: x\r\nUpgrade: h2c\r\n\r\nGET /y HTTP/1.1\r\nHost: x\r\n\r\n")
         #expect(notNamed.parts.count == 4, "Upgrade without Connection: upgrade is a plain request")
     }
+}
+
+/// Reads handed to a request decoder as `ClientHandler.channelRead` hands them: the bytes left
+/// from earlier reads first; the parts are queued.
+final class RequestFeed {
+    let decoder: HTTP1RequestDecoder
+    let allocator = ByteBufferAllocator()
+    private var pending = PendingBytes()
+    private var parts: [RequestPart] = []
+
+    init(_ decoder: HTTP1RequestDecoder) { self.decoder = decoder }
+
+    func writeInbound(_ bytes: ByteBuffer) throws {
+        var buffer = pending.combined(with: bytes)
+        defer { pending.keep(buffer) }
+        while let part = try decoder.next(from: &buffer) { parts.append(part) }
+    }
+
+    func readInbound(as: RequestPart.Type) throws -> RequestPart? {
+        parts.isEmpty ? nil : parts.removeFirst()
+    }
+
+    func finish() throws {}
 }

@@ -6,16 +6,14 @@ import Testing
 
 @testable import SessionGateProxy
 
-/// The upstream side's own response decoder on an `EmbeddedChannel`: the parts `UpstreamHandler`
-/// relies on, HEAD answers known from the requests reported, interim answers dropped, the bytes
-/// after a 101 handed to the tunnel.
+/// The upstream side's own response decoder, driven by `UpstreamHandler` on an `EmbeddedChannel`
+/// as on a real connection: the parts the client side gets, HEAD answers known from the requests
+/// reported, interim answers dropped, the bytes after a 101 handed to the tunnel when the handler
+/// leaves the pipeline.
 @Suite struct HTTP1ResponseDecoderTests {
-    private func channel() throws -> (EmbeddedChannel, HTTP1ResponseDecoder) {
-        let channel = EmbeddedChannel()
-        let decoder = HTTP1ResponseDecoder(maxHeadBytes: 4096)
-        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(decoder))
-        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
-        return (channel, decoder)
+    private func channel() throws -> (UpstreamChannel, HTTP1ResponseDecoder) {
+        let channel = try UpstreamChannel(maxHeadBytes: 4096)
+        return (channel, channel.handler.decoder)
     }
 
     /// A request went out (as `UpstreamConnection.writeHead` reports it).
@@ -23,9 +21,10 @@ import Testing
         decoder.expectResponse(toHEAD: method == .HEAD)
     }
 
-    private func parts(_ channel: EmbeddedChannel) -> [String] {
+    private func parts(_ channel: UpstreamChannel) -> [String] {
         var parts: [String] = []
-        while let part = try? channel.readInbound(as: ResponsePart.self) {
+        while let part = channel.recorder.parts.first {
+            channel.recorder.parts.removeFirst()
             switch part {
             case .head(let head):
                 parts.append("head \(head.status.code) \(head.headers.pairs.map { "\($0.name)=\($0.value)" }.joined(separator: ","))")
@@ -74,7 +73,7 @@ import Testing
         request(.GET, to: decoder)
         try channel.writeInbound(channel.allocator.buffer(string: "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\nFRAME"))
         #expect(parts(channel) == ["head 101 Upgrade=websocket", "end"])
-        let context = try channel.pipeline.syncOperations.context(handlerType: ByteToMessageHandler<HTTP1ResponseDecoder>.self)
+        let context = try channel.pipeline.syncOperations.context(handlerType: UpstreamHandler.self)
         let removed = channel.pipeline.syncOperations.removeHandler(context: context)
         channel.embeddedEventLoop.run()
         var removedResult: Result<Void, any Error>?
@@ -102,7 +101,7 @@ import Testing
 
     // MARK: strict reuse
 
-    private func feed(_ text: String, to channel: EmbeddedChannel, piece: Int = Int.max) throws {
+    private func feed(_ text: String, to channel: UpstreamChannel, piece: Int = Int.max) throws {
         let bytes = Array(text.utf8)
         var start = 0
         while start < bytes.count {
@@ -328,4 +327,48 @@ import Testing
         #expect(refused || !decoder.allowsReuse, "\(name)")
     }
 
+}
+
+/// An upstream connection's pipeline on an `EmbeddedChannel`: `UpstreamHandler` (with the
+/// decoder inside) and a delegate that records what the client side would get.
+final class UpstreamChannel {
+    final class Recorder: UpstreamDelegate {
+        var parts: [ResponsePart] = []
+        var failure: (any Error)?
+        func upstreamResponsePart(_ part: ResponsePart) { parts.append(part) }
+        func upstreamFailed(_ error: any Error) { failure = error }
+        func upstreamWritabilityChanged(isWritable: Bool) {}
+        func upstreamReadComplete() {}
+    }
+
+    let channel = EmbeddedChannel()
+    let handler: UpstreamHandler
+    let recorder = Recorder()
+
+    init(maxHeadBytes: Int) throws {
+        handler = UpstreamHandler(decoder: HTTP1ResponseDecoder(maxHeadBytes: maxHeadBytes))
+        handler.delegate = recorder
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+    }
+
+    var allocator: ByteBufferAllocator { channel.allocator }
+    var pipeline: ChannelPipeline { channel.pipeline }
+    var embeddedEventLoop: EmbeddedEventLoop { channel.embeddedEventLoop }
+    var isActive: Bool { channel.isActive }
+
+    /// Delivers a read; a malformed response is thrown (the handler reports it to its delegate
+    /// and closes the connection).
+    func writeInbound(_ bytes: ByteBuffer) throws {
+        try channel.writeInbound(bytes)
+        if let failure = recorder.failure as? HTTPParserError {
+            recorder.failure = nil
+            throw failure
+        }
+    }
+
+    func readInbound<T>(as type: T.Type) throws -> T? { try channel.readInbound(as: type) }
+
+    @discardableResult
+    func finish() throws -> EmbeddedChannel.LeftOverState { try channel.finish() }
 }

@@ -203,6 +203,42 @@ import Testing
         await client.close()
     }
 
+    /// Bytes that come with the upgrade request (from the client) and with the 101 (from the
+    /// upstream), in the same read, reach the other side: the HTTP handlers hand what they read
+    /// past the HTTP message to the tunnel when they leave.
+    @Test func bytesReadWithTheUpgradeMessagesGoThroughTheTunnel() async throws {
+        let key = "dGhlIHNhbXBsZSBub25jZQ=="
+        let app = try await RawUpstream(group: ProxyHarness.group) { _ in
+            let accept = UpgradePolicy.webSocketAccept(forKey: key)
+            return [
+                .write(
+                    Array(
+                        ("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                            + "Sec-WebSocket-Accept: \(accept)\r\n\r\nSERVER-FIRST").utf8))
+            ]
+        }
+        defer { Task { await app.stop() } }
+        let harness = try await ProxyHarness { $0.upstream.url = .init(host: "127.0.0.1", port: app.port) }
+        defer { Task { await harness.shutdown() } }
+        let client = try await harness.client()
+        try await client.send(
+            "GET /public/ws HTTP/1.1\r\nHost: app.test\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                + "Sec-WebSocket-Key: \(key)\r\nSec-WebSocket-Version: 13\r\n\r\nCLIENT-FIRST")
+        let deadline = ContinuousClock.now + .seconds(30)
+        func clientGotFirstBytes() -> Bool {
+            client.collector.received.withLock { String(decoding: $0, as: UTF8.self) }.hasSuffix("SERVER-FIRST")
+        }
+        func appGotFirstBytes() -> Bool { app.received.withLock { String(decoding: $0, as: UTF8.self) }.hasSuffix("\r\n\r\nCLIENT-FIRST") }
+        while !(clientGotFirstBytes() && appGotFirstBytes()), ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        let answer = client.collector.received.withLock { String(decoding: $0, as: UTF8.self) }
+        #expect(answer.hasPrefix("HTTP/1.1 101 "), "\(answer)")
+        #expect(clientGotFirstBytes(), "the bytes after the 101 were lost: \(answer)")
+        #expect(appGotFirstBytes(), "the bytes after the upgrade request were lost")
+        await client.close()
+    }
+
     @Test func headContinueAndHTTP10() async throws {
         let harness = try await ProxyHarness()
         defer { Task { await harness.shutdown() } }

@@ -14,7 +14,9 @@ import SessionGateCore
 /// response ended wait in `pipelined`, with reads paused, and are replayed in order when it ends
 /// (no `HTTPServerPipelineHandler` in front: one handler less for every message of every request).
 final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = RequestPart
+    /// Bytes: the handler decodes requests itself (`HTTP1RequestDecoder`, no
+    /// `ByteToMessageHandler` in front).
+    typealias InboundIn = ByteBuffer
     /// Nothing is written through this handler from behind it; it writes responses as bytes
     /// (`HTTPWire`, no response encoder in the pipeline) and intercepts `read()`.
     typealias OutboundIn = ByteBuffer
@@ -25,6 +27,11 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     let events: ProxyEvents
     let timeouts: ConnectionTimeouts
     var machine = ClientConnectionStateMachine()
+    private let decoder: HTTP1RequestDecoder
+    /// Bytes read and not decoded yet (an incomplete head, or what follows an upgrade request).
+    private var pendingBytes = PendingBytes()
+    /// True while `channelRead` decodes (a read arriving meanwhile is appended to `pendingBytes`).
+    private var decoding = false
     /// The data of the current exchange (its request, session, upstream connection, timings).
     var exchange: Exchange?
     /// Parts of requests that arrived while the current exchange's request had already ended.
@@ -41,7 +48,13 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var clientNeedsFlush = false
     var upstreamNeedsFlush = false
 
-    init(runtimes: RuntimeSource, pool: UpstreamPool, events: ProxyEvents, timeouts: ConnectionTimeouts) {
+    /// `limits` bound what the decoder parses at all (the handler answers 414/431 itself within
+    /// them, from the configuration).
+    init(
+        runtimes: RuntimeSource, pool: UpstreamPool, events: ProxyEvents, timeouts: ConnectionTimeouts,
+        limits: RequestHeadParser.Limits
+    ) {
+        decoder = HTTP1RequestDecoder(limits: limits)
         self.runtimes = runtimes
         self.pool = pool
         self.events = events
@@ -62,6 +75,17 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
         self.context = nil
     }
 
+    /// Leaves the pipeline (for a tunnel) on the next loop tick, after the read being handled, and
+    /// hands the bytes read after the upgrade request to the handler behind.
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            if let rest = handler.pendingBytes.takeAll() { context.fireChannelRead(NIOAny(rest)) }
+            context.leavePipeline(removalToken: removalToken)
+        }
+    }
+
     func channelActive(context: ChannelHandlerContext) {
         applyPolicies()
         context.fireChannelActive()
@@ -69,7 +93,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     // MARK: inbound
 
-    /// Bytes of a head arrived (from `HTTP1RequestDecoder`, before it has a whole head).
+    /// Bytes of a head arrived (before there is a whole head).
     func bytesReceived() {
         if case .idle = machine.state {
             machine.bytesReceived()
@@ -78,7 +102,27 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        receive(unwrapInboundIn(data), context: context)
+        let bytes = unwrapInboundIn(data)
+        if decoding { return pendingBytes.append(bytes) }
+        decoding = true
+        defer { decoding = false }
+        var buffer = pendingBytes.combined(with: bytes)
+        while true {
+            do {
+                while true {
+                    if decoder.isReadingHead, buffer.readableBytes > 0 { bytesReceived() }
+                    guard let part = try decoder.next(from: &buffer) else { break }
+                    receive(part, context: context)
+                }
+            } catch {
+                buffer.moveReaderIndex(to: buffer.writerIndex)  // nothing after an error is read
+                requestDecodingFailed(error, context: context)
+                break
+            }
+            guard let more = pendingBytes.takeAll() else { break }
+            buffer.writeImmutableBuffer(more)
+        }
+        pendingBytes.keep(buffer)
         applyPolicies()
     }
 
@@ -133,6 +177,12 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        runtimes.current.logger.debug("client connection error", metadata: ["error": "\(error)"])
+        context.close(promise: nil)
+    }
+
+    /// The request decoder refused the bytes (it drops every byte after).
+    private func requestDecodingFailed(_ error: any Error, context: ChannelHandlerContext) {
         runtimes.current.logger.debug("client connection error", metadata: ["error": "\(error)"])
         guard let parserError = error as? HTTPParserError else { return context.close(promise: nil) }
         if parserError == .closedConnection, exchange != nil {

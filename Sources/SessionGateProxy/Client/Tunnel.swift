@@ -12,7 +12,8 @@ enum Tunnel {
         do {
             let clientOps = client.pipeline.syncOperations
             let upstreamOps = upstream.pipeline.syncOperations
-            // Glue goes in first (buffering), so bytes a decoder forwards on removal are kept.
+            // Glue goes in first (buffering), so the bytes the HTTP handlers forward when they
+            // leave (read past the upgrade request, or past the 101) are kept.
             try clientOps.addHandler(clientGlue)
             try upstreamOps.addHandler(upstreamGlue)
             var removals: [EventLoopFuture<Void>] = []
@@ -20,9 +21,7 @@ enum Tunnel {
                 if let context = try? ops.context(handlerType: type) { removals.append(ops.removeHandler(context: context)) }
             }
             remove(ClientHandler.self, from: clientOps)
-            remove(ByteToMessageHandler<HTTP1RequestDecoder>.self, from: clientOps)
             remove(UpstreamHandler.self, from: upstreamOps)
-            remove(ByteToMessageHandler<HTTP1ResponseDecoder>.self, from: upstreamOps)
             let boundGlue = NIOLoopBound((clientGlue, upstreamGlue), eventLoop: client.eventLoop)
             EventLoopFuture.andAllSucceed(removals, on: client.eventLoop).whenComplete { result in
                 switch result {

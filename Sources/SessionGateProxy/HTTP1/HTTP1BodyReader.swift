@@ -2,24 +2,16 @@ import NIOCore
 import NIOHTTP1
 import SessionGateCore
 
-/// One step of reading a length- or chunk-framed body out of a decoder's buffer, shared by the
-/// request and the response decoders.
+/// One step of reading a chunk-framed body out of a decoder's buffer, shared by the request and
+/// the response decoders.
 enum HTTP1BodyReader {
     enum Step {
-        /// Body bytes, a slice of the buffer; `last`: the body ends with them.
-        case data(ByteBuffer, last: Bool)
+        /// Body bytes, a slice of the buffer.
+        case data(ByteBuffer)
         /// The body ended (the buffer is past it).
         case end
         /// Nothing more to read now.
         case needMoreData
-    }
-
-    /// Reads up to `remaining` bytes (moved down by what was read).
-    static func fixed(remaining: inout Int, from buffer: inout ByteBuffer) -> Step {
-        guard buffer.readableBytes > 0 else { return .needMoreData }
-        let take = min(remaining, buffer.readableBytes)
-        remaining -= take
-        return .data(buffer.readSlice(length: take)!, last: remaining == 0)
     }
 
     /// The next piece of a chunked body; a malformed one is `invalidChunkSize`.
@@ -29,7 +21,7 @@ enum HTTP1BodyReader {
         switch buffer.withUnsafeReadableBytes({ decoder.next($0, offset: &offset) }) {
         case .data(let range):
             buffer.moveReaderIndex(forwardBy: range.lowerBound)
-            return .data(buffer.readSlice(length: range.count)!, last: false)
+            return .data(buffer.readSlice(length: range.count)!)
         case .end(let at):
             buffer.moveReaderIndex(forwardBy: at)
             return .end

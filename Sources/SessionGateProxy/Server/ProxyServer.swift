@@ -66,16 +66,15 @@ public final class ProxyServer: Service, Sendable {
                         idle: TimeAmount(runtimeConfig.idleTimeout), header: TimeAmount(runtimeConfig.headerTimeout),
                         body: TimeAmount(runtimeConfig.bodyTimeout))
                     let handler = ClientHandler(
-                        runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), events: events, timeouts: timeouts)
+                        runtimes: runtimes, pool: pools.pool(for: channel.eventLoop), events: events, timeouts: timeouts,
+                        limits: limits)
                     let ops = channel.pipeline.syncOperations
                     // TLS in front of everything: the handlers behind it see plain HTTP/1.1. The
                     // context is read per connection, so a reload applies to new connections only.
                     if let tls { try ops.addHandler(NIOSSLServerHandler(context: tls.context)) }
-                    // Only the request decoder: the client handler queues pipelined requests itself
-                    // and writes responses as bytes (`HTTPWire`), so no pipelining helper, encoder
-                    // or header validator handles every message on the way.
-                    try ops.addHandler(
-                        ByteToMessageHandler(HTTP1RequestDecoder(limits: limits, onHeadBytes: { handler.bytesReceived() })))
+                    // One handler: the client handler decodes requests itself, queues pipelined
+                    // ones and writes responses as bytes (`HTTPWire`), so no decoder, pipelining
+                    // helper, encoder or header validator handles every message on the way.
                     try ops.addHandler(handler)
                 }
             }

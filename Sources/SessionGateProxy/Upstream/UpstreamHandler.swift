@@ -10,11 +10,12 @@ protocol UpstreamDelegate: AnyObject {
     func upstreamReadComplete()
 }
 
-/// The thin handler at the end of an upstream connection's pipeline. It forwards response parts
-/// to the client connection that currently owns it and holds `read()` while that client cannot
+/// The only handler of an upstream connection's pipeline. It decodes the responses it reads
+/// (`HTTP1ResponseDecoder`, driven here: no `ByteToMessageHandler` in front), forwards their parts
+/// to the client connection that currently owns it, and holds `read()` while that client cannot
 /// take more bytes (backpressure from a slow client reaches the upstream socket).
 final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
-    typealias InboundIn = ResponsePart
+    typealias InboundIn = ByteBuffer
     typealias OutboundIn = ByteBuffer
     typealias OutboundOut = ByteBuffer
 
@@ -31,11 +32,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// True between the response head and end (the connection cannot be reused mid-message).
     private(set) var inResponse = false
     var onClose: (() -> Void)?
-    /// The response decoder in this pipeline (inside its `ByteToMessageHandler`); it also
-    /// decides whether the connection may be reused (strict reuse).
-    let decoder = HTTP1ResponseDecoder()
+    /// The response decoder; it also decides whether the connection may be reused (strict reuse).
+    let decoder: HTTP1ResponseDecoder
+    /// Bytes read and not decoded yet (an incomplete head, or the tunnel's first bytes after a 101).
+    private var pending = PendingBytes()
+    /// True while `channelRead` decodes (a read arriving meanwhile is appended to `pending`).
+    private var decoding = false
 
-    init() {}
+    init(decoder: HTTP1ResponseDecoder = HTTP1ResponseDecoder()) { self.decoder = decoder }
 
     func handlerAdded(context: ChannelHandlerContext) { self.context = context }
 
@@ -46,8 +50,37 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) { self.context = nil }
 
+    /// Leaves the pipeline (for a tunnel) on the next loop tick, after the read being handled, and
+    /// hands the bytes read past the 101 to the handler behind.
+    func removeHandler(context: ChannelHandlerContext, removalToken: ChannelHandlerContext.RemovalToken) {
+        let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+        context.eventLoop.execute {
+            let (handler, context) = loopBound.value
+            if let rest = handler.pending.takeAll() { context.fireChannelRead(NIOAny(rest)) }
+            context.leavePipeline(removalToken: removalToken)
+        }
+    }
+
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let part = unwrapInboundIn(data)
+        let bytes = unwrapInboundIn(data)
+        if decoding { return pending.append(bytes) }
+        decoding = true
+        defer { decoding = false }
+        var buffer = pending.combined(with: bytes)
+        while true {
+            do {
+                while let part = try decoder.next(from: &buffer) { receive(part, context: context) }
+            } catch {
+                return failed(error, context: context)
+            }
+            guard let more = pending.takeAll() else { break }
+            buffer.writeImmutableBuffer(more)
+        }
+        pending.keep(buffer)
+        if decoder.droppedExcess { context.close(promise: nil) }
+    }
+
+    private func receive(_ part: ResponsePart, context: ChannelHandlerContext) {
         switch part {
         case .head(let head) where head.status.code >= 100 && head.status.code < 200 && head.status != .switchingProtocols:
             break
@@ -70,6 +103,8 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelInactive(context: ChannelHandlerContext) {
+        // A body delimited by the close ends with it.
+        if let end = decoder.endAtClose() { receive(end, context: context) }
         isBroken = true
         let delegate = self.delegate
         self.delegate = nil
@@ -80,6 +115,11 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        failed(error, context: context)
+    }
+
+    /// A malformed response or a connection error: whoever waits is told, the connection closes.
+    private func failed(_ error: any Error, context: ChannelHandlerContext) {
         isBroken = true
         let delegate = self.delegate
         self.delegate = nil

@@ -115,11 +115,9 @@ final class UpstreamPool {
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 loop.makeCompletedFuture {
-                    let ops = channel.pipeline.syncOperations
                     // Requests go out as bytes (`UpstreamConnection.writeHead`); responses are read
-                    // by our own codec, which `writeHead` tells which answer a HEAD.
-                    try ops.addHandler(ByteToMessageHandler(boundHandler.value.decoder))
-                    try ops.addHandler(boundHandler.value)
+                    // by our own codec in the handler, which `writeHead` tells which answer a HEAD.
+                    try channel.pipeline.syncOperations.addHandler(boundHandler.value)
                 }
             }
             .connect(host: target.host, port: target.port)

@@ -28,6 +28,8 @@ final class RawUpstream: Sendable {
     let connectionCount = Mutex(0)
     let closed = Mutex<Set<Int>>([])
     let requests = Mutex<[Request]>([])
+    /// Every byte read, on all connections, in order.
+    let received = Mutex<[UInt8]>([])
     var port: Int { channel.localAddress!.port! }
 
     init(group: any EventLoopGroup, script: @escaping @Sendable (Request) -> [Action]) async throws {
@@ -64,6 +66,7 @@ final class RawUpstream: Sendable {
     final class Log: Sendable {
         let owner = Mutex<RawUpstream?>(nil)
         func record(_ request: Request) { owner.withLock { $0?.requests.withLock { $0.append(request) } } }
+        func read(_ bytes: [UInt8]) { owner.withLock { $0?.received.withLock { $0 += bytes } } }
         func opened() { owner.withLock { $0?.connectionCount.withLock { $0 += 1 } } }
         func closed(_ number: Int) { owner.withLock { _ = $0?.closed.withLock { $0.insert(number) } } }
     }
@@ -96,7 +99,9 @@ private final class RawUpstreamHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        buffer += Array(buffer: unwrapInboundIn(data))
+        let bytes = Array(buffer: unwrapInboundIn(data))
+        log.read(bytes)
+        buffer += bytes
         while let request = takeRequest() {
             log.record(request)
             for action in script(request) { perform(action, context: context) }
