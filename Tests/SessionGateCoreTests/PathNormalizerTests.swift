@@ -55,6 +55,25 @@ import Testing
         }
     }
 
+    /// The shortcut for targets already normal answers exactly what the rules answer, and is
+    /// taken only for targets the rules return unchanged (`FuzzPath` checks this on every input).
+    @Test(arguments: [
+        "/", "/admin", "/admin/", "/a/.../b", "/a/..b/.c/c.", "/Admin/X", "/p?q=1&r=/../x", "/p/?", "/?x", "/@!$&'()*+,=:",
+        "/.well-known/x", "/a.", "/..a",
+    ])
+    func plainTargetsTakeTheShortcut(target: String) throws {
+        let plain = try #require(PathNormalizer.alreadyNormal(target), "for \(target)")
+        #expect(PathNormalizer.normalizeByRules(target: target, maxLength: 8192, host: nil) == .success(plain))
+    }
+
+    @Test(arguments: [
+        "", "*", "x", "http://app.example/a", "//a", "/a//b", "/a/./b", "/a/../b", "/.", "/..", "/a/.", "/a/..", "/a/.?q",
+        "/%61", "/a b", "/a;b", "/a\\b", "/a#f", "/a?q#f", "/a?q r", "/caf\u{e9}",
+    ])
+    func everythingElseFollowsTheRules(target: String) {
+        #expect(PathNormalizer.alreadyNormal(target) == nil, "for \(target)")
+    }
+
     /// Each of these must get 400 (never a path the backend could read differently).
     @Test(arguments: [
         "/admin%2fx", "/admin%2Fx", "/admin%5cx", "/admin%5Cx", "/admin%00", "/admin%00.html",

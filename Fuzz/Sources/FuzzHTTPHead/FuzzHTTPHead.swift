@@ -132,7 +132,7 @@ private func checkInPlace(_ layout: RequestHeadLayout, _ raw: UnsafeRawBufferPoi
         }
     }
     // The model: each comma-separated element, without blanks, lower-cased, once — never a
-    // header the proxy sets or protects.
+    // header the proxy sets or protects, nor a hop-by-hop one (removed anyway).
     var expected: [String] = []
     for value in connectionValues {
         // Split and trimmed on bytes (a `Character` split would miss a comma followed by a
@@ -143,7 +143,9 @@ private func checkInPlace(_ layout: RequestHeadLayout, _ raw: UnsafeRawBufferPoi
             while let last = bytes.last, last == 0x20 || last == 0x09 { bytes = bytes.dropLast() }
             let name = asciiLowercased(bytes)
             guard !name.isEmpty, name.utf8.allSatisfy(isTokenByte) else { continue }
-            guard !expectedSpoofable(name), !canonicalProxyOwned.contains(canonical(name)) else { continue }
+            guard !expectedSpoofable(name), !canonicalProxyOwned.contains(canonical(name)),
+                !HeaderPolicy.hopByHopHeaders.contains(name)
+            else { continue }
             if !expected.contains(name) { expected.append(name) }
         }
     }

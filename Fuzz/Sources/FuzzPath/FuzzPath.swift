@@ -86,6 +86,13 @@ public func fuzzPath(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
     // The proxy hands the normaliser a Swift String; invalid UTF-8 arrives repaired.
     let bytes = Array(String(decoding: raw, as: UTF8.self).utf8)
     let result = normalize(bytes)
+    // The shortcut for targets already normal agrees with the rules, whenever it is taken.
+    let text = String(decoding: bytes, as: UTF8.self)
+    if let plain = PathNormalizer.alreadyNormal(text) {
+        check(
+            PathNormalizer.normalizeByRules(target: text, maxLength: Int.max, host: nil) == .success(plain),
+            "the shortcut disagrees with the rules for \(describe(bytes))")
+    }
 
     // Same answer for a case-flipped escape and for an escaped unreserved character.
     if bytes.first == UInt8(ascii: "/") {

@@ -87,13 +87,17 @@ public struct HeaderPolicy: Sendable {
 
     /// The tokens of every `Connection` field among `fields` (ranges of `bytes`) that may remove a
     /// header: the names a hop asked to be dropped with it — except headers the proxy sets or
-    /// protects itself, so `Connection: X-Session-Token` cannot remove the proxy's own header.
-    /// Compare a field name with them with `HeaderName.equals(_:_:in:)`.
+    /// protects itself, so `Connection: X-Session-Token` cannot remove the proxy's own header, and
+    /// hop-by-hop names (`keep-alive`, `te`, …), whose fields are removed anyway (so the common
+    /// `Connection: keep-alive` costs no array). Compare a field name with them with
+    /// `HeaderName.equals(_:_:in:)`.
     public func connectionNominated(fields: [RequestHeadLayout.Field], in bytes: UnsafeRawBufferPointer) -> [Range<Int>] {
         var tokens: [Range<Int>] = []
         for field in fields where HeaderName.equals(field.name, "connection", in: bytes) {
             for token in HeaderName.listElements(field.value, in: bytes)
-            where !isProtected(UnsafeRawBufferPointer(rebasing: bytes[token])) {
+            where !isProtected(UnsafeRawBufferPointer(rebasing: bytes[token]))
+                && !Self.isHopByHop(UnsafeRawBufferPointer(rebasing: bytes[token]))
+            {
                 tokens.append(token)
             }
         }

@@ -57,6 +57,56 @@ public enum PathNormalizer {
     public static func normalize(
         target: String, maxLength: Int, host: String?
     ) -> Result<NormalizedTarget, TargetRejection> {
+        if target.utf8.count <= maxLength, let plain = alreadyNormal(target) { return .success(plain) }
+        return normalizeByRules(target: target, maxLength: maxLength, host: host)
+    }
+
+    /// The target as it is, when it is an origin-form target these rules would return unchanged
+    /// (nil otherwise): a path of bytes that pass through `decodePath` as they are (printable
+    /// ASCII except `%`, `\`, `;`, `#`), whose segments are neither empty (but the last) nor `.`
+    /// or `..`, and a query of printable ASCII without `#`. Most requests take this path: no
+    /// copies, no arrays. `FuzzPath` checks it against `normalizeByRules` on every input.
+    public static func alreadyNormal(_ target: String) -> NormalizedTarget? {
+        var target = target
+        return target.withUTF8 { bytes -> NormalizedTarget? in
+            guard bytes.first == UInt8(ascii: "/") else { return nil }
+            var index = 1
+            var segmentStart = 1
+            // Whether the segment that ends at `end` (exclusive) keeps the path unchanged.
+            func plainSegment(_ end: Int, last: Bool) -> Bool {
+                switch end - segmentStart {
+                case 0: return last
+                case 1: return bytes[segmentStart] != UInt8(ascii: ".")
+                case 2: return bytes[segmentStart] != UInt8(ascii: ".") || bytes[segmentStart + 1] != UInt8(ascii: ".")
+                default: return true
+                }
+            }
+            while index < bytes.count {
+                let byte = bytes[index]
+                if byte == UInt8(ascii: "?") { break }
+                if byte == UInt8(ascii: "/") {
+                    guard plainSegment(index, last: false) else { return nil }
+                    segmentStart = index + 1
+                } else if byte <= 0x20 || byte >= 0x7f || byte == UInt8(ascii: "%") || byte == UInt8(ascii: "\\")
+                    || byte == UInt8(ascii: ";") || byte == UInt8(ascii: "#")
+                {
+                    return nil
+                }
+                index += 1
+            }
+            guard plainSegment(index, last: true) else { return nil }
+            let path = String(decoding: UnsafeBufferPointer(rebasing: bytes[..<index]), as: UTF8.self)
+            guard index < bytes.count else { return NormalizedTarget(path: path) }
+            let query = UnsafeBufferPointer(rebasing: bytes[(index + 1)...])
+            guard query.allSatisfy({ $0 > 0x20 && $0 < 0x7f && $0 != UInt8(ascii: "#") }) else { return nil }
+            return NormalizedTarget(path: path, query: String(decoding: query, as: UTF8.self))
+        }
+    }
+
+    /// Every rule applied step by step (what `normalize` does when `alreadyNormal` is nil).
+    public static func normalizeByRules(
+        target: String, maxLength: Int, host: String?
+    ) -> Result<NormalizedTarget, TargetRejection> {
         let bytes = Array(target.utf8)
         guard bytes.count <= maxLength else {
             return .failure(TargetRejection(status: 414, reason: "request target longer than \(maxLength) bytes"))

@@ -26,14 +26,16 @@ enum ForwardedRequest {
 
     static func head(
         for head: RequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
-        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String
+        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String, into buffer: ByteBuffer? = nil
     ) -> Head {
         let policy = runtime.headerPolicy
         let config = runtime.config
         let trusted = peer.map { address in config.server.trustedProxies.contains { $0.contains(address) } } ?? false
         let cookieName = config.cookie.name
 
-        var buffer = ByteBufferAllocator().buffer(capacity: 512 + head.headers.bytes.readableBytes + (session == nil ? 0 : 1024))
+        let capacity = 512 + head.headers.bytes.readableBytes + (session == nil ? 0 : 1024)
+        var buffer = buffer ?? ByteBufferAllocator().buffer(capacity: capacity)
+        buffer.clear(minimumCapacity: capacity)
         buffer.writeString(head.method.rawValue)
         buffer.writeInteger(UInt8(ascii: " "))
         buffer.writeString(config.upstream.url.basePath)
