@@ -24,9 +24,17 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     typealias OutboundIn = RedisRequest
     typealias OutboundOut = ByteBuffer
 
+    /// Where a reply goes: a promise (commands written through the pipeline), or a callback
+    /// (`send(_:timeout:completion:)`, called on the loop: no promise, future or pipeline hop).
+    private enum Reply {
+        case promise(EventLoopPromise<RESPValue>)
+        /// An error reply arrives as `.failure(.server …)`.
+        case callback((Result<RESPValue, RedisError>) -> Void)
+    }
+
     private struct Pending {
         let id: UInt64
-        let promise: EventLoopPromise<RESPValue>
+        let reply: Reply
         /// When the reply is overdue (nil: never).
         let deadline: NIODeadline?
         let timeout: TimeAmount?
@@ -60,7 +68,7 @@ final class RedisChannelHandler: ChannelDuplexHandler {
         let deadline = request.timeout.map { context.eventLoop.now + $0 }
         for replyPromise in request.promises {
             nextID &+= 1
-            let pending = Pending(id: nextID, promise: replyPromise, deadline: deadline, timeout: request.timeout)
+            let pending = Pending(id: nextID, reply: .promise(replyPromise), deadline: deadline, timeout: request.timeout)
             switch stateMachine.send(pending) {
             case .fail(let error):
                 replyPromise.fail(error)
@@ -73,6 +81,24 @@ final class RedisChannelHandler: ChannelDuplexHandler {
             context.write(wrapOutboundOut(request.encoded), promise: promise)
         } else {
             promise?.fail(RedisError(.connectionClosed, "connection is closed"))
+        }
+    }
+
+    /// Sends one encoded command from the loop itself, straight to the socket's write queue (the
+    /// flush deferred like every other); `completion` runs once, on the loop — at once when the
+    /// connection is already closed.
+    func send(_ encoded: ByteBuffer, timeout: TimeAmount?, completion: @escaping (Result<RESPValue, RedisError>) -> Void) {
+        guard let context else { return completion(.failure(RedisError(.connectionClosed, "connection is closed"))) }
+        nextID &+= 1
+        let deadline = timeout.map { context.eventLoop.now + $0 }
+        let pending = Pending(id: nextID, reply: .callback(completion), deadline: deadline, timeout: timeout)
+        switch stateMachine.send(pending) {
+        case .fail(let error):
+            fail(pending, error)
+        case .write:
+            if let deadline { armTimer(for: deadline, context: context) }
+            context.write(wrapOutboundOut(encoded), promise: nil)
+            flush(context: context)
         }
     }
 
@@ -117,7 +143,15 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     private func handle(_ value: RESPValue, context: ChannelHandlerContext) {
         switch stateMachine.receive(value) {
         case .complete(let pending, let reply):
-            pending.promise.succeed(reply)
+            switch pending.reply {
+            case .promise(let promise): promise.succeed(reply)
+            case .callback(let completion):
+                if case .error(let message) = reply {
+                    completion(.failure(RedisError(.server, message)))
+                } else {
+                    completion(.success(reply))
+                }
+            }
         case .ignore:
             logger.trace("ignored out-of-band redis value", metadata: ["shape": "\(value)"])
         case .close(let error, let failing):
@@ -164,7 +198,10 @@ final class RedisChannelHandler: ChannelDuplexHandler {
     }
 
     private func fail(_ pending: Pending, _ error: RedisError) {
-        pending.promise.fail(error)
+        switch pending.reply {
+        case .promise(let promise): promise.fail(error)
+        case .callback(let completion): completion(.failure(error))
+        }
     }
 
     private func failAll(_ error: RedisError) {

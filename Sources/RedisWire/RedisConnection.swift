@@ -16,10 +16,16 @@ public final class RedisConnection: Sendable {
     /// 3 after a successful `HELLO 3`, else 2.
     public let protocolVersion: Int
     private let channel: any Channel
+    /// The channel's handler, for commands sent from its own event loop.
+    private let handler: NIOLoopBound<RedisChannelHandler>
     private let commandTimeout: TimeAmount?
 
-    private init(channel: any Channel, address: String, protocolVersion: Int, commandTimeout: TimeAmount?) {
+    private init(
+        channel: any Channel, handler: NIOLoopBound<RedisChannelHandler>, address: String, protocolVersion: Int,
+        commandTimeout: TimeAmount?
+    ) {
         self.channel = channel
+        self.handler = handler
         self.address = address
         self.protocolVersion = protocolVersion
         self.commandTimeout = commandTimeout
@@ -78,11 +84,14 @@ public final class RedisConnection: Sendable {
             }
         }
         let timeout = configuration.commandTimeout?.timeAmount
-        var connection = RedisConnection(channel: channel, address: address, protocolVersion: 2, commandTimeout: timeout)
         do {
+            let handler = try await Self.handler(of: channel)
+            var connection = RedisConnection(
+                channel: channel, handler: handler, address: address, protocolVersion: 2, commandTimeout: timeout)
             let version = try await connection.handshake(configuration)
             if version == 3 {
-                connection = RedisConnection(channel: channel, address: address, protocolVersion: 3, commandTimeout: timeout)
+                connection = RedisConnection(
+                    channel: channel, handler: handler, address: address, protocolVersion: 3, commandTimeout: timeout)
             }
             return connection
         } catch {
@@ -93,6 +102,17 @@ public final class RedisConnection: Sendable {
             let hint = tls == nil && error.code == .connectionClosed ? " (a TLS-only server? use rediss://)" : ""
             let message = tls?.1.errorAfterHandshake ?? error.message
             throw RedisError(code, "handshake with \(address) failed: \(message)\(hint)")
+        }
+    }
+
+    /// The connection's `RedisChannelHandler` (gone if the channel already closed).
+    private static func handler(of channel: any Channel) async throws(RedisError) -> NIOLoopBound<RedisChannelHandler> {
+        do {
+            return try await channel.eventLoop.submit {
+                NIOLoopBound(try channel.pipeline.syncOperations.handler(type: RedisChannelHandler.self), eventLoop: channel.eventLoop)
+            }.get()
+        } catch {
+            throw RedisError(.connectionClosed, "connection closed")
         }
     }
 
@@ -110,6 +130,10 @@ public final class RedisConnection: Sendable {
     public func send(_ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
         var encoded = channel.allocator.buffer(capacity: 64)
         RESPCommandEncoder.encode(arguments, into: &encoded)
+        if channel.eventLoop.inEventLoop {
+            // From the loop (the data plane's session loads): straight to the handler.
+            return handler.value.send(encoded, timeout: commandTimeout, completion: completion)
+        }
         let promise = channel.eventLoop.makePromise(of: RESPValue.self)
         let address = self.address
         promise.futureResult.whenComplete { result in

@@ -21,6 +21,11 @@ public struct SessionID: Sendable, Hashable {
         SHA256.hash(data: bytes).withUnsafeBytes { Hex.encode(raw: $0) }
     }
 
+    /// Appends the UTF-8 of `storeKey` to `out` (no `String` on the way).
+    public func appendStoreKey(to out: inout [UInt8]) {
+        SHA256.hash(data: bytes).withUnsafeBytes { Hex.append($0, to: &out) }
+    }
+
     /// SHA-256 already fed the `handle` domain prefix; copied per id.
     private static let handleHasher: SHA256 = {
         var hasher = SHA256()
@@ -49,6 +54,15 @@ public enum Hex {
             out.append(digits[Int(byte & 0x0f)])
         }
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// Appends the lower-case hex of `bytes` to `out`.
+    public static func append(_ bytes: UnsafeRawBufferPointer, to out: inout [UInt8]) {
+        out.reserveCapacity(out.count + bytes.count * 2)
+        for byte in bytes {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0f)])
+        }
     }
 
     /// `encode` of a raw buffer, written straight into the String's storage.

@@ -1,3 +1,4 @@
+import NIOCore
 import RedisWire
 import SessionGateCore
 
@@ -98,28 +99,52 @@ enum RedisReply {
     private static func parts(_ fields: ArraySlice<RESPValue>, _ reply: RESPValue, _ what: String) throws(StoreError)
         -> (SessionTimes, String?, String?, SessionMetadata)
     {
+        guard fields.count == 10 else { throw unexpected(what, reply, expected: "ten session fields") }
         let start = fields.startIndex
-        var numbers: [Int64] = []
-        for field in fields[start..<start + 5] {
-            guard case .bulkString(let buffer) = field, let number = Int64(String(buffer: buffer)),
+        func number(_ offset: Int) throws(StoreError) -> Int64 {
+            guard case .bulkString(let buffer) = fields[start + offset], let number = decimal(buffer),
                 StoredTimes.range.contains(number)
             else {
                 throw unexpected(what, reply, expected: "session times as decimal Unix seconds")
             }
-            numbers.append(number)
+            return number
         }
-        var texts: [String?] = []
-        for field in fields[(start + 5)...] {
-            switch field {
-            case .null: texts.append(nil)
-            case .bulkString(let buffer): texts.append(buffer.readableBytes == 0 ? nil : String(buffer: buffer))
+        func text(_ offset: Int) throws(StoreError) -> String? {
+            switch fields[start + offset] {
+            case .null: return nil
+            case .bulkString(let buffer): return buffer.readableBytes == 0 ? nil : String(buffer: buffer)
             default: throw unexpected(what, reply, expected: "the user, handle and metadata as bulk strings")
             }
         }
         let times = SessionTimes(
-            createdAt: numbers[0], lastSeenAt: numbers[1], idleExpiresAt: numbers[2], absoluteExpiresAt: numbers[3],
-            idleSeconds: numbers[4])
-        return (times, texts[0], texts[1], SessionMetadata(createdIP: texts[2], lastIP: texts[3], userAgent: texts[4]))
+            createdAt: try number(0), lastSeenAt: try number(1), idleExpiresAt: try number(2), absoluteExpiresAt: try number(3),
+            idleSeconds: try number(4))
+        return (
+            times, try text(5), try text(6), SessionMetadata(createdIP: try text(7), lastIP: try text(8), userAgent: try text(9))
+        )
+    }
+
+    /// A decimal integer (an optional sign, then digits) read from the bytes, as `Int64(String)`
+    /// reads it for these values; nil for anything else.
+    static func decimal(_ buffer: ByteBuffer) -> Int64? {
+        buffer.withUnsafeReadableBytes { bytes -> Int64? in
+            var index = 0
+            var negative = false
+            if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
+                negative = bytes[0] == UInt8(ascii: "-")
+                index = 1
+            }
+            let digits = bytes.count - index
+            guard digits > 0, digits <= 18 else { return digits > 18 ? Int64(String(decoding: bytes, as: UTF8.self)) : nil }
+            var value: Int64 = 0
+            while index < bytes.count {
+                let digit = bytes[index] &- UInt8(ascii: "0")
+                guard digit < 10 else { return nil }
+                value = value * 10 + Int64(digit)
+                index += 1
+            }
+            return negative ? -value : value
+        }
     }
 
     /// Reads the fields of a session.

@@ -20,6 +20,7 @@ import RedisWire
 enum RedisSessionScripts {
     /// Fields in reply order.
     static let fields: [RESPArgument] = ["d", "c", "l", "i", "a", "s", "u", "h", "ip", "lip", "ua"]
+    static let hmget: RESPArgument = "HMGET"
     /// What a listing reads of a session: every field but the data, in reply order.
     static let summaryFields = Array(fields.dropFirst())
 

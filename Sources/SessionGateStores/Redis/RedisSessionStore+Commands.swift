@@ -12,7 +12,25 @@ struct RedisScriptCall: Sendable {
 }
 
 extension RedisSessionStore {
-    func sessionKey(_ id: SessionID) -> RESPArgument { RESPArgument(keyPrefix + "{" + id.storeKey + "}") }
+    func sessionKey(_ id: SessionID) -> RESPArgument {
+        var key: [UInt8] = []
+        key.reserveCapacity(keyPrefix.utf8.count + 66)
+        key.append(contentsOf: keyPrefix.utf8)
+        key.append(UInt8(ascii: "{"))
+        id.appendStoreKey(to: &key)
+        key.append(UInt8(ascii: "}"))
+        return RESPArgument(bytes: key)
+    }
+
+    /// `HMGET <session key> <every session field>`, built with one array.
+    func loadCommand(_ id: SessionID) -> [RESPArgument] {
+        var command: [RESPArgument] = []
+        command.reserveCapacity(2 + RedisSessionScripts.fields.count)
+        command.append(RedisSessionScripts.hmget)
+        command.append(sessionKey(id))
+        command.append(contentsOf: RedisSessionScripts.fields)
+        return command
+    }
 
     /// The user id is hashed so keys never show it, and so any id is a safe hash tag.
     func indexKey(_ userID: String) -> RESPArgument {

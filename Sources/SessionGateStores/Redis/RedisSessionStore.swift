@@ -76,7 +76,7 @@ public final class RedisSessionStore: SessionStore {
     public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
         guard let id = SessionID(bytes: ticket.bytes) else { return nil }
         let reply = try await run("load") { () async throws(RedisError) in
-            try await self.executor.send(["HMGET", self.sessionKey(id)] + RedisSessionScripts.fields)
+            try await self.executor.send(self.loadCommand(id))
         }
         return try loaded(reply, id: id, now: now)
     }
@@ -87,7 +87,7 @@ public final class RedisSessionStore: SessionStore {
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
         guard let id = SessionID(bytes: ticket.bytes) else { return false }
-        return executor.sendIfReady(["HMGET", sessionKey(id)] + RedisSessionScripts.fields) { [self] result in
+        return executor.sendIfReady(loadCommand(id)) { [self] result in
             switch result {
             case .success(let reply):
                 completion(Result { () throws(StoreError) in try loaded(reply, id: id, now: now) })
