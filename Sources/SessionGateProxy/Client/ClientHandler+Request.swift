@@ -103,7 +103,7 @@ extension ClientHandler {
         let upstreamHead = ForwardedRequest.head(
             for: exchange.head, target: exchange.target, session: exchange.session, runtime: runtime, peer: peer,
             now: exchange.now, upgradeToken: exchange.upgradeToken, requestID: exchange.requestID,
-            into: requestHeadBuffer.take(capacity: 0, allocator: context?.channel.allocator ?? ByteBufferAllocator()))
+            into: pool.requestHeadBuffer.take(capacity: 0, allocator: context?.channel.allocator ?? ByteBufferAllocator()))
         machine.upstreamRequested()
         pool.acquire { result in
             guard self.exchange === exchange else {
@@ -152,7 +152,7 @@ extension ClientHandler {
         connection.handler.delegate = self
         machine.upstreamWritabilityChanged(connection.channel.isWritable)
         connection.writeHead(head)
-        requestHeadBuffer.keep(head.bytes)
+        pool.requestHeadBuffer.keep(head.bytes)
         for part in exchange.pendingRequestParts {
             writeUpstream(part, to: connection)
         }

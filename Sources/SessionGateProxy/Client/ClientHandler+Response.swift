@@ -173,7 +173,7 @@ extension ClientHandler: UpstreamDelegate {
         guard let context else { return }
         let runtime = exchange.runtime
         let fields = upstreamHead.headers
-        var head = responseHeadBuffer.take(capacity: 256 + fields.bytes.readableBytes, allocator: context.channel.allocator)
+        var head = pool.responseHeadBuffer.take(capacity: 256 + fields.bytes.readableBytes, allocator: context.channel.allocator)
         HTTPWire.writeStatusLine(exchange.head.version, upstreamHead.status, into: &head)
         var hasLength = false
         // Each kept field is copied from the upstream's own bytes.
@@ -243,7 +243,7 @@ extension ClientHandler: UpstreamDelegate {
         machine.responseHeadSent(closeAfter: closeDelimited)
         exchange.status = Int(upstreamHead.status.code)
         context.write(wrapOutboundOut(head), promise: nil)
-        responseHeadBuffer.keep(head)
+        pool.responseHeadBuffer.keep(head)
         clientNeedsFlush = true
         let pending = exchange.pendingResponseParts
         exchange.pendingResponseParts.removeAll()

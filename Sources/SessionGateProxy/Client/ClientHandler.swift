@@ -44,9 +44,6 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private var readsPaused = false
     private var pendingRead = false
     private var appliedTimers = ClientConnectionStateMachine.Timers()
-    /// The buffers the upstream request heads and the response heads are written into, reused.
-    var requestHeadBuffer = ReusedBuffer()
-    var responseHeadBuffer = ReusedBuffer()
     /// Writes are batched: flushed once per read from the other side.
     var clientNeedsFlush = false
     var upstreamNeedsFlush = false

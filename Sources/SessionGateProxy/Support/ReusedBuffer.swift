@@ -1,10 +1,11 @@
 import NIOCore
 
-/// A buffer a connection writes its heads into, request after request, without allocating one
-/// each time. The buffer written last is kept; the next `take` clears and reuses its storage when
-/// nothing else holds it any more (the socket write completed, as it does by the next request),
-/// and allocates otherwise — `ByteBuffer`'s copy-on-write, so a write still queued is never
-/// touched. Storage grown past `maxKeptCapacity` (a huge head) is not kept.
+/// A buffer the connections of one event loop write their heads into, one head after another,
+/// without allocating one each time (`UpstreamPool` keeps one per kind of head). The buffer
+/// written last is kept; the next `take` clears and reuses its storage when nothing else holds it
+/// any more (its socket write completed, as it usually has by the next head), and allocates
+/// otherwise — `ByteBuffer`'s copy-on-write, so a write still queued is never touched. Storage
+/// grown past `maxKeptCapacity` (a huge head) is not kept.
 struct ReusedBuffer {
     static let maxKeptCapacity = 8192
     private var kept: ByteBuffer?

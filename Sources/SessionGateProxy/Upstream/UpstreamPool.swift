@@ -63,6 +63,10 @@ final class UpstreamPool {
     private let events: ProxyEvents
     private var idle: [UpstreamConnection] = []
     private var closed = false
+    /// The buffers the client connections of this loop write their heads into, reused (one pair
+    /// per loop, not per connection: an idle keep-alive connection holds none).
+    var requestHeadBuffer = ReusedBuffer()
+    var responseHeadBuffer = ReusedBuffer()
 
     init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream, events: ProxyEvents) {
         self.eventLoop = eventLoop
