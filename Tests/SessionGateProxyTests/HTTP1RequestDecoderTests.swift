@@ -127,20 +127,26 @@ import Testing
     }
 }
 
-/// Reads handed to a request decoder as `ClientHandler.channelRead` hands them: the bytes left
-/// from earlier reads first; the parts are queued.
+/// Reads handed to a request decoder through `PendingBytes`, as `ClientHandler.channelRead`
+/// hands them; the parts are queued, the first error is thrown.
 final class RequestFeed {
     let decoder: HTTP1RequestDecoder
     let allocator = ByteBufferAllocator()
-    private var pending = PendingBytes()
+    private let pending = PendingBytes()
     private var parts: [RequestPart] = []
 
     init(_ decoder: HTTP1RequestDecoder) { self.decoder = decoder }
 
     func writeInbound(_ bytes: ByteBuffer) throws {
-        var buffer = pending.combined(with: bytes)
-        defer { pending.keep(buffer) }
-        while let part = try decoder.next(from: &buffer) { parts.append(part) }
+        var failure: (any Error)?
+        pending.read(bytes) { buffer in
+            do {
+                while let part = try decoder.next(from: &buffer) { parts.append(part) }
+            } catch {
+                failure = error
+            }
+        }
+        if let failure { throw failure }
     }
 
     func readInbound(as: RequestPart.Type) throws -> RequestPart? {

@@ -29,9 +29,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     var machine = ClientConnectionStateMachine()
     private let decoder: HTTP1RequestDecoder
     /// Bytes read and not decoded yet (an incomplete head, or what follows an upgrade request).
-    private var pendingBytes = PendingBytes()
-    /// True while `channelRead` decodes (a read arriving meanwhile is appended to `pendingBytes`).
-    private var decoding = false
+    private let pendingBytes = PendingBytes()
     /// The data of the current exchange (its request, session, upstream connection, timings).
     var exchange: Exchange?
     /// Parts of requests that arrived while the current exchange's request had already ended.
@@ -102,12 +100,7 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        if decoding { return pendingBytes.append(bytes) }
-        decoding = true
-        defer { decoding = false }
-        var buffer = pendingBytes.combined(with: bytes)
-        while true {
+        pendingBytes.read(unwrapInboundIn(data)) { buffer in
             do {
                 while true {
                     if decoder.isReadingHead, buffer.readableBytes > 0 { bytesReceived() }
@@ -117,12 +110,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
             } catch {
                 buffer.moveReaderIndex(to: buffer.writerIndex)  // nothing after an error is read
                 requestDecodingFailed(error, context: context)
-                break
             }
-            guard let more = pendingBytes.takeAll() else { break }
-            buffer.writeImmutableBuffer(more)
         }
-        pendingBytes.keep(buffer)
         applyPolicies()
     }
 

@@ -35,9 +35,7 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     /// The response decoder; it also decides whether the connection may be reused (strict reuse).
     let decoder: HTTP1ResponseDecoder
     /// Bytes read and not decoded yet (an incomplete head, or the tunnel's first bytes after a 101).
-    private var pending = PendingBytes()
-    /// True while `channelRead` decodes (a read arriving meanwhile is appended to `pending`).
-    private var decoding = false
+    private let pending = PendingBytes()
 
     init(decoder: HTTP1ResponseDecoder = HTTP1ResponseDecoder()) { self.decoder = decoder }
 
@@ -62,21 +60,14 @@ final class UpstreamHandler: ChannelDuplexHandler, RemovableChannelHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let bytes = unwrapInboundIn(data)
-        if decoding { return pending.append(bytes) }
-        decoding = true
-        defer { decoding = false }
-        var buffer = pending.combined(with: bytes)
-        while true {
+        pending.read(unwrapInboundIn(data)) { buffer in
             do {
                 while let part = try decoder.next(from: &buffer) { receive(part, context: context) }
             } catch {
-                return failed(error, context: context)
+                buffer.moveReaderIndex(to: buffer.writerIndex)  // nothing after an error is read
+                failed(error, context: context)
             }
-            guard let more = pending.takeAll() else { break }
-            buffer.writeImmutableBuffer(more)
         }
-        pending.keep(buffer)
         if decoder.droppedExcess { context.close(promise: nil) }
     }
 
