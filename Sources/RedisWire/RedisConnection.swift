@@ -130,25 +130,13 @@ public final class RedisConnection: Sendable {
     public func send(_ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
         var encoded = channel.allocator.buffer(capacity: 64)
         RESPCommandEncoder.encode(arguments, into: &encoded)
-        if channel.eventLoop.inEventLoop {
-            // From the loop (the data plane's session loads): straight to the handler.
-            return handler.value.send(encoded, timeout: commandTimeout, completion: completion)
+        // Straight to the handler: from its loop (the data plane's session loads) at once, from
+        // elsewhere after one hop onto it.
+        guard channel.eventLoop.inEventLoop else {
+            let (handler, timeout, encoded) = (self.handler, commandTimeout, encoded)
+            return channel.eventLoop.execute { handler.value.send(encoded, timeout: timeout, completion: completion) }
         }
-        let promise = channel.eventLoop.makePromise(of: RESPValue.self)
-        let address = self.address
-        promise.futureResult.whenComplete { result in
-            switch result {
-            case .success(.error(let message)): completion(.failure(RedisError(.server, message)))
-            case .success(let value): completion(.success(value))
-            case .failure(let error as RedisError): completion(.failure(error))
-            case .failure(let error): completion(.failure(RedisError(.connectionClosed, Self.describe(error))))
-            }
-        }
-        let written = channel.eventLoop.makePromise(of: Void.self)
-        written.futureResult.whenFailure { _ in
-            promise.fail(RedisError(.connectionClosed, "connection to \(address) is closed"))
-        }
-        channel.writeAndFlush(RedisRequest(encoded: encoded, promises: [promise], timeout: commandTimeout), promise: written)
+        handler.value.send(encoded, timeout: commandTimeout, completion: completion)
     }
 
     /// Sends one command. An error reply throws `RedisError` with code `.server`.

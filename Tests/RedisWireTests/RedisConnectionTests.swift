@@ -22,6 +22,38 @@ import Testing
         _ = try await connection.send(["DEL", RESPArgument(key), RESPArgument(key + ":h")])
     }
 
+    /// `send(_:completion:)` from another thread and from the connection's own loop: the reply (an
+    /// error reply as `.server`) comes back once, on the loop; on a closed connection, a failure.
+    @Test func callbackSendsFromAnyThreadCompleteOnTheLoop() async throws {
+        let connection = try await RedisConnection.connect(configuration: try TestServers.standalone())
+        let loop = connection.eventLoop
+        func send(_ command: [RESPArgument], fromLoop: Bool) async -> (Result<RESPValue, RedisError>, Bool) {
+            await withCheckedContinuation { continuation in
+                let start: @Sendable () -> Void = {
+                    connection.send(command) { result in continuation.resume(returning: (result, loop.inEventLoop)) }
+                }
+                if fromLoop { loop.execute(start) } else { start() }
+            }
+        }
+        for fromLoop in [false, true] {
+            let (pong, onLoop) = await send(["PING"], fromLoop: fromLoop)
+            #expect(try pong.get() == .simpleString("PONG"))
+            #expect(onLoop)
+            let (failed, _) = await send(["NOSUCHCOMMAND"], fromLoop: fromLoop)
+            #expect(throws: RedisError.self) { try failed.get() }
+            if case .failure(let error) = failed { #expect(error.code == .server) }
+        }
+        await connection.close()
+        for fromLoop in [false, true] {
+            let (closed, _) = await send(["PING"], fromLoop: fromLoop)
+            if case .failure(let error) = closed {
+                #expect(error.code == .connectionClosed)
+            } else {
+                Issue.record("a command on a closed connection did not fail")
+            }
+        }
+    }
+
     @Test func fallsBackToRESP2WhenAsked() async throws {
         var configuration = try TestServers.standalone()
         configuration.preferRESP3 = false
