@@ -21,8 +21,9 @@ import SessionGateCore
 final class HTTP1ResponseDecoder {
     private enum State {
         case head
-        /// The response's last part was handed over; its end is next.
-        case endPending
+        /// The response's last part was handed over; its end is next (then `.switched` after
+        /// a `101`, whose following bytes belong to the tunnel).
+        case endPending(switching: Bool)
         case fixedBody(remaining: Int)
         case chunkedBody(ChunkedBodyDecoder)
         case untilClose
@@ -90,7 +91,7 @@ final class HTTP1ResponseDecoder {
     /// response cut off otherwise is not ended here: the handler sees the close).
     func endAtClose() -> ResponsePart? {
         guard case .untilClose = state else { return nil }
-        return end(ByteBuffer())
+        return end(ByteBuffer(), switching: false)
     }
 
     private func decode(_ buffer: inout ByteBuffer) throws -> ResponsePart? {
@@ -100,13 +101,13 @@ final class HTTP1ResponseDecoder {
             // Nothing was asked: a late or unsolicited answer on an idle connection.
             guard !requestsWereHEAD.isEmpty else { return dropExcess(&buffer) }
             return try decodeHead(&buffer)
-        case .endPending:
-            return end(buffer)
+        case .endPending(let switching):
+            return end(buffer, switching: switching)
         case .fixedBody(var remaining):
             guard buffer.readableBytes > 0 else { return nil }
             let take = min(remaining, buffer.readableBytes)
             remaining -= take
-            state = remaining == 0 ? .endPending : .fixedBody(remaining: remaining)
+            state = remaining == 0 ? .endPending(switching: false) : .fixedBody(remaining: remaining)
             return .body(buffer.readSlice(length: take)!)
         case .chunkedBody(var decoder):
             let step = try HTTP1BodyReader.chunked(&decoder, from: &buffer)
@@ -115,7 +116,7 @@ final class HTTP1ResponseDecoder {
                 state = .chunkedBody(decoder)
                 return .body(slice)
             case .end:
-                return end(buffer)
+                return end(buffer, switching: false)
             case .needMoreData:
                 state = .chunkedBody(decoder)
                 return nil
@@ -165,26 +166,22 @@ final class HTTP1ResponseDecoder {
             let head = ResponseHead(bytes: HeadFields.take(layout.length, from: &buffer), layout: layout)
             switch framing {
             case .interim: break
-            case .switching: state = .endPending  // then `.switched` (see `end`)
-            case .none: state = .endPending
+            case .switching: state = .endPending(switching: true)
+            case .none: state = .endPending(switching: false)
             case .length(let count): state = .fixedBody(remaining: count)
             case .chunked: state = .chunkedBody(ChunkedBodyDecoder(maxTrailerBytes: parser.maxHeadBytes))
             case .untilClose: state = .untilClose
             }
-            switchedAfterEnd = framing == .switching
             return .head(head)
         }
     }
 
-    /// Whether the pending end closes a `101` (after it, nothing is parsed).
-    private var switchedAfterEnd = false
-
     /// The response ended; bytes already here beyond it forbid reuse before the end is handed
     /// over (they are dropped by the next `next`, which sets `droppedExcess`) — except after a
     /// `101`, whose following bytes belong to the tunnel.
-    private func end(_ buffer: ByteBuffer) -> ResponsePart {
+    private func end(_ buffer: ByteBuffer, switching: Bool) -> ResponsePart {
         if !requestsWereHEAD.isEmpty { requestsWereHEAD.removeFirst() }
-        if switchedAfterEnd {
+        if switching {
             state = .switched
         } else {
             if buffer.readableBytes > 0 { forbidReuse() }
