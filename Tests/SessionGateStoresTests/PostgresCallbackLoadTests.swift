@@ -30,6 +30,42 @@ import Testing
         }
     }
 
+    /// The loads a loop starts in one round go out as one query: distinct sessions, the same one
+    /// twice, an unknown and an expired one each get their own answer; a round with more loads
+    /// than one query takes, or loads at another clock, sends more queries.
+    @Test func oneRoundsLoadsGoOutAsOneQuery() async throws {
+        try await withLoopStore { store, group, _ in
+            let idle = StoreConformance.policy.idleTimeout
+            let old = try await store.create(data: ["user_id": "old"], now: 1000)
+            let first = try await store.create(data: ["user_id": "first"], now: 1000 + idle)
+            let second = try await store.create(data: ["user_id": "second"], now: 1000 + idle)
+            let now = 1000 + idle + 1
+            let loop = group.next()
+            _ = try await loadStarted(store, first.ticket, now: now, on: loop)
+            let before = store.loopQueryCount
+            let tickets = [first.ticket, second.ticket, first.ticket, unknownTicket(), old.ticket]
+            let answers = await round(store, tickets.map { ($0, now) }, on: loop)
+            #expect(answers.count == tickets.count)
+            #expect(answers.allSatisfy { $0?.onCallersLoop == true })
+            let loaded = try answers.map { try $0?.result.get() }
+            #expect(loaded[0] == first)
+            #expect(loaded[1] == second)
+            #expect(loaded[2] == first)
+            #expect(loaded[3] == nil, "unknown session")
+            #expect(loaded[4] == nil, "expired session")
+            #expect(store.loopQueryCount == before + 1, "one round's loads went out in \(store.loopQueryCount - before) queries")
+
+            let many = Array(repeating: (second.ticket, now), count: PostgresSessionStore.loadsPerQuery + 1)
+            let split = await round(store, many + [(old.ticket, 1001)], on: loop)
+            #expect(
+                try split.allSatisfy { answer in
+                    guard let answer else { return false }
+                    return try answer.result.get() == (answer.index < many.count ? second : old)
+                })
+            #expect(store.loopQueryCount == before + 4, "a full query and a second clock did not split the round")
+        }
+    }
+
     /// Loads that find the loop's connections busy start another one (never more than the per-loop
     /// bound); each connection runs the prepared load, and every answer is right.
     @Test func busyLoopsOpenMoreConnectionsUpToTheBound() async throws {
@@ -40,8 +76,9 @@ import Testing
             let deadline = ContinuousClock.now + .seconds(20)
             var answered = 0
             while store.openLoopConnectionCount < 3, ContinuousClock.now < deadline {
-                // 24 loads started in one go: every connection gets several, so all are busy.
-                let answers = await burst(store, session.ticket, count: 24, on: loop)
+                // Loads for three queries started in one go: every connection gets several, so all
+                // are busy.
+                let answers = await burst(store, session.ticket, count: 3 * PostgresSessionStore.loadsPerQuery, on: loop)
                 for answer in answers {
                     #expect(answer.onCallersLoop)
                     #expect(try answer.result.get() == session)
@@ -175,6 +212,34 @@ import Testing
                     if !started { settle(nil) }
                 }
                 settle(nil)
+            }
+        }
+    }
+
+    /// Loads of `tickets` (each at its clock) started in one round of `loop`; each answer in
+    /// order (nil: that load answered false), with its index.
+    private func round(_ store: PostgresSessionStore, _ tickets: [(SessionTicket, UnixSeconds)], on loop: any EventLoop)
+        async -> [(result: Result<StoredSession?, StoreError>, onCallersLoop: Bool, index: Int)?]
+    {
+        typealias Indexed = (result: Result<StoredSession?, StoreError>, onCallersLoop: Bool, index: Int)
+        return await withCheckedContinuation { continuation in
+            loop.execute {
+                let state = Mutex((answers: [Indexed?](repeating: nil, count: tickets.count), pending: tickets.count + 1))
+                @Sendable func settle(_ index: Int?, _ answer: Indexed?) {
+                    let done = state.withLock { state -> [Indexed?]? in
+                        if let index { state.answers[index] = answer }
+                        state.pending -= 1
+                        return state.pending == 0 ? state.answers : nil
+                    }
+                    if let done { continuation.resume(returning: done) }
+                }
+                for (index, (ticket, now)) in tickets.enumerated() {
+                    let started = store.load(ticket, now: now) { result in
+                        settle(index, (result, loop.inEventLoop, index))
+                    }
+                    if !started { settle(index, nil) }
+                }
+                settle(nil, nil)
             }
         }
     }

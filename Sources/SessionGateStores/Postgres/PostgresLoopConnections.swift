@@ -1,12 +1,17 @@
 import Logging
 import NIOCore
 import PostgresNIO
+import SessionGateCore
 import Synchronization
 
 /// A few PostgreSQL connections per event loop, for the loads the data plane starts on that loop
 /// (`PostgresSessionStore.load(_:now:completion:)`): the query is written and answered on the
 /// caller's thread, with no Task and no thread hop, as a statement prepared once per connection
 /// (PostgreSQL neither parses nor plans it again).
+///
+/// The loads a loop starts in one round (the requests it read in one go) leave as one query when
+/// the round ends (`store_key = ANY($1)`, at most `maxLoadsPerQuery`), so a busy loop sends one
+/// query, and PostgreSQL runs one, per round instead of one per request.
 ///
 /// A loop starts with no connection; its first load (and every load that finds all of the loop's
 /// connections busy, up to `connectionsPerLoop` per loop and `maxConnections` in all) starts one
@@ -23,6 +28,11 @@ final class PostgresLoopConnections: Sendable {
     static let maxConnections = 16
     static let maxInFlight = 8
     static let retryPause = TimeAmount.seconds(1)
+    /// Loads sent in one query at most (one round's loads beyond it take another connection).
+    static let maxLoadsPerQuery = 32
+
+    /// What a load hears: its row (nil: no live session), or why the query failed.
+    typealias Answer = @Sendable (Result<PostgresStatements.SessionRow?, any Error>) -> Void
 
     /// A connection and the load statement prepared on it, counted as running one more query
     /// until `release`.
@@ -39,12 +49,17 @@ final class PostgresLoopConnections: Sendable {
     private struct Loop {
         var slots: [Slot] = []
         var retryAt: NIODeadline?
+        /// The loads started in the current round, one batch per connection taken; sent when the
+        /// round ends.
+        var open: [PostgresLoadBatch<Answer>] = []
     }
 
     private struct State {
         var loops: [ObjectIdentifier: Loop] = [:]
         var closed = false
         var nextID = 0
+        /// Queries sent by `send` (for tests).
+        var queries = 0
     }
 
     private let configuration: PostgresConnection.Configuration
@@ -58,47 +73,88 @@ final class PostgresLoopConnections: Sendable {
         self.logger = logger
     }
 
-    /// The least busy connection of `loop` (which must be the current one). Nil when the load
-    /// should go the async way: none ready, all full, or after `close()`. Starts one more
-    /// connection when every ready one is busy and the loop has room for it.
-    func acquire(on loop: any EventLoop) -> Lease? {
+    /// Adds a load of `storeKey` at `now` to the round's batch of `loop` (which must be the current
+    /// one), opening a batch on the least busy connection when there is none for `now` with room.
+    /// False when the load should go the async way: no connection ready, all full, or after
+    /// `close()`. `answer` runs on `loop` once the round's query is answered.
+    func load(storeKey: String, now: Int64, on loop: any EventLoop, answer: @escaping Answer) -> Bool {
         let key = ObjectIdentifier(loop)
-        let (lease, connectID) = state.withLock { state -> (Lease?, Int?) in
-            guard !state.closed else { return (nil, nil) }
-            // Moved out and back, so its slots are changed in place (no copy of the array).
+        let (accepted, firstOfRound, connectID) = state.withLock { state -> (Bool, Bool, Int?) in
+            guard !state.closed else { return (false, false, nil) }
+            // Moved out and back, so its arrays are changed in place (no copy).
             var entry = state.loops.removeValue(forKey: key) ?? Loop()
             defer { state.loops[key] = entry }
-            var best: (index: Int, inFlight: Int)?
-            var connecting = false
-            for (index, slot) in entry.slots.enumerated() {
-                switch slot {
-                case .connecting: connecting = true
-                case .ready(let lease, let inFlight):
-                    if !lease.connection.isClosed, inFlight < Self.maxInFlight, inFlight < (best?.inFlight ?? .max) {
-                        best = (index, inFlight)
-                    }
-                }
+            if let index = entry.open.lastIndex(where: { $0.now == now && !$0.isFull }) {
+                entry.open[index].add(storeKey: storeKey, answer)
+                return (true, false, nil)
             }
-            var connectID: Int?
-            let mayConnect = entry.retryAt.map { NIODeadline.now() >= $0 } ?? true
-            if (best?.inFlight ?? 1) > 0, !connecting, mayConnect, entry.slots.count < Self.connectionsPerLoop,
-                state.loops.values.reduce(entry.slots.count, { $0 + $1.slots.count }) < Self.maxConnections
-            {
-                state.nextID += 1
-                connectID = state.nextID
-                entry.slots.append(.connecting(id: state.nextID))
-            }
-            guard let best, case .ready(let lease, let inFlight) = entry.slots[best.index] else { return (nil, connectID) }
-            entry.slots[best.index] = .ready(lease, inFlight: inFlight + 1)
-            return (lease, connectID)
+            let (lease, connectID) = Self.acquire(&entry, in: &state)
+            guard let lease else { return (false, false, connectID) }
+            var batch = PostgresLoadBatch<Answer>(lease: lease, now: now, capacity: Self.maxLoadsPerQuery)
+            batch.add(storeKey: storeKey, answer)
+            entry.open.append(batch)
+            return (true, entry.open.count == 1, connectID)
         }
         if let connectID { connect(on: loop, key: key, id: connectID) }
-        return lease
+        // Runs after the I/O the loop is handling, so every load of this round is in by then.
+        if firstOfRound { loop.execute { self.send(on: loop) } }
+        return accepted
+    }
+
+    /// Sends the round's batches of `loop`, one query each, and answers their loads.
+    private func send(on loop: any EventLoop) {
+        let key = ObjectIdentifier(loop)
+        let batches = state.withLock { state -> [PostgresLoadBatch<Answer>] in
+            guard let open = state.loops[key]?.open, !open.isEmpty else { return [] }
+            state.loops[key]?.open = []
+            state.queries += open.count
+            return open
+        }
+        for batch in batches {
+            let keys = PostgresData(array: batch.storeKeys.map { PostgresData(string: $0) }, elementType: .text)
+            batch.lease.load.execute([keys, PostgresData(int64: batch.now)]).whenComplete { [self] result in
+                let failed: Bool
+                if case .failure = result { failed = true } else { failed = false }
+                release(batch.lease, on: loop, failed: failed)
+                let rows = result.flatMap { rows in
+                    Result { try rows.map(PostgresStatements.SessionRow.keyed(binaryResultsOf:)) }
+                }
+                for (answer, result) in batch.answers(rows) { answer(result) }
+            }
+        }
+    }
+
+    /// The least busy ready connection of a loop, counted as running one more query; and the id
+    /// of a connection to start when every ready one is busy and the loop has room for it.
+    private static func acquire(_ entry: inout Loop, in state: inout State) -> (Lease?, Int?) {
+        var best: (index: Int, inFlight: Int)?
+        var connecting = false
+        for (index, slot) in entry.slots.enumerated() {
+            switch slot {
+            case .connecting: connecting = true
+            case .ready(let lease, let inFlight):
+                if !lease.connection.isClosed, inFlight < maxInFlight, inFlight < (best?.inFlight ?? .max) {
+                    best = (index, inFlight)
+                }
+            }
+        }
+        var connectID: Int?
+        let mayConnect = entry.retryAt.map { NIODeadline.now() >= $0 } ?? true
+        if (best?.inFlight ?? 1) > 0, !connecting, mayConnect, entry.slots.count < connectionsPerLoop,
+            state.loops.values.reduce(entry.slots.count, { $0 + $1.slots.count }) < maxConnections
+        {
+            state.nextID += 1
+            connectID = state.nextID
+            entry.slots.append(.connecting(id: state.nextID))
+        }
+        guard let best, case .ready(let lease, let inFlight) = entry.slots[best.index] else { return (nil, connectID) }
+        entry.slots[best.index] = .ready(lease, inFlight: inFlight + 1)
+        return (lease, connectID)
     }
 
     /// Ends one query of `acquire`. A failed query drops the connection (it is closed; a later
     /// load connects again).
-    func release(_ lease: Lease, on loop: any EventLoop, failed: Bool) {
+    private func release(_ lease: Lease, on loop: any EventLoop, failed: Bool) {
         let key = ObjectIdentifier(loop)
         state.withLock { state in
             guard var entry = state.loops.removeValue(forKey: key) else { return }
@@ -117,8 +173,9 @@ final class PostgresLoopConnections: Sendable {
 
     /// Closes every connection; `acquire` answers nil from now on.
     func close() async {
-        let connections = state.withLock { state -> [PostgresConnection] in
+        let (connections, unsent) = state.withLock { state -> ([PostgresConnection], [PostgresLoadBatch<Answer>]) in
             state.closed = true
+            let unsent = state.loops.values.flatMap(\.open)
             let connections = state.loops.values.flatMap { entry in
                 entry.slots.compactMap { slot -> PostgresConnection? in
                     if case .ready(let lease, _) = slot { return lease.connection }
@@ -126,10 +183,22 @@ final class PostgresLoopConnections: Sendable {
                 }
             }
             state.loops = [:]
-            return connections
+            return (connections, unsent)
+        }
+        // Loads of a round that had not ended yet: answered (on their loop) instead of dropped.
+        for batch in unsent {
+            let answers = batch.answers(
+                Result<[(storeKey: String, row: PostgresStatements.SessionRow)], any Error>.failure(
+                    StoreError(.unavailable, "the store is shutting down")))
+            batch.lease.connection.eventLoop.execute {
+                for (answer, result) in answers { answer(result) }
+            }
         }
         for connection in connections { try? await connection.close() }
     }
+
+    /// The number of queries the loads have been sent in (for tests).
+    var queryCount: Int { state.withLock { $0.queries } }
 
     /// The number of open connections (for tests).
     var openCount: Int {

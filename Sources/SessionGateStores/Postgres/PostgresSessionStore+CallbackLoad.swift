@@ -4,41 +4,27 @@ import SessionGateCore
 
 extension PostgresSessionStore {
     /// The same `SELECT` as `load`, without a Task, on one of the calling event loop's own
-    /// connections (`PostgresLoopConnections`), prepared once on it: `completion` runs on that
-    /// loop. False (use the async `load`) off an event loop, before the schema is migrated, for a
-    /// store made without a connection configuration, while the loop has no connection ready,
-    /// and while all of them are full.
+    /// connections (`PostgresLoopConnections`), prepared once on it, together with the other
+    /// loads the loop starts in the same round: `completion` runs on that loop. False (use the
+    /// async `load`) off an event loop, before the schema is migrated, for a store made without a
+    /// connection configuration, while the loop has no connection ready, and while all of them
+    /// are full.
     public func load(
         _ ticket: SessionTicket, now: UnixSeconds,
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
         guard migrated.load(ordering: .acquiring), let loopConnections,
-            let loop = MultiThreadedEventLoopGroup.currentEventLoop, let id = SessionID(bytes: ticket.bytes),
-            let lease = loopConnections.acquire(on: loop)
+            let loop = MultiThreadedEventLoopGroup.currentEventLoop, let id = SessionID(bytes: ticket.bytes)
         else { return false }
-        let statement = PostgresStatements.Load(storeKey: id.storeKey, now: now)
-        lease.load.execute([PostgresData(string: statement.storeKey), PostgresData(int64: statement.now)]).whenComplete {
-            [self] result in
-            switch result {
-            case .success(let rows):
-                loopConnections.release(lease, on: loop, failed: false)
-                completion(
-                    Result { () throws(StoreError) -> StoredSession? in
-                        guard let row = rows.first else { return nil }
-                        let decoded: PostgresStatements.SessionRow
-                        do {
-                            decoded = try PostgresStatements.SessionRow(binaryResultsOf: row)
-                        } catch {
-                            throw Self.storeError(error, "load")
-                        }
-                        return try session(ticket, decoded)
-                    })
-            case .failure(let error):
-                loopConnections.release(lease, on: loop, failed: true)
-                completion(.failure(Self.storeError(error, "load")))
-            }
+        return loopConnections.load(storeKey: id.storeKey, now: now, on: loop) { [self] result in
+            completion(
+                Result { () throws(StoreError) -> StoredSession? in
+                    switch result {
+                    case .success(let row): return try row.map { row throws(StoreError) in try session(ticket, row) }
+                    case .failure(let error): throw Self.storeError(error, "load")
+                    }
+                })
         }
-        return true
     }
 
     /// Closes the event loops' connections (`PostgresStoreService` does at shutdown); callback
@@ -49,4 +35,10 @@ extension PostgresSessionStore {
 
     /// The number of open event-loop connections (for tests).
     public var openLoopConnectionCount: Int { loopConnections?.openCount ?? 0 }
+
+    /// At most this many callback loads of one event-loop round go out in one query.
+    public static var loadsPerQuery: Int { PostgresLoopConnections.maxLoadsPerQuery }
+
+    /// The number of queries the callback loads went out in (for tests).
+    public var loopQueryCount: Int { loopConnections?.queryCount ?? 0 }
 }

@@ -35,6 +35,17 @@ enum PostgresStatements {
                 })
         }
 
+        /// A row of `LoadMany`: the store key, then `columns`.
+        static func keyed(binaryResultsOf row: PostgresRow) throws -> (storeKey: String, row: SessionRow) {
+            let cells = row.map { cell in
+                var cell = cell
+                cell.format = .binary
+                return cell
+            }
+            guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
+            return (try first.decode(String.self), try SessionRow(cells: cells.dropFirst()))
+        }
+
         private init<Cells: RandomAccessCollection<PostgresCell>>(cells: Cells) throws where Cells.Index == Int {
             guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
             self.dataText = try first.decode(String.self)
@@ -76,6 +87,12 @@ enum PostgresStatements {
         }
 
         func decodeRow(_ row: PostgresRow) throws -> SessionRow { try SessionRow(row) }
+    }
+
+    /// The loads of one event-loop round (`PostgresLoopConnections`): `$1` the distinct store keys
+    /// (`text[]`), `$2` the proxy's clock; one row per live session found, its key first.
+    enum LoadMany {
+        static let sql = "SELECT store_key, \(columns) FROM \(table) WHERE store_key = ANY($1) AND \(live("$2"))"
     }
 
     struct Insert: PostgresPreparedStatement {
