@@ -1,7 +1,10 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import SQLiteNIO
 import SessionGateCore
 import SessionGateStores
+import Synchronization
 import Testing
 
 /// Against real SQLite files in a temporary folder.
@@ -36,6 +39,57 @@ import Testing
             }
             await store.close()
             #expect(!store.load(session.ticket, now: 1001) { _ in Issue.record("a declined load must not call back") })
+        }
+    }
+
+    /// On an event loop, the callback loads of one round go out as one query and are answered on
+    /// that loop: distinct sessions, the same one twice, an unknown and an expired one each get
+    /// their own answer; a full query or a second clock splits the round.
+    @Test func oneRoundsCallbackLoadsGoOutAsOneQuery() async throws {
+        try await withTemporaryDatabase { path in
+            let store = try await SQLiteSessionStore.open(path: path, policy: StoreConformance.policy)
+            let idle = StoreConformance.policy.idleTimeout
+            let old = try await store.create(data: ["user_id": "old"], now: 1000)
+            let first = try await store.create(data: ["user_id": "first"], now: 1000 + idle)
+            let second = try await store.create(data: ["user_id": "second"], now: 1000 + idle)
+            let now = 1000 + idle + 1
+            let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            let loop = group.next()
+            let tickets = [first.ticket, second.ticket, first.ticket, SessionTicket([UInt8](repeating: 9, count: 32)), old.ticket]
+            let answers = try await round(store, tickets.map { ($0, now) }, on: loop)
+            #expect(answers.allSatisfy { $0.onCallersLoop })
+            #expect(try answers.map { try $0.result.get() } == [first, second, first, nil, nil])
+            #expect(store.loopQueryCount == 1)
+
+            let many = Array(repeating: (second.ticket, now), count: 33) + [(old.ticket, UnixSeconds(1001))]
+            let split = try await round(store, many, on: loop)
+            #expect(try split.map { try $0.result.get() } == Array(repeating: second, count: 33) + [old])
+            #expect(store.loopQueryCount == 4, "a full query and a second clock did not split the round")
+            await store.close()
+            try await group.shutdownGracefully()
+        }
+    }
+
+    /// Callback loads of `tickets` started in one round of `loop`, answered in order.
+    private func round(_ store: SQLiteSessionStore, _ tickets: [(SessionTicket, UnixSeconds)], on loop: any EventLoop)
+        async throws -> [(result: Result<StoredSession?, StoreError>, onCallersLoop: Bool)]
+    {
+        typealias Answer = (result: Result<StoredSession?, StoreError>, onCallersLoop: Bool)
+        return try await withCheckedThrowingContinuation { continuation in
+            loop.execute {
+                let state = Mutex((answers: [Answer?](repeating: nil, count: tickets.count), pending: tickets.count))
+                for (index, (ticket, now)) in tickets.enumerated() {
+                    let started = store.load(ticket, now: now) { result in
+                        let done = state.withLock { state -> [Answer]? in
+                            state.answers[index] = (result, loop.inEventLoop)
+                            state.pending -= 1
+                            return state.pending == 0 ? state.answers.map { $0! } : nil
+                        }
+                        if let done { continuation.resume(returning: done) }
+                    }
+                    if !started { return continuation.resume(throwing: StoreError(.unavailable, "declined")) }
+                }
+            }
         }
     }
 

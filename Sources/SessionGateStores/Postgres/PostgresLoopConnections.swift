@@ -51,7 +51,7 @@ final class PostgresLoopConnections: Sendable {
         var retryAt: NIODeadline?
         /// The loads started in the current round, one batch per connection taken; sent when the
         /// round ends.
-        var open: [PostgresLoadBatch<Answer>] = []
+        var open: [(lease: Lease, batch: LoadBatch<Answer>)] = []
     }
 
     private struct State {
@@ -84,15 +84,15 @@ final class PostgresLoopConnections: Sendable {
             // Moved out and back, so its arrays are changed in place (no copy).
             var entry = state.loops.removeValue(forKey: key) ?? Loop()
             defer { state.loops[key] = entry }
-            if let index = entry.open.lastIndex(where: { $0.now == now && !$0.isFull }) {
-                entry.open[index].add(storeKey: storeKey, answer)
+            if let index = entry.open.lastIndex(where: { $0.batch.now == now && !$0.batch.isFull }) {
+                entry.open[index].batch.add(storeKey: storeKey, answer)
                 return (true, false, nil)
             }
             let (lease, connectID) = Self.acquire(&entry, in: &state)
             guard let lease else { return (false, false, connectID) }
-            var batch = PostgresLoadBatch<Answer>(lease: lease, now: now, capacity: Self.maxLoadsPerQuery)
+            var batch = LoadBatch<Answer>(now: now, capacity: Self.maxLoadsPerQuery)
             batch.add(storeKey: storeKey, answer)
-            entry.open.append(batch)
+            entry.open.append((lease, batch))
             return (true, entry.open.count == 1, connectID)
         }
         if let connectID { connect(on: loop, key: key, id: connectID) }
@@ -104,18 +104,18 @@ final class PostgresLoopConnections: Sendable {
     /// Sends the round's batches of `loop`, one query each, and answers their loads.
     private func send(on loop: any EventLoop) {
         let key = ObjectIdentifier(loop)
-        let batches = state.withLock { state -> [PostgresLoadBatch<Answer>] in
+        let batches = state.withLock { state -> [(lease: Lease, batch: LoadBatch<Answer>)] in
             guard let open = state.loops[key]?.open, !open.isEmpty else { return [] }
             state.loops[key]?.open = []
             state.queries += open.count
             return open
         }
-        for batch in batches {
+        for (lease, batch) in batches {
             let keys = PostgresData(array: batch.storeKeys.map { PostgresData(string: $0) }, elementType: .text)
-            batch.lease.load.execute([keys, PostgresData(int64: batch.now)]).whenComplete { [self] result in
+            lease.load.execute([keys, PostgresData(int64: batch.now)]).whenComplete { [self] result in
                 let failed: Bool
                 if case .failure = result { failed = true } else { failed = false }
-                release(batch.lease, on: loop, failed: failed)
+                release(lease, on: loop, failed: failed)
                 let rows = result.flatMap { rows in
                     Result { try rows.map(PostgresStatements.SessionRow.keyed(binaryResultsOf:)) }
                 }
@@ -173,7 +173,8 @@ final class PostgresLoopConnections: Sendable {
 
     /// Closes every connection; `acquire` answers nil from now on.
     func close() async {
-        let (connections, unsent) = state.withLock { state -> ([PostgresConnection], [PostgresLoadBatch<Answer>]) in
+        let (connections, unsent) = state.withLock {
+            state -> ([PostgresConnection], [(lease: Lease, batch: LoadBatch<Answer>)]) in
             state.closed = true
             let unsent = state.loops.values.flatMap(\.open)
             let connections = state.loops.values.flatMap { entry in
@@ -186,11 +187,11 @@ final class PostgresLoopConnections: Sendable {
             return (connections, unsent)
         }
         // Loads of a round that had not ended yet: answered (on their loop) instead of dropped.
-        for batch in unsent {
+        for (lease, batch) in unsent {
             let answers = batch.answers(
                 Result<[(storeKey: String, row: PostgresStatements.SessionRow)], any Error>.failure(
                     StoreError(.unavailable, "the store is shutting down")))
-            batch.lease.connection.eventLoop.execute {
+            lease.connection.eventLoop.execute {
                 for (answer, result) in answers { answer(result) }
             }
         }

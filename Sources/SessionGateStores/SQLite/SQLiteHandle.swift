@@ -59,6 +59,9 @@ final class SQLiteHandle: Sendable {
         }
     }
 
+    /// Whether `close()` was called.
+    var isClosed: Bool { closed.load(ordering: .acquiring) }
+
     /// `query` without a Task: the rows arrive on the connection's event loop. Nil once closed.
     func queryFuture(_ sql: String, _ binds: [SQLiteData]) -> EventLoopFuture<[SQLiteRow]>? {
         guard !closed.load(ordering: .acquiring) else { return nil }

@@ -1,26 +1,78 @@
+import NIOCore
+import NIOPosix
 import SQLiteNIO
 import SessionGateCore
 
+/// What a callback load hears: its row (nil: no live session), or why the query failed.
+typealias SQLiteLoadAnswer = @Sendable (Result<SQLiteRow?, any Error>) -> Void
+
 extension SQLiteSessionStore {
-    /// The same `SELECT` as `load`, without a Task: the statement goes straight to the
-    /// connection's thread and `completion` runs on the connection's event loop (the async
-    /// `load` also starts a Task and resumes it on the concurrency pool). False once closed.
+    /// The loads of one event-loop round: `?1` the distinct store keys (a JSON array), `?2` the
+    /// proxy's clock; one row per live session found, its key first.
+    static let loadManySQL = """
+        SELECT store_key, \(columns) FROM \(table) WHERE store_key IN (SELECT value FROM json_each(?1)) \
+        AND \(live("?2"))
+        """
+
+    /// The same `SELECT` as `load`, without a Task. On an event loop, the loads it starts in one
+    /// round go to the connection's thread as one query when the round ends, and `completion`
+    /// runs on that loop (one thread switch back per round, not per load); elsewhere the
+    /// statement goes alone and `completion` runs on the connection's event loop. False once
+    /// closed.
     public func load(
         _ ticket: SessionTicket, now: UnixSeconds,
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
-        guard let id = SessionID(bytes: ticket.bytes),
-            let rows = handle.queryFuture(Self.loadSQL, [.text(id.storeKey), .integer(Int(now))])
-        else { return false }
-        rows.whenComplete { result in
-            switch result {
-            case .success(let rows):
-                completion(
-                    Result { () throws(StoreError) in try rows.first.map { row throws(StoreError) in try Self.session(ticket, row) } })
-            case .failure(let error):
-                completion(.failure(Self.storeError(error, "load")))
+        guard let id = SessionID(bytes: ticket.bytes), !handle.isClosed else { return false }
+        let answer: SQLiteLoadAnswer = { result in
+            completion(
+                Result { () throws(StoreError) -> StoredSession? in
+                    switch result {
+                    case .success(let row): return try row.map { row throws(StoreError) in try Self.session(ticket, row) }
+                    case .failure(let error): throw Self.storeError(error, "load")
+                    }
+                })
+        }
+        guard let loop = MultiThreadedEventLoopGroup.currentEventLoop else {
+            guard let rows = handle.queryFuture(Self.loadSQL, [.text(id.storeKey), .integer(Int(now))]) else { return false }
+            rows.whenComplete { result in answer(result.map(\.first)) }
+            return true
+        }
+        roundLoads.add(storeKey: id.storeKey, now: now, on: loop, answer) { [self] batches in send(batches, on: loop) }
+        return true
+    }
+
+    /// Sends each batch as one query and answers its loads on `loop`.
+    private func send(_ batches: [LoadBatch<SQLiteLoadAnswer>], on loop: any EventLoop) {
+        for batch in batches {
+            let keys = JSONSerializer.string(.array(batch.storeKeys.map { .string($0) }))
+            guard let rows = handle.queryFuture(Self.loadManySQL, [.text(keys), .integer(Int(batch.now))]) else {
+                for (answer, result) in batch.answers(Self.closed) { answer(result) }
+                continue
+            }
+            rows.whenComplete { result in
+                let answers = batch.answers(
+                    result.flatMap { rows in
+                        Result { () throws(StoreError) in try rows.map { row throws(StoreError) in (try Self.storeKey(of: row), row) } }
+                            .mapError { $0 as any Error }
+                    })
+                loop.execute {
+                    for (answer, result) in answers { answer(result) }
+                }
             }
         }
-        return true
+    }
+
+    /// The number of queries the callback loads of event loops went out in (for tests).
+    public var loopQueryCount: Int { roundLoads.sentCount }
+
+    private static let closed = Result<[(storeKey: String, row: SQLiteRow)], any Error>.failure(
+        StoreError(.unavailable, "load: store is closed"))
+
+    private static func storeKey(of row: SQLiteRow) throws(StoreError) -> String {
+        guard case .text(let key)? = row.column("store_key") else {
+            throw StoreError(.corrupt, "session row has a missing or non-text store_key column")
+        }
+        return key
     }
 }

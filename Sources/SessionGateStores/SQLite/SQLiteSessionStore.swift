@@ -25,6 +25,8 @@ public final class SQLiteSessionStore: SessionStore {
     let random: any RandomBytes
     let timeout: Duration
     let logger: Logger
+    /// The callback loads each event loop started in the current round (sent as one query).
+    let roundLoads = RoundBatches<SQLiteLoadAnswer>(capacity: 32)
 
     private init(
         path: String, handle: SQLiteHandle, transactionHandle: SQLiteHandle, policy: SessionPolicy,
