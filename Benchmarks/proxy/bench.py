@@ -64,11 +64,13 @@ def units_ms(text):
 
 
 WRK_THREADS = 1
+SESSIONS = 512  # sessions of the "×512" rows
 
 
 def wrk(url, seconds, conns, headers=()):
+    """`headers`: header lines, or "lua:PATH" for a wrk script (the many-sessions rows)."""
     cmd = ["wrk", f"-t{min(WRK_THREADS, conns)}", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
-    for h in headers: cmd += ["-H", h]
+    for h in headers: cmd += ["-s", h[4:]] if h.startswith("lua:") else ["-H", h]
     out = subprocess.run(cmd + [url], capture_output=True, text=True).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     requests = int(re.search(r"(\d+) requests in", out).group(1))
@@ -79,6 +81,15 @@ def wrk(url, seconds, conns, headers=()):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     if m: errors += int(m.group(1))
     return dict(rps=rps, requests=requests, p50=units_ms(lat["50"]), p99=units_ms(lat["99"]), errors=errors)
+
+
+def cookie_script(path, cookies):
+    """A wrk script whose requests cycle through `cookies` (one per session)."""
+    with open(path, "w") as f:
+        f.write("cookies = {" + ",".join(f'"{c}"' for c in cookies) + "}\n"
+                "i = 0\nrequest = function()\n  i = i + 1\n"
+                "  return wrk.format(\"GET\", \"/\", {[\"Cookie\"] = cookies[(i % #cookies) + 1]})\nend\n")
+    return f"lua:{path}"
 
 
 def login(port):
@@ -199,6 +210,10 @@ backend b
         gates[mode] = (p, port)
     time.sleep(1.0)  # postgres store migrates at start
     cookies = {m: login(gates[m][1]) for m in ("memory", "redis", "postgres", "sqlite")}
+    # PostgreSQL and SQLite send one query per event-loop round, each session once: these rows
+    # cycle through 512 sessions so that a round loads distinct ones.
+    many = {m: cookie_script(f"{tmp}/{m}-sessions.lua", [login(gates[m][1]) for _ in range(SESSIONS)])
+            for m in ("postgres", "sqlite")}
 
     targets = [  # name, url, headers, proxy pids, store pids
         ("direct", f"http://127.0.0.1:{up}/", (), [], []),
@@ -212,6 +227,10 @@ backend b
         ("sessiongate redis", f"http://127.0.0.1:{gates['redis'][1]}/", (f"Cookie: {cookies['redis']}",), [gates["redis"][0].pid], [redis.pid]),
         ("sessiongate postgres", f"http://127.0.0.1:{gates['postgres'][1]}/", (f"Cookie: {cookies['postgres']}",), [gates["postgres"][0].pid], "pg"),
         ("sessiongate sqlite", f"http://127.0.0.1:{gates['sqlite'][1]}/", (f"Cookie: {cookies['sqlite']}",), [gates["sqlite"][0].pid], []),
+        (f"sessiongate postgres ×{SESSIONS}", f"http://127.0.0.1:{gates['postgres'][1]}/", (many["postgres"],),
+         [gates["postgres"][0].pid], "pg"),
+        (f"sessiongate sqlite ×{SESSIONS}", f"http://127.0.0.1:{gates['sqlite'][1]}/", (many["sqlite"],),
+         [gates["sqlite"][0].pid], []),
         # TLS termination, same certificate (P-256 leaf + CA chain): keep-alive, then a handshake per request.
         ("nginx TLS proxy_pass", f"https://127.0.0.1:{ngs}/", (), children(nginx_proxy.pid), []),
         ("sessiongate TLS public", f"https://127.0.0.1:{gates['tls'][1]}/public/x", (), [gates["tls"][0].pid], []),
