@@ -19,15 +19,33 @@ public struct RESPArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expr
 /// Writes commands in the form servers accept from clients: an array of bulk strings.
 public enum RESPCommandEncoder {
     public static func encode(_ arguments: [RESPArgument], into buffer: inout ByteBuffer) {
-        buffer.writeInteger(UInt8(ascii: "*"))
-        buffer.writeString(String(arguments.count))
-        buffer.writeStaticString("\r\n")
+        writeHeader(UInt8(ascii: "*"), arguments.count, into: &buffer)
         for argument in arguments {
-            buffer.writeInteger(UInt8(ascii: "$"))
-            buffer.writeString(String(argument.bytes.count))
-            buffer.writeStaticString("\r\n")
+            writeHeader(UInt8(ascii: "$"), argument.bytes.count, into: &buffer)
             buffer.writeBytes(argument.bytes)
             buffer.writeStaticString("\r\n")
+        }
+    }
+
+    /// `<type><count>\r\n`, the digits written in place (no `String` per argument).
+    private static func writeHeader(_ type: UInt8, _ count: Int, into buffer: inout ByteBuffer) {
+        precondition(count >= 0, "a RESP count is never negative")
+        // 1 type byte, at most 19 digits, CR LF.
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 22) { scratch in
+            var end = 22
+            end -= 1
+            scratch[end] = UInt8(ascii: "\n")
+            end -= 1
+            scratch[end] = UInt8(ascii: "\r")
+            var rest = count
+            repeat {
+                end -= 1
+                scratch[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
+                rest /= 10
+            } while rest > 0
+            end -= 1
+            scratch[end] = type
+            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[end...]))
         }
     }
 }

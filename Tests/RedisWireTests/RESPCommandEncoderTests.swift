@@ -1,0 +1,30 @@
+import NIOCore
+import Testing
+
+@testable import RedisWire
+
+/// Commands as bytes on the wire: an array of bulk strings with exact lengths.
+@Suite struct RESPCommandEncoderTests {
+    @Test func encodesEachArgumentAsABulkString() {
+        #expect(encoded(["PING"]) == "*1\r\n$4\r\nPING\r\n")
+        #expect(encoded(["SET", "k", 42]) == "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$2\r\n42\r\n")
+        #expect(encoded(["GET", RESPArgument(bytes: [])]) == "*2\r\n$3\r\nGET\r\n$0\r\n\r\n")
+    }
+
+    /// Lengths and counts of every number of digits (0, 9, 10, 99, 100, 12345) are written in
+    /// decimal, as `String(count)` writes them.
+    @Test(arguments: [0, 1, 9, 10, 11, 99, 100, 999, 1000, 12345])
+    func countsAndLengthsInDecimal(size: Int) {
+        let argument = RESPArgument(bytes: [UInt8](repeating: UInt8(ascii: "x"), count: size))
+        let command = [RESPArgument](repeating: argument, count: max(size % 200, 1))
+        var expected = "*\(command.count)\r\n"
+        for _ in command { expected += "$\(size)\r\n" + String(repeating: "x", count: size) + "\r\n" }
+        #expect(encoded(command) == expected)
+    }
+
+    private func encoded(_ command: [RESPArgument]) -> String {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        RESPCommandEncoder.encode(command, into: &buffer)
+        return String(buffer: buffer)
+    }
+}
