@@ -34,11 +34,13 @@ final class PostgresLoopConnections: Sendable {
     /// What a load hears: its row (nil: no live session), or why the query failed.
     typealias Answer = @Sendable (Result<PostgresStatements.SessionRow?, any Error>) -> Void
 
-    /// A connection and the load statement prepared on it, counted as running one more query
-    /// until `release`.
+    /// A connection and the load statements prepared on it, counted as running one more query
+    /// until `release`: `load` for a round with one session (`store_key = $1`: PostgreSQL
+    /// settles on a generic plan and stops planning it), `loadMany` for several (`ANY($1)`).
     struct Lease: Sendable {
         let connection: PostgresConnection
         let load: PreparedQuery
+        let loadMany: PreparedQuery
     }
 
     private enum Slot {
@@ -64,12 +66,14 @@ final class PostgresLoopConnections: Sendable {
 
     private let configuration: PostgresConnection.Configuration
     private let loadSQL: String
+    private let loadManySQL: String
     private let logger: Logger
     private let state = Mutex(State())
 
-    init(configuration: PostgresConnection.Configuration, loadSQL: String, logger: Logger) {
+    init(configuration: PostgresConnection.Configuration, loadSQL: String, loadManySQL: String, logger: Logger) {
         self.configuration = configuration
         self.loadSQL = loadSQL
+        self.loadManySQL = loadManySQL
         self.logger = logger
     }
 
@@ -111,15 +115,27 @@ final class PostgresLoopConnections: Sendable {
             return open
         }
         for (lease, batch) in batches {
-            let keys = PostgresData(array: batch.storeKeys.map { PostgresData(string: $0) }, elementType: .text)
-            lease.load.execute([keys, PostgresData(int64: batch.now)]).whenComplete { [self] result in
+            typealias Rows = [(storeKey: String, row: PostgresStatements.SessionRow)]
+            let now = PostgresData(int64: batch.now)
+            // The query's outcome, and inside it the rows' (a row that does not decode is not the
+            // connection's fault: it stays).
+            let rows: EventLoopFuture<Result<Rows, any Error>>
+            if batch.storeKeys.count == 1 {
+                let storeKey = batch.storeKeys[0]
+                rows = lease.load.execute([PostgresData(string: storeKey), now]).map { rows in
+                    Result { try rows.map { (storeKey, try PostgresStatements.SessionRow(binaryResultsOf: $0)) } }
+                }
+            } else {
+                let keys = PostgresData(array: batch.storeKeys.map { PostgresData(string: $0) }, elementType: .text)
+                rows = lease.loadMany.execute([keys, now]).map { rows in
+                    Result { try rows.map(PostgresStatements.SessionRow.keyed(binaryResultsOf:)) }
+                }
+            }
+            rows.whenComplete { [self] result in
                 let failed: Bool
                 if case .failure = result { failed = true } else { failed = false }
                 release(lease, on: loop, failed: failed)
-                let rows = result.flatMap { rows in
-                    Result { try rows.map(PostgresStatements.SessionRow.keyed(binaryResultsOf:)) }
-                }
-                for (answer, result) in batch.answers(rows) { answer(result) }
+                for (answer, result) in batch.answers(result.flatMap { $0 }) { answer(result) }
             }
         }
     }
@@ -220,10 +236,11 @@ final class PostgresLoopConnections: Sendable {
     }
 
     private func connect(on loop: any EventLoop, key: ObjectIdentifier, id: Int) {
-        let sql = loadSQL
+        let (sql, manySQL) = (loadSQL, loadManySQL)
         PostgresConnection.connect(on: loop, configuration: configuration, id: id, logger: logger)
             .flatMap { connection in
-                connection.prepare(query: sql).map { Lease(connection: connection, load: $0) }
+                connection.prepare(query: sql).and(connection.prepare(query: manySQL))
+                    .map { Lease(connection: connection, load: $0, loadMany: $1) }
                     .flatMapErrorThrowing { error in
                         Self.close(connection)
                         throw error

@@ -55,7 +55,9 @@ public final class PostgresSessionStore: SessionStore {
         self.client = client
         self.url = url
         self.loopConnections = loopConnection.map {
-            PostgresLoopConnections(configuration: $0, loadSQL: PostgresStatements.LoadMany.sql, logger: logger)
+            PostgresLoopConnections(
+                configuration: $0, loadSQL: PostgresStatements.Load.sql, loadManySQL: PostgresStatements.LoadMany.sql,
+                logger: logger)
         }
         self.policy = policy
         self.random = random
