@@ -45,16 +45,30 @@ extension SQLiteSessionStore {
     /// Sends each batch as one query and answers its loads on `loop`.
     private func send(_ batches: [LoadBatch<SQLiteLoadAnswer>], on loop: any EventLoop) {
         for batch in batches {
-            let keys = JSONSerializer.string(.array(batch.storeKeys.map { .string($0) }))
-            guard let rows = handle.queryFuture(Self.loadManySQL, [.text(keys), .integer(Int(batch.now))]) else {
+            // One session: the single-key statement (no JSON array to build and read).
+            let single = batch.storeKeys.count == 1 ? batch.storeKeys[0] : nil
+            let query =
+                if let single {
+                    handle.queryFuture(Self.loadSQL, [.text(single), .integer(Int(batch.now))])
+                } else {
+                    handle.queryFuture(
+                        Self.loadManySQL,
+                        [.text(JSONSerializer.string(.array(batch.storeKeys.map { .string($0) }))), .integer(Int(batch.now))])
+                }
+            guard let query else {
                 for (answer, result) in batch.answers(Self.closed) { answer(result) }
                 continue
             }
-            rows.whenComplete { result in
+            query.whenComplete { result in
                 let answers = batch.answers(
                     result.flatMap { rows in
-                        Result { () throws(StoreError) in try rows.map { row throws(StoreError) in (try Self.storeKey(of: row), row) } }
-                            .mapError { $0 as any Error }
+                        Result { () throws(StoreError) in
+                            try rows.map { row throws(StoreError) in
+                                if let single { return (single, row) }
+                                return (try Self.storeKey(of: row), row)
+                            }
+                        }
+                        .mapError { $0 as any Error }
                     })
                 loop.execute {
                     for (answer, result) in answers { answer(result) }
