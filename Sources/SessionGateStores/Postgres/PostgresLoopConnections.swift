@@ -10,17 +10,17 @@ import Synchronization
 /// (PostgreSQL neither parses nor plans it again).
 ///
 /// The loads a loop starts in one round (the requests it read in one go) leave as one query when
-/// the round ends (`store_key = ANY($1)`, at most `maxLoadsPerQuery`), so a busy loop sends one
-/// query, and PostgreSQL runs one, per round instead of one per request.
+/// the round ends (`store_key = ANY($1)`, at most `maxLoadsPerQuery`; `store_key = $1` for one
+/// session), so a busy loop sends one query, and PostgreSQL runs one, per round instead of one per
+/// request.
 ///
 /// A loop starts with no connection; its first load (and every load that finds all of the loop's
 /// connections busy, up to `connectionsPerLoop` per loop and `maxConnections` in all) starts one
-/// more, and goes the async way (the
-/// pool) while it connects and prepares. A failed query or a closed connection drops it; the
-/// next load connects again, at most once per `retryPause` after a failed attempt. postgres-nio
-/// runs one query at a time per connection (queued, no pipelining), so a load takes the loop's
-/// least busy connection, and past `maxInFlight` queued on every one it goes the async way
-/// instead of waiting behind them.
+/// more, and goes the async way (the pool) while it connects and prepares. A failed query or a
+/// closed connection drops it; the next load connects again, at most once per `retryPause` after
+/// a failed attempt. postgres-nio runs one query at a time per connection (queued, no
+/// pipelining), so a round's batch takes the loop's least busy connection, and past `maxInFlight`
+/// queued on every one its loads go the async way instead of waiting behind them.
 final class PostgresLoopConnections: Sendable {
     /// At most this many connections per loop, and this many in all (a replica with many loops
     /// gives each fewer, and never holds more than `maxConnections` besides its pool).
@@ -187,7 +187,8 @@ final class PostgresLoopConnections: Sendable {
         if failed { Self.close(lease.connection) }
     }
 
-    /// Closes every connection; `acquire` answers nil from now on.
+    /// Closes every connection; `load` answers false from now on, and loads still waiting for
+    /// their round are answered `.unavailable`.
     func close() async {
         let (connections, unsent) = state.withLock {
             state -> ([PostgresConnection], [(lease: Lease, batch: LoadBatch<Answer>)]) in
