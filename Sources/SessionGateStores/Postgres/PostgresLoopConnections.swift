@@ -51,17 +51,12 @@ final class PostgresLoopConnections: Sendable {
     private struct Loop {
         var slots: [Slot] = []
         var retryAt: NIODeadline?
-        /// The loads started in the current round, one batch per connection taken; sent when the
-        /// round ends.
-        var open: [(lease: Lease, batch: LoadBatch<Answer>)] = []
     }
 
     private struct State {
         var loops: [ObjectIdentifier: Loop] = [:]
         var closed = false
         var nextID = 0
-        /// Queries sent by `send` (for tests).
-        var queries = 0
     }
 
     private let configuration: PostgresConnection.Configuration
@@ -69,6 +64,8 @@ final class PostgresLoopConnections: Sendable {
     private let loadManySQL: String
     private let logger: Logger
     private let state = Mutex(State())
+    /// The loads each loop started in the current round, one batch per connection taken.
+    private let rounds = RoundBatches<Lease, Answer>(capacity: maxLoadsPerQuery)
 
     init(configuration: PostgresConnection.Configuration, loadSQL: String, loadManySQL: String, logger: Logger) {
         self.configuration = configuration
@@ -83,38 +80,27 @@ final class PostgresLoopConnections: Sendable {
     /// `close()`. `answer` runs on `loop` once the round's query is answered.
     func load(storeKey: String, now: Int64, on loop: any EventLoop, answer: @escaping Answer) -> Bool {
         let key = ObjectIdentifier(loop)
-        let (accepted, firstOfRound, connectID) = state.withLock { state -> (Bool, Bool, Int?) in
-            guard !state.closed else { return (false, false, nil) }
-            // Moved out and back, so its arrays are changed in place (no copy).
-            var entry = state.loops.removeValue(forKey: key) ?? Loop()
-            defer { state.loops[key] = entry }
-            if let index = entry.open.lastIndex(where: { $0.batch.now == now && !$0.batch.isFull }) {
-                entry.open[index].batch.add(storeKey: storeKey, answer)
-                return (true, false, nil)
+        var connectID: Int?
+        let added = rounds.add(storeKey: storeKey, now: now, on: loop, answer) { () -> Lease? in
+            state.withLock { state -> Lease? in
+                guard !state.closed else { return nil }
+                // Moved out and back, so its slots are changed in place (no copy of the array).
+                var entry = state.loops.removeValue(forKey: key) ?? Loop()
+                defer { state.loops[key] = entry }
+                let (lease, id) = Self.acquire(&entry, in: &state)
+                connectID = id
+                return lease
             }
-            let (lease, connectID) = Self.acquire(&entry, in: &state)
-            guard let lease else { return (false, false, connectID) }
-            var batch = LoadBatch<Answer>(now: now, capacity: Self.maxLoadsPerQuery)
-            batch.add(storeKey: storeKey, answer)
-            entry.open.append((lease, batch))
-            return (true, entry.open.count == 1, connectID)
         }
         if let connectID { connect(on: loop, key: key, id: connectID) }
-        // Runs after the I/O the loop is handling, so every load of this round is in by then.
-        if firstOfRound { loop.execute { self.send(on: loop) } }
-        return accepted
+        if added == .openedRound { loop.execute { self.send(on: loop) } }
+        return added != .refused
     }
 
     /// Sends the round's batches of `loop`, one query each, and answers their loads.
     private func send(on loop: any EventLoop) {
-        let key = ObjectIdentifier(loop)
-        let batches = state.withLock { state -> [(lease: Lease, batch: LoadBatch<Answer>)] in
-            guard let open = state.loops[key]?.open, !open.isEmpty else { return [] }
-            state.loops[key]?.open = []
-            state.queries += open.count
-            return open
-        }
-        for (lease, batch) in batches {
+        for batch in rounds.take(on: loop) {
+            let lease = batch.context
             typealias Rows = [(storeKey: String, row: PostgresStatements.SessionRow)]
             let now = PostgresData(int64: batch.now)
             // The query's outcome, and inside it the rows' (a row that does not decode is not the
@@ -190,10 +176,8 @@ final class PostgresLoopConnections: Sendable {
     /// Closes every connection; `load` answers false from now on, and loads still waiting for
     /// their round are answered `.unavailable`.
     func close() async {
-        let (connections, unsent) = state.withLock {
-            state -> ([PostgresConnection], [(lease: Lease, batch: LoadBatch<Answer>)]) in
+        let connections = state.withLock { state -> [PostgresConnection] in
             state.closed = true
-            let unsent = state.loops.values.flatMap(\.open)
             let connections = state.loops.values.flatMap { entry in
                 entry.slots.compactMap { slot -> PostgresConnection? in
                     if case .ready(let lease, _) = slot { return lease.connection }
@@ -201,14 +185,15 @@ final class PostgresLoopConnections: Sendable {
                 }
             }
             state.loops = [:]
-            return (connections, unsent)
+            return connections
         }
         // Loads of a round that had not ended yet: answered (on their loop) instead of dropped.
-        for (lease, batch) in unsent {
+        // (Taken after `closed` is set: a later load cannot open a batch any more.)
+        for batch in rounds.takeAll() {
             let answers = batch.answers(
                 Result<[(storeKey: String, row: PostgresStatements.SessionRow)], any Error>.failure(
                     StoreError(.unavailable, "the store is shutting down")))
-            lease.connection.eventLoop.execute {
+            batch.context.connection.eventLoop.execute {
                 for (answer, result) in answers { answer(result) }
             }
         }
@@ -216,7 +201,7 @@ final class PostgresLoopConnections: Sendable {
     }
 
     /// The number of queries the loads have been sent in (for tests).
-    var queryCount: Int { state.withLock { $0.queries } }
+    var queryCount: Int { rounds.sentCount }
 
     /// The number of open connections (for tests).
     var openCount: Int {

@@ -27,23 +27,22 @@ enum PostgresStatements {
         /// postgres-nio asks for binary results there too, but describes the columns with the
         /// format the statement's `Describe` reported (text), so each cell is read as binary.
         init(binaryResultsOf row: PostgresRow) throws {
-            try self.init(
-                cells: row.map { cell in
-                    var cell = cell
-                    cell.format = .binary
-                    return cell
-                })
+            try self.init(cells: Self.binaryCells(row))
         }
 
-        /// A row of `LoadMany`: the store key, then `columns`.
+        /// A row of `LoadMany` (read the same way): the store key, then `columns`.
         static func keyed(binaryResultsOf row: PostgresRow) throws -> (storeKey: String, row: SessionRow) {
-            let cells = row.map { cell in
+            let cells = binaryCells(row)
+            guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
+            return (try first.decode(String.self), try SessionRow(cells: cells.dropFirst()))
+        }
+
+        private static func binaryCells(_ row: PostgresRow) -> [PostgresCell] {
+            row.map { cell in
                 var cell = cell
                 cell.format = .binary
                 return cell
             }
-            guard let first = cells.first else { throw StoreError(.protocolError, "session row has no columns") }
-            return (try first.decode(String.self), try SessionRow(cells: cells.dropFirst()))
         }
 
         private init<Cells: RandomAccessCollection<PostgresCell>>(cells: Cells) throws where Cells.Index == Int {

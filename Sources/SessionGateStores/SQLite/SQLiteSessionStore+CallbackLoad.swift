@@ -38,13 +38,15 @@ extension SQLiteSessionStore {
             rows.whenComplete { result in answer(result.map(\.first)) }
             return true
         }
-        roundLoads.add(storeKey: id.storeKey, now: now, on: loop, answer) { [self] batches in send(batches, on: loop) }
+        if roundLoads.add(storeKey: id.storeKey, now: now, on: loop, answer, open: { () }) == .openedRound {
+            loop.execute { [self] in sendRound(on: loop) }
+        }
         return true
     }
 
-    /// Sends each batch as one query and answers its loads on `loop`.
-    private func send(_ batches: [LoadBatch<SQLiteLoadAnswer>], on loop: any EventLoop) {
-        for batch in batches {
+    /// Sends each batch of the round as one query and answers its loads on `loop`.
+    private func sendRound(on loop: any EventLoop) {
+        for batch in roundLoads.take(on: loop) {
             // One session: the single-key statement (no JSON array to build and read).
             let single = batch.storeKeys.count == 1 ? batch.storeKeys[0] : nil
             let query =

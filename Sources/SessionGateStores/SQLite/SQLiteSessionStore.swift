@@ -26,7 +26,7 @@ public final class SQLiteSessionStore: SessionStore {
     let timeout: Duration
     let logger: Logger
     /// The callback loads each event loop started in the current round (sent as one query).
-    let roundLoads = RoundBatches<SQLiteLoadAnswer>(capacity: 32)
+    let roundLoads = RoundBatches<Void, SQLiteLoadAnswer>(capacity: 32)
 
     private init(
         path: String, handle: SQLiteHandle, transactionHandle: SQLiteHandle, policy: SessionPolicy,
