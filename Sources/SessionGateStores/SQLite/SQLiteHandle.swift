@@ -37,16 +37,37 @@ final class SQLiteHandle: Sendable {
             throw SQLiteSessionStore.storeError(error, "open")
         }
         let handle = SQLiteHandle(connection: connection, threadPool: threadPool)
-        do {
-            // busy_timeout replaces sqlite-nio's default busy handler, which retries forever.
-            _ = try await connection.query("PRAGMA busy_timeout = \(busyTimeoutMilliseconds)")
-            _ = try await connection.query("PRAGMA journal_mode = WAL")
-            _ = try await connection.query("PRAGMA synchronous = NORMAL")
-        } catch {
-            await handle.close()
-            throw SQLiteSessionStore.storeError(error, "configure")
+        // busy_timeout replaces sqlite-nio's default busy handler, which retries forever.
+        for pragma in ["busy_timeout = \(busyTimeoutMilliseconds)", "journal_mode = WAL", "synchronous = NORMAL"] {
+            do {
+                try await configure(connection, "PRAGMA \(pragma)")
+            } catch {
+                await handle.close()
+                throw SQLiteSessionStore.storeError(error, "configure (\(pragma))")
+            }
         }
         return handle
+    }
+
+    /// Runs one configuration pragma, retrying while the file is busy, for up to the busy timeout.
+    ///
+    /// Switching a new file to WAL needs its exclusive lock, and SQLite answers `SQLITE_BUSY`
+    /// without calling the busy handler when waiting could deadlock (two connections that both
+    /// read the header and now both want the lock, as processes opening one new file at once do).
+    /// The pragmas are idempotent, so trying again once the other connection is done is safe.
+    private static func configure(_ connection: SQLiteConnection, _ sql: String) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(busyTimeoutMilliseconds)
+        var pause = Duration.milliseconds(1)
+        while true {
+            do {
+                _ = try await connection.query(sql)
+                return
+            } catch let error as SQLiteError where error.reason == .busy || error.reason == .locked {
+                guard ContinuousClock.now + pause < deadline else { throw error }
+                try await Task.sleep(for: pause)
+                pause = min(pause * 2, .milliseconds(50))
+            }
+        }
     }
 
     /// Runs one statement; fails with `.unavailable` once closed.
