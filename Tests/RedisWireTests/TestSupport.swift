@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import RedisWireTestSupport
 import Testing
 
 @testable import RedisWire
@@ -40,7 +41,7 @@ final class PrivateRedisServer: @unchecked Sendable {  // mutated only by the te
     static func start(_ arguments: [String] = []) async throws -> PrivateRedisServer {
         var lastError: (any Error)?
         for _ in 0..<10 {
-            let server = PrivateRedisServer(port: Int.random(in: 52000..<60000), arguments: arguments)
+            let server = PrivateRedisServer(port: RestartablePort.random(), arguments: arguments)
             do {
                 try await server.launch()
                 return server

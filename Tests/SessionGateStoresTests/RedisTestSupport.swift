@@ -1,5 +1,6 @@
 import Foundation
 import RedisWire
+import RedisWireTestSupport
 import SessionGateCore
 import Synchronization
 import Testing
@@ -83,7 +84,7 @@ final class PrivateRedis: @unchecked Sendable {  // mutated only by the test tha
 
     static func start(tls: (certificate: String, authClients: String)? = nil) async throws -> PrivateRedis {
         for _ in 0..<10 {
-            let server = PrivateRedis(port: Int.random(in: 42000..<52000), tls: tls)
+            let server = PrivateRedis(port: RestartablePort.random(), tls: tls)
             if (try? await server.launch()) != nil { return server }
             server.stop()
         }

@@ -16,7 +16,7 @@ import base64, http.client, http.server, json, os, shutil, signal, socket, subpr
 from urllib.parse import parse_qs, urlparse
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from proctools import free_port, kill_all, proxy_env, proxy_toml, spawn as start, stop, wait_port, write_wrk_status_script, wrk_statuses
+from proctools import free_port, kill_all, restartable_port, proxy_env, proxy_toml, spawn as start, stop, wait_port, write_wrk_status_script, wrk_statuses
 
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 HERE = os.path.abspath(__file__)
@@ -106,7 +106,7 @@ def spawn(args, log):
 
 class UpstreamApp:
     def __init__(self):
-        self.port = free_port(); self.start()
+        self.port = restartable_port(); self.start()
 
     def start(self):
         self.proc = spawn([sys.executable, HERE, "app", str(self.port)], f"{TMP}/app.log"); wait_port(self.port)
@@ -117,7 +117,7 @@ class UpstreamApp:
 class PrivateRedis:
     """A redis-server of our own (appendonly) that we may kill, pause and restart."""
     def __init__(self):
-        self.port = free_port(); os.makedirs(f"{TMP}/redis", exist_ok=True); self.start()
+        self.port = restartable_port(); os.makedirs(f"{TMP}/redis", exist_ok=True); self.start()
 
     def start(self):
         self.proc = spawn(["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes",

@@ -8,7 +8,7 @@ Uses the servers scripts/test.sh started (SESSIONGATE_TEST_* variables)."""
 import base64, concurrent.futures, http.client, http.server, json, os, shutil, signal, subprocess, sys, tempfile, threading, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
-from proctools import free_port, kill_all, proxy_env, proxy_toml, wait_port
+from proctools import free_port, kill_all, restartable_port, proxy_env, proxy_toml, wait_port
 
 BIN = os.environ.get("SESSIONGATE_BIN", ".build/debug/sessiongate")
 TMP = tempfile.mkdtemp(prefix="sg-shared-")
@@ -46,7 +46,7 @@ def request(port, path, cookie=None, headers=None):
 
 class Proxy:
     def __init__(self, name, store_toml, app_port, env):
-        self.port, self.admin = free_port(), free_port()
+        self.port, self.admin = restartable_port(), free_port()
         self.path = f"{TMP}/{name}.toml"
         open(self.path, "w").write(proxy_toml(self.port, self.admin, app_port, f'timeout = "1s"\n{store_toml}',
                                               server=['drain_timeout = "2s"'], log_level="error"))
@@ -129,7 +129,7 @@ def main():
         shared_behaviour(label, a, b)
 
     # Outages: a private Redis we can kill, and the test PostgreSQL through its pg_ctl wrapper.
-    rport = free_port()
+    rport = restartable_port()
     rcmd = ["redis-server", "--port", str(rport), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--dir", TMP]
     holder = {"p": subprocess.Popen(rcmd, stdout=subprocess.DEVNULL)}
     PROCS.append(holder["p"]); wait_port(rport)

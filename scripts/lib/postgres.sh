@@ -61,10 +61,14 @@ _pg_port_in_use() {
   (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
+# Below the kernel's ephemeral range: pg_restart starts the cluster again on the same port, and
+# while it is down an outgoing connection could be given that port as its local port.
 _pg_free_port() {
-  local port attempt
+  local port attempt low
+  low=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+  [ "$low" -ge 12000 ] 2>/dev/null || low=12000
   for attempt in $(seq 1 50); do
-    port=$((20000 + (RANDOM * 32768 + RANDOM) % 40000))
+    port=$((10000 + (RANDOM * 32768 + RANDOM) % (low - 10000)))
     if ! _pg_port_in_use "$port"; then
       echo "$port"
       return 0

@@ -12,6 +12,7 @@ import os
 import signal
 import socket
 import subprocess
+import random
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -24,6 +25,27 @@ def free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def restartable_port():
+    """A free port for a server a script stops and starts again on the same port (an outage).
+
+    Below the kernel's ephemeral range: while the server is down, any outgoing connection on the
+    machine (a client reconnecting to that very port among them: TCP self-connect) may be given
+    an ephemeral port as its local port, and the restart would then fail to bind."""
+    try:
+        start = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+    except (OSError, ValueError, IndexError):
+        start = 32768
+    for _ in range(100):
+        port = random.randrange(10000, max(start, 12000))
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 def wait_port(port, timeout=15, error=AssertionError, name=""):
