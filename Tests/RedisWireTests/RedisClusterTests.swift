@@ -60,6 +60,9 @@ import Testing
         let existing = RESPArgument("\(tag):existing")
         let fresh = RESPArgument("\(tag):fresh")
         _ = try await cluster.send(["SET", existing, "old-home", "EX", 300])
+        // Another key in the slot, as other tests may have written: it must move along.
+        let bystander = RESPArgument("\(tag):bystander")
+        _ = try await cluster.send(["SET", bystander, "along", "EX", 300])
 
         try await cluster.refreshSlotMap()
         let source = try #require(cluster.node(forSlot: slot))
@@ -71,6 +74,8 @@ import Testing
         do {
             try await migrate(
                 cluster, slot: slot, keys: (existing, fresh), from: (source, sourceID), to: (target, targetID), nodes: allNodes)
+            #expect(try await cluster.send(["GET", bystander]).string == "along")
+            _ = try await cluster.send(["DEL", bystander])
         } catch {
             // Leave the shared cluster usable for the other tests.
             for node in [source, target] {
@@ -109,6 +114,19 @@ import Testing
         ])
         #expect(try await cluster.send(["GET", existing]).string == "old-home")
         #expect(cluster.statistics.askRedirections == 2)
+
+        // Keys other tests wrote into this slot before it was MIGRATING are still on the source,
+        // and a node refuses to give away a slot it holds keys of: move them too, as a real
+        // resharding (`redis-cli --cluster reshard`) does. Bounded: the slot gets no new keys on
+        // the source while it is MIGRATING.
+        for _ in 0..<100 {
+            let left = try await sourceClient.send(["CLUSTER", "GETKEYSINSLOT", RESPArgument(slot), 100]).array ?? []
+            if left.isEmpty { break }
+            let names = left.compactMap(\.string).map { RESPArgument($0) }
+            _ = try await sourceClient.send(
+                ["MIGRATE", RESPArgument(target.host), RESPArgument(target.port), "", "0", "5000", "KEYS"] + names)
+        }
+        #expect(try await sourceClient.send(["CLUSTER", "COUNTKEYSINSLOT", RESPArgument(slot)]) == .integer(0))
 
         // Finish the migration: the source now answers MOVED and the client learns the new owner.
         for node in allNodes.keys {
