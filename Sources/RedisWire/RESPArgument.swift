@@ -1,4 +1,5 @@
 import NIOCore
+import SessionGateShared
 
 /// One argument of a command, sent as a RESP bulk string. Strings, integers, byte arrays and
 /// `ByteBuffer`s all convert, so `["SET", key, 42]` reads naturally.
@@ -30,22 +31,8 @@ public enum RESPCommandEncoder {
     /// `<type><count>\r\n`, the digits written in place (no `String` per argument).
     private static func writeHeader(_ type: UInt8, _ count: Int, into buffer: inout ByteBuffer) {
         precondition(count >= 0, "a RESP count is never negative")
-        // 1 type byte, at most 19 digits, CR LF.
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 22) { scratch in
-            var end = 22
-            end -= 1
-            scratch[end] = UInt8(ascii: "\n")
-            end -= 1
-            scratch[end] = UInt8(ascii: "\r")
-            var rest = count
-            repeat {
-                end -= 1
-                scratch[end] = UInt8(ascii: "0") &+ UInt8(truncatingIfNeeded: rest % 10)
-                rest /= 10
-            } while rest > 0
-            end -= 1
-            scratch[end] = type
-            buffer.writeBytes(UnsafeRawBufferPointer(rebasing: UnsafeRawBufferPointer(scratch)[end...]))
-        }
+        buffer.writeInteger(type)
+        ASCIIDecimal.withDigits(of: UInt64(count)) { _ = buffer.writeBytes($0) }
+        buffer.writeStaticString("\r\n")
     }
 }

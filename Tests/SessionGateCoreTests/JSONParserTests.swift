@@ -145,4 +145,10 @@ import Testing
         // Serialising the parsed value again is byte-identical.
         #expect(JSONSerializer.serialize(try JSONParser.parse(bytes)) == bytes)
     }
+
+    /// Integers are written digit by digit (`ASCIIDecimal`), exactly as `String(number)` spells them.
+    @Test(arguments: [0, 7, 9, 10, 99, 100, -1, -10, 1_234_567_890, Int64.max, Int64.min, Int64.min + 1])
+    func integersAreSpelledAsStringSpellsThem(number: Int64) {
+        #expect(JSONSerializer.serialize(.int(number)) == Array(String(number).utf8))
+    }
 }

@@ -1,3 +1,5 @@
+import SessionGateShared
+
 /// Compact JSON output (RFC 8259) with sorted object keys, so equal values serialise to equal
 /// bytes. Strings escape `"`, `\`, control characters, and U+2028/U+2029 (safe inside JS).
 public enum JSONSerializer {
@@ -57,16 +59,7 @@ public enum JSONSerializer {
     /// Decimal digits, as `String(number)` spells them, without a String in between.
     static func writeInt(_ number: Int64, into out: inout [UInt8]) {
         if number < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = number.magnitude
-        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { digits in
-            var start = 20
-            repeat {
-                start -= 1
-                digits[start] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-            } while magnitude > 0
-            out.append(contentsOf: UnsafeBufferPointer(rebasing: digits[start..<20]))
-        }
+        ASCIIDecimal.withDigits(of: number.magnitude) { out.append(contentsOf: $0) }
     }
 
     private static let hexDigits = Array("0123456789abcdef".utf8)
