@@ -10,6 +10,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from proctools import ROOT, free_port, proxy_env, proxy_toml, spawn, start_test_postgres, wait_port as wait_for_port
 
 CLK_TCK = os.sysconf("SC_CLK_TCK")
+RELAY = "nio relay (floor)"
 procs = []
 
 
@@ -113,6 +114,8 @@ def main():
     ap.add_argument("--skip-extra", action="store_true", help="only the main table")
     ap.add_argument("--only-extra", action="store_true", help="skip the main table")
     ap.add_argument("--targets", default="", help="comma-separated names to run (direct and nginx rows always run)")
+    ap.add_argument("--relay", default="",
+                    help="the calibration relay binary (Benchmarks/calibration/nio-relay): adds the row 'nio relay (floor)'")
     ap.add_argument("--chart", default="", help="also write the table as an SVG chart (× nginx and CPU µs/req per target)")
     args = ap.parse_args()
     hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
@@ -131,7 +134,7 @@ def run(args, tmp):
     global WRK_THREADS
     WRK_THREADS = args.threads
     n = args.threads
-    up, ngx, hap, cad, red, ngs = (free_port() for _ in range(6))
+    up, ngx, hap, cad, red, ngs, rel = (free_port() for _ in range(7))
     # One certificate (a CA made now, scripts/lib/tls_ca.sh) for both TLS listeners.
     tls = f"{tmp}/tls"
     subprocess.run(["bash", "-c", f'source {ROOT}/scripts/lib/tls_ca.sh; tls_ca_make "{tls}"'], check=True)
@@ -187,6 +190,9 @@ backend b
         caddy = start(["caddy", "run", "--config", f"{tmp}/Caddyfile", "--adapter", "caddyfile"], f"{tmp}/caddy.log",
                       env=dict(os.environ, GOMAXPROCS=str(n), XDG_DATA_HOME=tmp, XDG_CONFIG_HOME=tmp))
         wait_port(cad)
+    relay = None
+    if args.relay:
+        relay = start([args.relay, str(rel), str(up), str(n)], f"{tmp}/relay.log"); wait_port(rel, name="relay")
     redis = start(["redis-server", "--port", str(red), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"], f"{tmp}/redis.log")
     wait_port(red)
     pg_url, pg_ctl = start_test_postgres(f"{tmp}/pg")
@@ -221,6 +227,8 @@ backend b
         ("haproxy", f"http://127.0.0.1:{hap}/", (), [haproxy.pid], []),
     ]
     if caddy: targets.append(("caddy reverse_proxy", f"http://127.0.0.1:{cad}/", (), [caddy.pid], []))
+    # SwiftNIO forwarding bytes and parsing nothing: what SessionGate's own code adds is the distance to this row.
+    if relay: targets.append((RELAY, f"http://127.0.0.1:{rel}/", (), [relay.pid], []))
     targets += [
         ("sessiongate public", f"http://127.0.0.1:{gates['public'][1]}/public/x", (), [gates["public"][0].pid], []),
         ("sessiongate memory", f"http://127.0.0.1:{gates['memory'][1]}/", (f"Cookie: {cookies['memory']}",), [gates["memory"][0].pid], []),
@@ -243,7 +251,7 @@ backend b
     ]
     if args.only_extra: targets = targets[:1] + [t for t in targets if t[0] == "nginx proxy_pass" or t[0] == "direct 64KiB" or t[0] == "nginx 64KiB"]
     if args.targets:
-        wanted = {"direct", "nginx proxy_pass", "direct 64KiB", "nginx 64KiB"} | set(args.targets.split(","))
+        wanted = {"direct", "nginx proxy_pass", RELAY, "direct 64KiB", "nginx 64KiB"} | set(args.targets.split(","))
         targets = [t for t in targets if t[0] in wanted]
     for name, url, headers, *_ in targets:  # warm-up (and sanity: every target answers without errors)
         result = wrk(url, 1, 64, headers)
@@ -338,7 +346,7 @@ def write_chart(path, rows, subtitle):
            f'<text x="{label_w + panel_w + 30}" y="{top - 6}" font-weight="bold">CPU µs per request (lower is better)</text>']
     for index, (name, ratio, cpu) in enumerate(rows):
         y = top + index * (bar_h + gap)
-        colour = "#2b6cb0" if name.startswith("sessiongate") else "#999"
+        colour = "#2b6cb0" if name.startswith("sessiongate") else "#38a169" if name == RELAY else "#999"
         out.append(f'<text x="{label_w - 8}" y="{y + 12}" text-anchor="end">{esc(name)}</text>')
         w = ratio / max_ratio * (panel_w - 50)
         out.append(f'<rect x="{label_w}" y="{y}" width="{w:.1f}" height="{bar_h}" fill="{colour}"/>')

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark (not part of the test run): nginx upstream; direct, nginx
-# proxy_pass, HAProxy, Caddy and SessionGate (public route, memory/Redis/Postgres sessions), and TLS
+# proxy_pass, HAProxy, Caddy, a SwiftNIO relay that parses nothing (the floor) and SessionGate (public route, memory/Redis/Postgres sessions), and TLS
 # termination (SessionGate's listener next to nginx `listen ssl`, same certificate), wrk in
 # interleaved rounds. Prints one table and writes it as a chart (docs/images/benchmark.svg).
 # Usage: Benchmarks/proxy/run.sh [--seconds N] [--rounds N] [--threads N] [--targets a,b] [--skip-extra]
@@ -20,4 +20,10 @@ fi
 for svc in nginx haproxy caddy redis-server postgresql; do $sudo systemctl stop "$svc" 2>/dev/null || true; done
 echo "building sessiongate (release)…"
 swift build -c release --product sessiongate --scratch-path .build-release 2>&1 | tail -1
-exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate --chart docs/images/benchmark.svg "$@"
+# The calibration relay (SwiftNIO, parses nothing): the floor row. Optional: the table runs without it.
+relay=()
+echo "building the calibration relay (release)…"
+if swift build -c release --package-path Benchmarks/calibration/nio-relay --scratch-path .build-relay 2>&1 | tail -1; then
+    relay=(--relay .build-relay/release/Relay)
+fi
+exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate "${relay[@]}" --chart docs/images/benchmark.svg "$@"
