@@ -216,10 +216,12 @@ backend b
         gates[mode] = (p, port)
     time.sleep(1.0)  # postgres store migrates at start
     cookies = {m: login(gates[m][1]) for m in ("memory", "redis", "postgres", "sqlite")}
-    # PostgreSQL and SQLite send one query per event-loop round, each session once: these rows
-    # cycle through 512 sessions so that a round loads distinct ones.
+    # These rows cycle through 512 sessions, a different cookie on each request of a connection:
+    # PostgreSQL and SQLite send one query per event-loop round, each session once, so a round
+    # loads distinct ones; and a connection opens every cookie (its memo of the last opened
+    # cookie never hits), as on a connection a load balancer shares between users.
     many = {m: cookie_script(f"{tmp}/{m}-sessions.lua", [login(gates[m][1]) for _ in range(SESSIONS)])
-            for m in ("postgres", "sqlite")}
+            for m in ("memory", "postgres", "sqlite")}
 
     targets = [  # name, url, headers, proxy pids, store pids
         ("direct", f"http://127.0.0.1:{up}/", (), [], []),
@@ -235,6 +237,8 @@ backend b
         ("sessiongate redis", f"http://127.0.0.1:{gates['redis'][1]}/", (f"Cookie: {cookies['redis']}",), [gates["redis"][0].pid], [redis.pid]),
         ("sessiongate postgres", f"http://127.0.0.1:{gates['postgres'][1]}/", (f"Cookie: {cookies['postgres']}",), [gates["postgres"][0].pid], "pg"),
         ("sessiongate sqlite", f"http://127.0.0.1:{gates['sqlite'][1]}/", (f"Cookie: {cookies['sqlite']}",), [gates["sqlite"][0].pid], []),
+        (f"sessiongate memory ×{SESSIONS}", f"http://127.0.0.1:{gates['memory'][1]}/", (many["memory"],),
+         [gates["memory"][0].pid], []),
         (f"sessiongate postgres ×{SESSIONS}", f"http://127.0.0.1:{gates['postgres'][1]}/", (many["postgres"],),
          [gates["postgres"][0].pid], "pg"),
         (f"sessiongate sqlite ×{SESSIONS}", f"http://127.0.0.1:{gates['sqlite'][1]}/", (many["sqlite"],),

@@ -76,7 +76,7 @@ extension ClientHandler {
             return authorize(exchange)
         }
         exchange.presentedCookie = true
-        guard let ticket = SessionFlow.openTicket(cookieValues: cookieValues, runtime: runtime) else {
+        guard let ticket = openedCookie.ticket(for: cookieValues, runtime: runtime) else {
             sessionLoaded(.invalidCookie, session: nil, exchange: exchange)
             return authorize(exchange)
         }

@@ -32,6 +32,8 @@ final class ClientHandler: ChannelDuplexHandler, RemovableChannelHandler {
     private let pendingBytes = PendingBytes()
     /// The data of the current exchange (its request, session, upstream connection, timings).
     var exchange: Exchange?
+    /// The session cookie this connection sent last, opened (`OpenedCookie`: a memo, not state).
+    var openedCookie = OpenedCookie()
     /// Parts of requests that arrived while the current exchange's request had already ended.
     private var pipelined: [RequestPart] = []
     private var replayScheduled = false

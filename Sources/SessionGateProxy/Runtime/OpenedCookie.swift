@@ -1,0 +1,55 @@
+import SessionGateCore
+
+/// The session cookie a connection presented last, with the ticket it opened to: a memo, so that
+/// a keep-alive connection (a browser's, an API client's) that sends the same cookie on every
+/// request does not pay for opening it again (base64, then AES-GCM with a fresh key schedule
+/// inside swift-crypto: the largest per-request cost of a session route after the system calls).
+///
+/// Opening is a pure function of the cookie value, the cookie's name and the key ring, and the
+/// memo holds exactly that: a hit needs the same configuration generation (`ProxyRuntime`, which
+/// owns the key ring and the name; held weakly, so a connection never keeps a replaced runtime
+/// alive) and the same single value, compared in constant time. So a reload that drops a key
+/// stops the cookie on the next request of an open connection, and a tampered value never matches.
+/// Only values that opened are kept (a stream of bad cookies costs what it cost before), only
+/// when the request carried exactly one session cookie, and only up to `maxValueBytes`, so an idle
+/// connection holds at most that much.
+///
+/// What the memo saves is not the session: the store is asked on every request, as before.
+struct OpenedCookie {
+    /// Longer values (the cookie store's, which carry the session) are opened every time.
+    static let maxValueBytes = 512
+
+    private weak var runtime: ProxyRuntime?
+    private var value: [UInt8] = []
+    private var ticket = SessionTicket([])
+
+    /// The ticket in the first of `values` that opens, as `SessionFlow.openTicket` answers it;
+    /// from the memo when `values` is the one value opened last under `runtime`.
+    mutating func ticket(
+        for values: [Substring], runtime: ProxyRuntime,
+        open: ([Substring], ProxyRuntime) -> SessionTicket? = SessionFlow.openTicket(cookieValues:runtime:)
+    ) -> SessionTicket? {
+        guard values.count == 1, values[0].utf8.count <= Self.maxValueBytes else {
+            return open(values, runtime)
+        }
+        if self.runtime === runtime, Self.constantTimeEquals(value, values[0].utf8) {
+            return ticket
+        }
+        guard let opened = open(values, runtime) else { return nil }
+        self.runtime = runtime
+        value.removeAll(keepingCapacity: true)
+        value.append(contentsOf: values[0].utf8)
+        ticket = opened
+        return opened
+    }
+
+    /// Equal bytes, in a time that depends only on the lengths (which a cookie does not hide):
+    /// a connection that carries several users' requests (a load balancer's) learns nothing about
+    /// another user's cookie from how long a comparison took.
+    static func constantTimeEquals(_ known: [UInt8], _ presented: Substring.UTF8View) -> Bool {
+        guard known.count == presented.count else { return false }
+        var difference: UInt8 = 0
+        for (a, b) in zip(known, presented) { difference |= a ^ b }
+        return difference == 0
+    }
+}
