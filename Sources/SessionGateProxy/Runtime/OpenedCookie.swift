@@ -48,8 +48,16 @@ struct OpenedCookie {
     /// another user's cookie from how long a comparison took.
     static func constantTimeEquals(_ known: [UInt8], _ presented: Substring.UTF8View) -> Bool {
         guard known.count == presented.count else { return false }
-        var difference: UInt8 = 0
-        for (a, b) in zip(known, presented) { difference |= a ^ b }
+        func differs(_ known: some Collection<UInt8>, _ presented: some Collection<UInt8>) -> UInt8 {
+            var difference: UInt8 = 0
+            for (a, b) in zip(known, presented) { difference |= a ^ b }
+            return difference
+        }
+        // A native string's bytes are contiguous: the loop then runs over two buffers.
+        let difference =
+            presented.withContiguousStorageIfAvailable { bytes in
+                known.withUnsafeBufferPointer { differs($0, bytes) }
+            } ?? differs(known, presented)
         return difference == 0
     }
 }
