@@ -19,20 +19,51 @@ public struct RESPArgument: Sendable, Hashable, ExpressibleByStringLiteral, Expr
 
 /// Writes commands in the form servers accept from clients: an array of bulk strings.
 public enum RESPCommandEncoder {
+    /// Appends `arguments` as one command. The length is worked out first and the bytes are
+    /// copied into the buffer in one write (a `ByteBuffer` write per piece cost a session load
+    /// about 1 µs: five writes for each of HMGET's 13 arguments).
     public static func encode(_ arguments: [RESPArgument], into buffer: inout ByteBuffer) {
-        writeHeader(UInt8(ascii: "*"), arguments.count, into: &buffer)
-        for argument in arguments {
-            writeHeader(UInt8(ascii: "$"), argument.bytes.count, into: &buffer)
-            buffer.writeBytes(argument.bytes)
-            buffer.writeStaticString("\r\n")
+        var length = headerLength(arguments.count)
+        for argument in arguments { length += headerLength(argument.bytes.count) + argument.bytes.count + 2 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
+            var at = writeHeader(UInt8(ascii: "*"), arguments.count, into: out, at: 0)
+            for argument in arguments {
+                at = writeHeader(UInt8(ascii: "$"), argument.bytes.count, into: out, at: at)
+                argument.bytes.withUnsafeBytes { UnsafeMutableRawBufferPointer(rebasing: out[at...]).copyMemory(from: $0) }
+                at += argument.bytes.count
+                at = writeLineEnd(into: out, at: at)
+            }
+            precondition(at == length, "RESP command length worked out wrong")
+            return at
         }
     }
 
-    /// `<type><count>\r\n`, the digits written in place (no `String` per argument).
-    private static func writeHeader(_ type: UInt8, _ count: Int, into buffer: inout ByteBuffer) {
+    /// Bytes of `<type><count>\r\n`.
+    static func headerLength(_ count: Int) -> Int {
+        var digits = 1
+        var rest = count
+        while rest >= 10 {
+            rest /= 10
+            digits += 1
+        }
+        return 1 + digits + 2
+    }
+
+    /// `<type><count>\r\n` at `start`, the digits written in place (no `String` per argument);
+    /// returns where it ends.
+    private static func writeHeader(_ type: UInt8, _ count: Int, into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
         precondition(count >= 0, "a RESP count is never negative")
-        buffer.writeInteger(type)
-        ASCIIDecimal.withDigits(of: UInt64(count)) { _ = buffer.writeBytes($0) }
-        buffer.writeStaticString("\r\n")
+        out[start] = type
+        let end = ASCIIDecimal.withDigits(of: UInt64(count)) { digits in
+            UnsafeMutableRawBufferPointer(rebasing: out[(start + 1)...]).copyMemory(from: digits)
+            return start + 1 + digits.count
+        }
+        return writeLineEnd(into: out, at: end)
+    }
+
+    private static func writeLineEnd(into out: UnsafeMutableRawBufferPointer, at start: Int) -> Int {
+        out[start] = UInt8(ascii: "\r")
+        out[start + 1] = UInt8(ascii: "\n")
+        return start + 2
     }
 }

@@ -22,6 +22,32 @@ import Testing
         #expect(encoded(command) == expected)
     }
 
+    /// The length worked out before writing is the length written, for every number of digits.
+    @Test func headerLengthsMatchTheirSpelling() {
+        var number = 0
+        for _ in 0..<18 {
+            for n in [number, number + 1, max(number - 1, 0), number * 5] {
+                #expect(RESPCommandEncoder.headerLength(n) == "$\(n)\r\n".utf8.count, "\(n)")
+            }
+            number = number == 0 ? 10 : number * 10
+        }
+        for n in [number - 1, number] {
+            #expect(RESPCommandEncoder.headerLength(n) == "$\(n)\r\n".utf8.count, "\(n)")
+        }
+        #expect(RESPCommandEncoder.headerLength(Int.max) == "$\(Int.max)\r\n".utf8.count)
+    }
+
+    /// Commands are appended after what the buffer holds (a pipeline is one buffer).
+    @Test func commandsAppendToTheBuffer() {
+        var buffer = ByteBufferAllocator().buffer(capacity: 4)
+        buffer.writeString("x")
+        RESPCommandEncoder.encode(["GET", "k"], into: &buffer)
+        RESPCommandEncoder.encode(["DEL", RESPArgument(bytes: [UInt8](repeating: 0x61, count: 300))], into: &buffer)
+        #expect(
+            String(buffer: buffer)
+                == "x*2\r\n$3\r\nGET\r\n$1\r\nk\r\n*2\r\n$3\r\nDEL\r\n$300\r\n" + String(repeating: "a", count: 300) + "\r\n")
+    }
+
     private func encoded(_ command: [RESPArgument]) -> String {
         var buffer = ByteBufferAllocator().buffer(capacity: 64)
         RESPCommandEncoder.encode(command, into: &buffer)
