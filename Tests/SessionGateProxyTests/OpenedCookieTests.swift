@@ -104,14 +104,32 @@ import Testing
         #expect(open.opens == 4)
     }
 
-    @Test func comparisonIsExact() {
-        let known = Array("abc".utf8)
-        #expect(OpenedCookie.constantTimeEquals(known, Substring("abc").utf8))
-        #expect(!OpenedCookie.constantTimeEquals(known, Substring("abd").utf8))
-        #expect(!OpenedCookie.constantTimeEquals(known, Substring("ab").utf8))
-        #expect(!OpenedCookie.constantTimeEquals(known, Substring("abcd").utf8))
-        #expect(!OpenedCookie.constantTimeEquals([], Substring("a").utf8))
-        #expect(OpenedCookie.constantTimeEquals([], Substring("").utf8))
+    @Test func comparisonIsExact() throws {
+        let runtime = try Self.runtime()
+        let sealed = Self.seal(Array(repeating: 4, count: 32), in: runtime)
+        var memo = OpenedCookie()
+        #expect(memo.holds(""), "an empty memo holds the empty value (never looked up: no runtime)")
+        _ = memo.ticket(for: [sealed], runtime: runtime)
+        #expect(memo.holds(sealed))
+        #expect(memo.holds(Substring(String(sealed))), "equal bytes from another string")
+        #expect(!memo.holds(sealed.dropLast()))
+        #expect(!memo.holds(Substring(sealed + "A")))
+        #expect(!memo.holds(""))
+        var last = Array(sealed.utf8)
+        last[last.count - 1] ^= 1
+        #expect(!memo.holds(Substring(String(decoding: last, as: UTF8.self))))
+    }
+
+    @Test func constantTimeComparisonOfBuffers() {
+        func equal(_ a: String, _ b: String) -> Bool {
+            Array(a.utf8).withUnsafeBufferPointer { a in Array(b.utf8).withUnsafeBufferPointer { ConstantTime.equal(a, $0) } }
+        }
+        #expect(equal("abc", "abc"))
+        #expect(!equal("abc", "abd"))
+        #expect(!equal("abc", "ab"))
+        #expect(!equal("abc", "abcd"))
+        #expect(!equal("", "a"))
+        #expect(equal("", ""))
     }
 
     /// The user's view, one keep-alive connection: sessions follow the cookie sent, a forged one is

@@ -162,19 +162,6 @@ public enum SessionsAPI {
     }
 }
 
-/// Comparison that takes the same time wherever the inputs differ (for bearer tokens).
-public enum ConstantTime {
-    public static func equal(_ lhs: [UInt8], _ rhs: [UInt8]) -> Bool {
-        var difference = UInt8(lhs.count == rhs.count ? 0 : 1)
-        for index in 0..<max(lhs.count, rhs.count) {
-            let left = index < lhs.count ? lhs[index] : 0
-            let right = index < rhs.count ? rhs[index] : 0
-            difference |= left ^ right
-        }
-        return difference == 0
-    }
-}
-
 /// RFC 3339 UTC timestamps (`2026-12-06T19:20:55Z`) for the admin API.
 public enum RFC3339 {
     public static func format(_ seconds: UnixSeconds) -> String {

@@ -32,7 +32,7 @@ struct OpenedCookie {
         guard values.count == 1, values[0].utf8.count <= Self.maxValueBytes else {
             return open(values, runtime)
         }
-        if self.runtime === runtime, Self.constantTimeEquals(value, values[0].utf8) {
+        if self.runtime === runtime, holds(values[0]) {
             return ticket
         }
         guard let opened = open(values, runtime) else { return nil }
@@ -43,21 +43,11 @@ struct OpenedCookie {
         return opened
     }
 
-    /// Equal bytes, in a time that depends only on the lengths (which a cookie does not hide):
-    /// a connection that carries several users' requests (a load balancer's) learns nothing about
+    /// Whether `presented` is the memo's value, compared in constant time (`ConstantTime`): a
+    /// connection that carries several users' requests (a load balancer's) learns nothing about
     /// another user's cookie from how long a comparison took.
-    static func constantTimeEquals(_ known: [UInt8], _ presented: Substring.UTF8View) -> Bool {
-        guard known.count == presented.count else { return false }
-        func differs(_ known: some Collection<UInt8>, _ presented: some Collection<UInt8>) -> UInt8 {
-            var difference: UInt8 = 0
-            for (a, b) in zip(known, presented) { difference |= a ^ b }
-            return difference
-        }
-        // A native string's bytes are contiguous: the loop then runs over two buffers.
-        let difference =
-            presented.withContiguousStorageIfAvailable { bytes in
-                known.withUnsafeBufferPointer { differs($0, bytes) }
-            } ?? differs(known, presented)
-        return difference == 0
+    func holds(_ presented: Substring) -> Bool {
+        var presented = presented
+        return presented.withUTF8 { bytes in value.withUnsafeBufferPointer { ConstantTime.equal($0, bytes) } }
     }
 }
