@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Side-by-side proxy benchmark (not part of the test run): nginx upstream; direct, nginx
 # proxy_pass, HAProxy, Caddy, a SwiftNIO relay that parses nothing (the floor) and SessionGate
-# (public route, memory/Redis/PostgreSQL/SQLite sessions), and TLS termination (SessionGate's listener next to nginx `listen ssl`, same certificate), wrk in
-# interleaved rounds. Prints one table and writes it as a chart (docs/images/benchmark.svg).
+# (public route, memory/Redis/PostgreSQL/SQLite sessions), and TLS termination (SessionGate's
+# listener next to nginx `listen ssl`, same certificate), wrk in interleaved rounds. Prints one
+# table and writes it as a chart (docs/images/benchmark.svg).
 # Usage: Benchmarks/proxy/run.sh [--seconds N] [--rounds N] [--threads N] [--targets a,b] [--skip-extra]
 set -euo pipefail
 cd "$(dirname "$0")/../.."
