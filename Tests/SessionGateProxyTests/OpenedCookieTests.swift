@@ -159,4 +159,23 @@ import Testing
         #expect(!client.isClosed)
         await client.close()
     }
+
+    /// Pipelined requests with different cookies, in one write: each is answered for its own
+    /// cookie (the memo changes between replays of one read), a forged one in the middle too.
+    @Test func pipelinedRequestsEachGetTheirOwnCookie() async throws {
+        let harness = try await ProxyHarness()
+        defer { Task { await harness.shutdown() } }
+        let alice = try await harness.login("alice"), bob = try await harness.login("bob")
+        let forged = String(bob.dropLast()) + (bob.last == "A" ? "B" : "A")
+        let before = harness.upstream.requests.count
+        let client = try await harness.client()
+        try await client.send(
+            [alice, forged, bob, alice].map { ProxyHarness.requestText("GET", "/api/me", cookie: $0) }.joined())
+        var statuses: [Int] = []
+        for _ in 0..<4 { statuses.append(try await client.response().status) }
+        #expect(statuses == [200, 401, 200, 200])
+        let users = harness.upstream.requests.dropFirst(before).map { $0.head.headers.first(name: "x-user-id") }
+        #expect(users == ["alice", "bob", "alice"])
+        await client.close()
+    }
 }
