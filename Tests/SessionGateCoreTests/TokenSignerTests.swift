@@ -141,6 +141,31 @@ private struct DecodedToken {
         #expect(empty.serialized() == JSONSerializer.serialize(empty.json))
     }
 
+    /// `appendToken` (what the proxy calls, with arrays it keeps) writes after what the array
+    /// held, the same bytes `sign(claims:)` returns, whatever the scratch held before.
+    @Test func appendTokenWritesAfterExistingBytesAndClearsTheScratch() throws {
+        for config in [hs256Config(), edDSAConfig()] {
+            let signer = try TokenSigner(config: config)
+            var other = sampleClaims
+            other.data = ["user_id": "bob"]
+            other.path = "/"
+            var token = Array("X-Session-Token: ".utf8)
+            var payload = Array(repeating: UInt8(ascii: "!"), count: 3000)
+            for claims in [sampleClaims, other, sampleClaims] {
+                token.removeSubrange(17...)
+                signer.appendToken(for: claims, to: &token, payloadScratch: &payload)
+                #expect(Array(token[..<17]) == Array("X-Session-Token: ".utf8))
+                let appended = String(decoding: token[17...], as: UTF8.self)
+                #expect(payload == claims.serialized())
+                if config.algorithm == .hs256 {
+                    #expect(appended == signer.sign(claims: claims))
+                } else {
+                    #expect(try DecodedToken(appended).payload == claims.json)
+                }
+            }
+        }
+    }
+
     @Test func conveniencesUseTheConfiguredIssuerAudienceAndTTL() throws {
         let signer = try TokenSigner(config: hs256Config())
         let token = signer.sign(sid: "h", data: ["a": 1], method: "GET", path: "/x", now: 1_000)

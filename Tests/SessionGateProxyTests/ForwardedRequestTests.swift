@@ -27,12 +27,13 @@ import Testing
 
     private func forward(
         _ method: HTTPMethod, _ path: String, query: String? = nil, headers: [(String, String)], runtime: ProxyRuntime,
-        session: StoredSession? = nil, peer: String? = "192.0.2.7", upgradeToken: String? = nil
+        session: StoredSession? = nil, peer: String? = "192.0.2.7", upgradeToken: String? = nil,
+        tokenScratch: TokenScratch? = nil
     ) -> (text: String, head: ForwardedRequest.Head) {
         let inbound = RequestHead.parsing(method, path, headers: headers)
         let head = ForwardedRequest.head(
             for: inbound, target: NormalizedTarget(path: path, query: query), session: session, runtime: runtime, peer: peer,
-            now: Self.now, upgradeToken: upgradeToken, requestID: "req-1")
+            now: Self.now, upgradeToken: upgradeToken, requestID: "req-1", tokenScratch: tokenScratch)
         return (String(buffer: head.bytes), head)
     }
 
@@ -141,6 +142,31 @@ import Testing
         unsafe.data["user_id"] = "u1\r\nX-Admin: 1"
         let (refused, _) = forward(.GET, "/api/x", headers: [], runtime: runtime, session: unsafe, peer: nil)
         #expect(!refused.contains("X-User-Id") && !refused.contains("X-Admin"))
+    }
+
+    /// One loop's `TokenScratch` signs request after request: each token is the one
+    /// `sign(claims:)` gives for that request's session, before and after a session larger than
+    /// the scratch keeps (whose arrays are dropped).
+    @Test func aSharedTokenScratchSignsEachRequestForItsOwnSession() throws {
+        let runtime = try runtime()
+        let policy = SessionPolicy(idleTimeout: 3600, absoluteTimeout: 86400, userKey: "user_id")
+        func session(_ user: String, padding: Int = 0) -> StoredSession {
+            let id = SessionID(bytes: [UInt8](repeating: UInt8(user.utf8.count), count: SessionID.byteCount))!
+            var data: [String: JSONValue] = ["user_id": .string(user)]
+            if padding > 0 { data["notes"] = .string(String(repeating: "n", count: padding)) }
+            return StoredSession(ticket: SessionTicket(id.bytes), handle: id.handle, data: data, times: policy.newTimes(now: Self.now))
+        }
+        let scratch = TokenScratch()
+        for (user, padding) in [("alice", 0), ("bob", 0), ("carol", 2 * TokenScratch.maxKeptCapacity), ("alice", 0)] {
+            let stored = session(user, padding: padding)
+            let (text, _) = forward(.GET, "/api/x", headers: [], runtime: runtime, session: stored, peer: nil, tokenScratch: scratch)
+            let token = runtime.signer.sign(
+                claims: TokenClaims(
+                    issuer: runtime.config.signing.issuer, audience: runtime.config.signing.audience, issuedAt: Self.now,
+                    expiresAt: Self.now + runtime.config.signing.ttl, sid: stored.handle, data: stored.data, method: "GET",
+                    path: "/api/x"))
+            #expect(text.contains("\r\nX-Session-Token: \(token)\r\n"), "token of \(user)")
+        }
     }
 
     @Test func bodiesAreFramedAsTheHeadSays() throws {

@@ -47,6 +47,12 @@ public struct TokenClaims: Sendable, Equatable {
     func serialized() -> [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(384)
+        serialize(into: &out)
+        return out
+    }
+
+    /// Appends `serialized()` to `out`.
+    func serialize(into out: inout [UInt8]) {
         out.append(contentsOf: #"{"aud":"#.utf8)
         JSONSerializer.writeString(audience, into: &out)
         out.append(contentsOf: #","data":"#.utf8)
@@ -64,7 +70,6 @@ public struct TokenClaims: Sendable, Equatable {
         out.append(contentsOf: #","sid":"#.utf8)
         JSONSerializer.writeString(sid, into: &out)
         out.append(UInt8(ascii: "}"))
-        return out
     }
 }
 
@@ -94,7 +99,7 @@ public struct TokenSigner: Sendable {
 
     private enum SigningKey: Sendable {
         /// Keyed once (the ipad/opad blocks), copied per token.
-        case hmac(HMAC<SHA256>)
+        case hmac(PrekeyedHMAC)
         case ed25519(Curve25519.Signing.PrivateKey)
     }
 
@@ -112,7 +117,7 @@ public struct TokenSigner: Sendable {
             }
             let symmetricKey = SymmetricKey(data: secret)
             let keyIDMAC = HMAC<SHA256>.authenticationCode(for: Array("sessiongate-kid".utf8), using: symmetricKey)
-            key = Secret(.hmac(HMAC<SHA256>(key: symmetricKey)))
+            key = Secret(.hmac(PrekeyedHMAC(key: secret)))
             keyID = Base64URL.encode(Array(keyIDMAC).prefix(8))
             jwks = .object(["keys": .array([])])
         case .edDSA:
@@ -144,24 +149,34 @@ public struct TokenSigner: Sendable {
 
     /// The compact JWS of `claims`.
     public func sign(claims: TokenClaims) -> String {
-        let payload = claims.serialized()
-        var token = encodedHeaderAndDot
+        var token: [UInt8] = []
+        var payload: [UInt8] = []
+        appendToken(for: claims, to: &token, payloadScratch: &payload)
+        return String(decoding: token, as: UTF8.self)
+    }
+
+    /// Appends the compact JWS of `claims` (ASCII) to `token`, as `sign(claims:)` spells it.
+    /// `payload` is scratch space for the claims' JSON: cleared first, its capacity kept, so a
+    /// caller that keeps both arrays signs without allocating.
+    public func appendToken(for claims: TokenClaims, to token: inout [UInt8], payloadScratch payload: inout [UInt8]) {
+        payload.removeAll(keepingCapacity: true)
+        claims.serialize(into: &payload)
+        let start = token.count
         // An Ed25519 signature (64 bytes) is the longest.
-        token.reserveCapacity(token.count + Base64URL.encodedCount(payload.count) + 1 + Base64URL.encodedCount(64))
+        token.reserveCapacity(
+            start + encodedHeaderAndDot.count + Base64URL.encodedCount(payload.count) + 1 + Base64URL.encodedCount(64))
+        token.append(contentsOf: encodedHeaderAndDot)
         payload.withUnsafeBytes { Base64URL.append($0, to: &token) }
         switch key.revealed {
         case .hmac(let keyed):
-            var mac = keyed
-            mac.update(data: token)
-            let code = mac.finalize()
+            let code = token.withUnsafeBytes { keyed.authenticationCode(for: UnsafeRawBufferPointer(rebasing: $0[start...])) }
             token.append(UInt8(ascii: "."))
             code.withUnsafeBytes { Base64URL.append($0, to: &token) }
         case .ed25519:
-            let signature = signature(forSigningInput: token)
+            let signature = signature(forSigningInput: Array(token[start...]))
             token.append(UInt8(ascii: "."))
             signature.withUnsafeBytes { Base64URL.append($0, to: &token) }
         }
-        return String(decoding: token, as: UTF8.self)
     }
 
     /// The token for a request at `now`, with the configured issuer, audience and ttl.
@@ -179,9 +194,7 @@ public struct TokenSigner: Sendable {
     package func signature(forSigningInput signingInput: [UInt8]) -> [UInt8] {
         switch key.revealed {
         case .hmac(let keyed):
-            var mac = keyed
-            mac.update(data: signingInput)
-            return Array(mac.finalize())
+            return Array(signingInput.withUnsafeBytes { keyed.authenticationCode(for: $0) })
         case .ed25519(let privateKey):
             do {
                 return Array(try privateKey.signature(for: signingInput))

@@ -103,7 +103,8 @@ extension ClientHandler {
         let upstreamHead = ForwardedRequest.head(
             for: exchange.head, target: exchange.target, session: exchange.session, runtime: runtime, peer: peer,
             now: exchange.now, upgradeToken: exchange.upgradeToken, requestID: exchange.requestID,
-            into: pool.requestHeadBuffer.take(capacity: 0, allocator: context?.channel.allocator ?? ByteBufferAllocator()))
+            into: pool.requestHeadBuffer.take(capacity: 0, allocator: context?.channel.allocator ?? ByteBufferAllocator()),
+            tokenScratch: pool.tokenScratch)
         machine.upstreamRequested()
         pool.acquire { result in
             guard self.exchange === exchange else {

@@ -26,7 +26,8 @@ enum ForwardedRequest {
 
     static func head(
         for head: RequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
-        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String, into buffer: ByteBuffer? = nil
+        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String, into buffer: ByteBuffer? = nil,
+        tokenScratch: TokenScratch? = nil
     ) -> Head {
         let policy = runtime.headerPolicy
         let config = runtime.config
@@ -140,7 +141,7 @@ enum ForwardedRequest {
                 issuer: config.signing.issuer, audience: config.signing.audience, issuedAt: now,
                 expiresAt: now + config.signing.ttl, sid: session.handle, data: session.data,
                 method: head.method.rawValue, path: target.path)
-            HTTPWire.writeHeader("X-Session-Token", runtime.signer.sign(claims: claims), into: &buffer)
+            (tokenScratch ?? TokenScratch()).writeTokenField(claims, signer: runtime.signer, into: &buffer)
             for (name, field) in runtime.injected {
                 if let value = session.data[field], let text = headerText(value) {
                     HTTPWire.writeHeader(name, text, into: &buffer)

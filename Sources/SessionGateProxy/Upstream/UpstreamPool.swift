@@ -67,6 +67,8 @@ final class UpstreamPool {
     /// per loop, not per connection: an idle keep-alive connection holds none).
     var requestHeadBuffer = ReusedBuffer()
     var responseHeadBuffer = ReusedBuffer()
+    /// Where the tokens of this loop's requests are signed.
+    let tokenScratch = TokenScratch()
 
     init(eventLoop: any EventLoop, upstream: ProxyConfig.Upstream, events: ProxyEvents) {
         self.eventLoop = eventLoop
