@@ -18,12 +18,22 @@ public struct SessionID: Sendable, Hashable {
 
     /// Lower-case hex of SHA-256(id): the key under which stores keep the session.
     public var storeKey: String {
-        SHA256.hash(data: bytes).withUnsafeBytes { Hex.encode(raw: $0) }
+        digest.withUnsafeBytes { Hex.encode(raw: $0) }
     }
 
     /// Appends the UTF-8 of `storeKey` to `out` (no `String` on the way).
     public func appendStoreKey(to out: inout [UInt8]) {
-        SHA256.hash(data: bytes).withUnsafeBytes { Hex.append($0, to: &out) }
+        digest.withUnsafeBytes { Hex.append($0, to: &out) }
+    }
+
+    /// The 32 bytes `storeKey` spells in hex, for a store that indexes in its own memory.
+    public var storeDigest: StoreDigest { StoreDigest(digest) }
+
+    /// SHA-256 of the id (its one contiguous buffer, not the generic `DataProtocol` walk).
+    private var digest: SHA256Digest {
+        var hasher = SHA256()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
     }
 
     /// SHA-256 already fed the `handle` domain prefix; copied per id.
@@ -37,8 +47,18 @@ public struct SessionID: Sendable, Hashable {
     /// the id or the store key.
     public var handle: String {
         var hasher = Self.handleHasher
-        hasher.update(data: bytes)
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize().withUnsafeBytes { Base64URL.encode(raw: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }
+    }
+}
+
+/// SHA-256 of a session id as four words: what `SessionID.storeKey` spells in hex, as a
+/// dictionary key that hashes and compares without a `String`.
+public struct StoreDigest: Hashable, Sendable {
+    private let words: SIMD4<UInt64>
+
+    init(_ digest: SHA256Digest) {
+        words = digest.withUnsafeBytes { $0.loadUnaligned(as: SIMD4<UInt64>.self) }
     }
 }
 

@@ -19,18 +19,18 @@ public final class MemorySessionStore: SessionStore {
     }
 
     struct State {
-        var sessions: [String: Entry] = [:]
-        var users: [String: Set<String>] = [:]
+        var sessions: [StoreDigest: Entry] = [:]
+        var users: [String: Set<StoreDigest>] = [:]
         /// handle → store key, for revoking by `sid`.
-        var handles: [String: String] = [:]
+        var handles: [String: StoreDigest] = [:]
 
-        mutating func insert(_ entry: Entry, key: String) {
+        mutating func insert(_ entry: Entry, key: StoreDigest) {
             sessions[key] = entry
             handles[entry.handle] = key
             index(key, user: entry.userID)
         }
 
-        mutating func remove(_ key: String) {
+        mutating func remove(_ key: StoreDigest) {
             guard let entry = sessions.removeValue(forKey: key) else { return }
             handles[entry.handle] = nil
             unindex(key, user: entry.userID)
@@ -38,9 +38,9 @@ public final class MemorySessionStore: SessionStore {
 
         /// Ends the least recently seen live sessions of `user` other than `keeping` until at most
         /// `bound` remain (0: no bound); drops the user's dead entries on the way.
-        mutating func enforce(bound: Int, user: String?, keeping: String, now: UnixSeconds) {
+        mutating func enforce(bound: Int, user: String?, keeping: StoreDigest, now: UnixSeconds) {
             guard bound > 0, let user else { return }
-            var live: [(key: String, summary: SessionSummary)] = []
+            var live: [(key: StoreDigest, summary: SessionSummary)] = []
             for key in users[user] ?? [] {
                 guard let entry = sessions[key], entry.times.isLive(at: now) else {
                     remove(key)
@@ -52,13 +52,13 @@ public final class MemorySessionStore: SessionStore {
             for victim in live.dropFirst(max(bound - 1, 0)) { remove(victim.key) }
         }
 
-        mutating func unindex(_ key: String, user: String?) {
+        mutating func unindex(_ key: StoreDigest, user: String?) {
             guard let user else { return }
             users[user]?.remove(key)
             if users[user]?.isEmpty == true { users[user] = nil }
         }
 
-        mutating func index(_ key: String, user: String?) {
+        mutating func index(_ key: StoreDigest, user: String?) {
             guard let user else { return }
             users[user, default: []].insert(key)
         }
@@ -88,7 +88,7 @@ public final class MemorySessionStore: SessionStore {
     private func lookup(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession? {
         guard let id = SessionID(bytes: ticket.bytes) else { return nil }
         return state.withLock { state in
-            guard let entry = state.sessions[id.storeKey], entry.times.isLive(at: now) else { return nil }
+            guard let entry = state.sessions[id.storeDigest], entry.times.isLive(at: now) else { return nil }
             return entry.session(ticket)
         }
     }
@@ -101,8 +101,8 @@ public final class MemorySessionStore: SessionStore {
             handle: id.handle, data: data, times: policy.newTimes(now: now), userID: policy.userID(of: data),
             metadata: SessionMetadata(createdBy: client))
         state.withLock { state in
-            state.insert(entry, key: id.storeKey)
-            state.enforce(bound: policy.maxPerUser, user: entry.userID, keeping: id.storeKey, now: now)
+            state.insert(entry, key: id.storeDigest)
+            state.enforce(bound: policy.maxPerUser, user: entry.userID, keeping: id.storeDigest, now: now)
         }
         return entry.session(SessionTicket(id.bytes))
     }
@@ -121,17 +121,17 @@ public final class MemorySessionStore: SessionStore {
         guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
         let fresh = SessionID.generate(using: random)
         return state.withLock { state -> StoredSession? in
-            guard var entry = state.sessions[old.storeKey], entry.times.isLive(at: now) else { return nil }
-            state.remove(old.storeKey)
+            guard var entry = state.sessions[old.storeDigest], entry.times.isLive(at: now) else { return nil }
+            state.remove(old.storeDigest)
             entry.handle = fresh.handle
-            state.insert(entry, key: fresh.storeKey)
+            state.insert(entry, key: fresh.storeDigest)
             return entry.session(SessionTicket(fresh.bytes))
         }
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return }
-        state.withLock { $0.remove(id.storeKey) }
+        state.withLock { $0.remove(id.storeDigest) }
     }
 
     public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
@@ -156,7 +156,7 @@ public final class MemorySessionStore: SessionStore {
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
-        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey }
+        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeDigest }
         return state.withLock { state in
             var ended = 0
             for key in state.users[userID] ?? [] where key != keep {
@@ -213,7 +213,7 @@ public final class MemorySessionStore: SessionStore {
     /// Applies `change` to a live entry and re-indexes its user.
     private func update(_ session: StoredSession, now: UnixSeconds, _ change: (inout Entry) -> Void) -> StoredSession? {
         guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
-        let key = id.storeKey
+        let key = id.storeDigest
         return state.withLock { state -> StoredSession? in
             guard var entry = state.sessions[key], entry.times.isLive(at: now) else { return nil }
             let previousUser = entry.userID
