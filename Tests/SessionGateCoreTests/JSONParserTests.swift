@@ -146,6 +146,31 @@ import Testing
         #expect(JSONSerializer.serialize(try JSONParser.parse(bytes)) == bytes)
     }
 
+    /// Members come out in `String` order whatever the object's size: small objects (written
+    /// without sorting a copy) and larger ones (sorted) alike, keys that are prefixes of others,
+    /// differ only in case, are empty or non-ASCII included.
+    @Test func objectMembersAreWrittenInKeyOrderAtEverySize() throws {
+        let pool = ["b", "a", "ab", "B", "", "é", "e\u{301}x", "z", "aa", "user_id", "role", "Z", "😀", "a b"]
+        for count in 0...pool.count {
+            for rotation in [0, 3, 7] {
+                let keys = (0..<count).map { pool[($0 + rotation) % pool.count] }
+                var members: [String: JSONValue] = [:]
+                for (position, key) in keys.enumerated() { members[key] = .int(Int64(position)) }
+                var expected: [UInt8] = Array("{".utf8)
+                for (position, key) in members.keys.sorted().enumerated() {
+                    if position > 0 { expected.append(UInt8(ascii: ",")) }
+                    expected +=
+                        JSONSerializer.serialize(.string(key)) + Array(":".utf8)
+                        + JSONSerializer.serialize(members[key]!)
+                }
+                expected.append(UInt8(ascii: "}"))
+                let bytes = JSONSerializer.serialize(.object(members))
+                #expect(bytes == expected, "\(members.count) members")
+                #expect(try JSONParser.parse(bytes) == .object(members))
+            }
+        }
+    }
+
     /// Integers are written digit by digit (`ASCIIDecimal`), exactly as `String(number)` spells them.
     @Test(arguments: [0, 7, 9, 10, 99, 100, -1, -10, 1_234_567_890, Int64.max, Int64.min, Int64.min + 1])
     func integersAreSpelledAsStringSpellsThem(number: Int64) {

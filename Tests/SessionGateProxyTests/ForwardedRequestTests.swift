@@ -118,6 +118,19 @@ import Testing
             .GET, "/", headers: [("Cookie", "a=1; __Host-session=sealed; b=2"), ("cookie", "__Host-session=again")], runtime: runtime,
             peer: nil)
         #expect(text == "GET / HTTP/1.1\r\nCookie: a=1; b=2\r\nX-Forwarded-Proto: http\r\nX-Request-Id: req-1\r\n\r\n")
+
+        // Each field keeps its own name spelling and its other pairs as they came (spacing
+        // inside a pair, quotes, a pair without "="); a quoted or spaced session pair goes too.
+        let (kept, _) = forward(
+            .GET, "/",
+            headers: [
+                ("COOKIE", " x = \"1\" ;__Host-session=\"sealed\";flag ;  __Host-session = s2 "),
+                ("Cookie", "__Host-session-other=keep"), ("Cookie", " ; ; "),
+            ], runtime: runtime, peer: nil)
+        #expect(
+            kept
+                == "GET / HTTP/1.1\r\nCOOKIE: x = \"1\"; flag\r\nCookie: __Host-session-other=keep\r\n"
+                + "X-Forwarded-Proto: http\r\nX-Request-Id: req-1\r\n\r\n")
     }
 
     @Test func theTokenAndInjectedHeadersComeWithASession() throws {
@@ -167,6 +180,21 @@ import Testing
                     path: "/api/x"))
             #expect(text.contains("\r\nX-Session-Token: \(token)\r\n"), "token of \(user)")
         }
+    }
+
+    /// The buffer a loop keeps for heads is written in place: handed over, not copied (a second
+    /// reference would make the head's `clear` allocate a fresh one on every request).
+    @Test func theKeptHeadBufferIsReusedInPlace() throws {
+        let runtime = try runtime()
+        let inbound = RequestHead.parsing(.GET, "/", headers: [("Host", "a")])
+        var kept = ByteBufferAllocator().buffer(capacity: 4096)
+        kept.writeString("the previous request's head")
+        let storage = kept.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) }
+        let head = ForwardedRequest.head(
+            for: inbound, target: NormalizedTarget(path: "/", query: nil), session: nil, runtime: runtime, peer: nil,
+            now: Self.now, upgradeToken: nil, requestID: "req-1", into: consume kept)
+        #expect(head.bytes.withVeryUnsafeBytes { UInt(bitPattern: $0.baseAddress) } == storage)
+        #expect(String(buffer: head.bytes).hasPrefix("GET / HTTP/1.1\r\nHost: a\r\n"))
     }
 
     @Test func bodiesAreFramedAsTheHeadSays() throws {

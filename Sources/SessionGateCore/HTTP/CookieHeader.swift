@@ -4,9 +4,16 @@ public enum CookieHeader {
     /// Every value of cookie `name`, in header order, with surrounding spaces and one pair of
     /// double quotes removed. Pairs without `=` are ignored.
     public static func values(named name: String, in header: String) -> [Substring] {
+        var found: [Substring] = []
+        appendValues(named: name, in: header, to: &found)
+        return found
+    }
+
+    /// Appends what `values(named:in:)` returns to `values` (a request with several `Cookie`
+    /// fields collects them in one array).
+    public static func appendValues(named name: String, in header: String, to values: inout [Substring]) {
         var header = header
         var name = name
-        var found: [Substring] = []
         let utf8 = header.utf8
         header.withUTF8 { bytes in
             name.withUTF8 { name in
@@ -19,11 +26,10 @@ public enum CookieHeader {
                     }
                     let lower = utf8.index(utf8.startIndex, offsetBy: low)
                     let upper = utf8.index(utf8.startIndex, offsetBy: high)
-                    found.append(Substring(utf8[lower..<upper]))
+                    values.append(Substring(utf8[lower..<upper]))
                 }
             }
         }
-        return found
     }
 
     /// The header without any pair named `name` (other pairs keep their text, joined by `; `);
@@ -32,19 +38,27 @@ public enum CookieHeader {
         var header = header
         var name = name
         var out: [UInt8] = []
-        var kept = 0
         header.withUTF8 { bytes in
             out.reserveCapacity(bytes.count)
             name.withUTF8 { name in
-                forEachPair(bytes) { pair, equals in
-                    if let equals, nameMatches(bytes, pair, equals, name) { return }
-                    if kept > 0 { out.append(contentsOf: "; ".utf8) }
+                forEachPair(notNamed: name, in: bytes) { pair in
+                    if !out.isEmpty { out.append(contentsOf: "; ".utf8) }
                     out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[pair]))
-                    kept += 1
                 }
             }
         }
-        return kept == 0 ? nil : String(decoding: out, as: UTF8.self)
+        return out.isEmpty ? nil : String(decoding: out, as: UTF8.self)
+    }
+
+    /// Calls `body` with the range of each pair of `header` not named `name`, in order: the
+    /// pieces `removing(named:from:)` joins with `; `, for a caller that writes them itself.
+    public static func forEachPair(
+        notNamed name: UnsafeBufferPointer<UInt8>, in header: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void
+    ) {
+        forEachPair(header) { pair, equals in
+            if let equals, nameMatches(header, pair, equals, name) { return }
+            body(pair)
+        }
     }
 
     /// Calls `body` with each non-empty, trimmed `;`-separated piece of the header's UTF-8 and the

@@ -45,16 +45,42 @@ public enum JSONSerializer {
     /// looked up again.
     static func writeObject(_ members: [String: JSONValue], into out: inout [UInt8]) {
         out.append(UInt8(ascii: "{"))
-        var first = true
-        for (key, value) in members.sorted(by: { $0.key < $1.key }) {
-            if !first { out.append(UInt8(ascii: ",")) }
-            first = false
-            writeString(key, into: &out)
-            out.append(UInt8(ascii: ":"))
-            write(value, into: &out)
+        if members.count <= smallObjectCount {
+            // In key order without sorting a copy: each round writes the smallest key after the
+            // last one written (keys are distinct). A session object is usually this small.
+            var last: String? = nil
+            for round in 0..<members.count {
+                var next = members.startIndex
+                var found = false
+                for index in members.indices {
+                    let key = members[index].key
+                    if let last, key <= last { continue }
+                    if found, members[next].key <= key { continue }
+                    next = index
+                    found = true
+                }
+                if round > 0 { out.append(UInt8(ascii: ",")) }
+                let (key, value) = members[next]
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(value, into: &out)
+                last = key
+            }
+        } else {
+            var first = true
+            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
+                if !first { out.append(UInt8(ascii: ",")) }
+                first = false
+                writeString(key, into: &out)
+                out.append(UInt8(ascii: ":"))
+                write(value, into: &out)
+            }
         }
         out.append(UInt8(ascii: "}"))
     }
+
+    /// Objects up to this many members are written without sorting a copy of them.
+    static let smallObjectCount = 8
 
     /// Decimal digits, as `String(number)` spells them, without a String in between.
     static func writeInt(_ number: Int64, into out: inout [UInt8]) {

@@ -69,8 +69,8 @@ extension ClientHandler {
 
         var cookieValues: [Substring] = []
         // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.
-        for header in head.headers.values("cookie") {
-            cookieValues += CookieHeader.values(named: config.cookie.name, in: header).map { Substring($0) }
+        head.headers.forEachValue("cookie") { header in
+            CookieHeader.appendValues(named: config.cookie.name, in: header, to: &cookieValues)
         }
         guard !cookieValues.isEmpty else {
             return authorize(exchange)

@@ -26,7 +26,7 @@ enum ForwardedRequest {
 
     static func head(
         for head: RequestHead, target: NormalizedTarget, session: StoredSession?, runtime: ProxyRuntime,
-        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String, into buffer: ByteBuffer? = nil,
+        peer: String?, now: UnixSeconds, upgradeToken: String?, requestID: String, into reused: consuming ByteBuffer? = nil,
         tokenScratch: TokenScratch? = nil
     ) -> Head {
         let policy = runtime.headerPolicy
@@ -35,7 +35,12 @@ enum ForwardedRequest {
         let cookieName = config.cookie.name
 
         let capacity = 512 + head.headers.bytes.readableBytes + (session == nil ? 0 : 1024)
-        var buffer = buffer ?? ByteBufferAllocator().buffer(capacity: capacity)
+        // Taken over, not copied: a second reference would make `clear` allocate a new buffer.
+        var buffer: ByteBuffer
+        switch consume reused {
+        case .some(let kept): buffer = kept
+        case .none: buffer = ByteBufferAllocator().buffer(capacity: capacity)
+        }
         buffer.clear(minimumCapacity: capacity)
         buffer.writeString(head.method.rawValue)
         buffer.writeInteger(UInt8(ascii: " "))
@@ -74,9 +79,7 @@ enum ForwardedRequest {
                     if trusted { HTTPWire.writeField(field, of: bytes, into: &buffer) }
                     continue
                 case .cookie:
-                    if let rest = CookieHeader.removing(named: cookieName, from: HeadFields.text(field.value, in: bytes)) {
-                        HTTPWire.writeField(UnsafeRawBufferPointer(rebasing: bytes[field.name]), rest, into: &buffer)
-                    }
+                    writeCookie(field, of: bytes, without: cookieName, into: &buffer)
                     continue
                 case .expect:
                     continue  // the proxy answers 100-continue itself
@@ -150,6 +153,29 @@ enum ForwardedRequest {
         }
         HTTPWire.endHead(into: &buffer)
         return Head(bytes: buffer, isHEAD: head.method == .HEAD, isChunked: isChunked)
+    }
+
+    /// The `Cookie` field at `field` without the pairs named `name` (`CookieHeader.removing`),
+    /// written from the client's bytes as they came; nothing when no pair is left.
+    private static func writeCookie(
+        _ field: RequestHeadLayout.Field, of bytes: UnsafeRawBufferPointer, without name: String, into buffer: inout ByteBuffer
+    ) {
+        var name = name
+        let value = UnsafeRawBufferPointer(rebasing: bytes[field.value]).assumingMemoryBound(to: UInt8.self)
+        var kept = 0
+        name.withUTF8 { name in
+            CookieHeader.forEachPair(notNamed: name, in: value) { pair in
+                if kept == 0 {
+                    buffer.writeBytes(UnsafeRawBufferPointer(rebasing: bytes[field.name]))
+                    buffer.writeStaticString(": ")
+                } else {
+                    buffer.writeStaticString("; ")
+                }
+                buffer.writeBytes(UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: value[pair])))
+                kept += 1
+            }
+        }
+        if kept > 0 { buffer.writeStaticString("\r\n") }
     }
 
     /// A session value as a header value: strings as they are, other values as JSON; nil when

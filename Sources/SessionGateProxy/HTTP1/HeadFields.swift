@@ -44,6 +44,15 @@ struct HeadFields {
         }
     }
 
+    /// Calls `body` with the value of every field named `name` (lower case), in order.
+    func forEachValue(_ name: StaticString, _ body: (String) -> Void) {
+        withBytes { bytes in
+            for field in ranges where HeaderName.equals(field.name, name, in: bytes) {
+                body(Self.text(field.value, in: bytes))
+            }
+        }
+    }
+
     /// The value of the first field named `name` (lower case), if any.
     func first(_ name: StaticString) -> String? {
         withBytes { bytes in
