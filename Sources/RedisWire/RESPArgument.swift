@@ -23,8 +23,7 @@ public enum RESPCommandEncoder {
     /// copied into the buffer in one write (a `ByteBuffer` write per piece cost a session load
     /// about 1 µs: five writes for each of HMGET's 13 arguments).
     public static func encode(_ arguments: [RESPArgument], into buffer: inout ByteBuffer) {
-        var length = headerLength(arguments.count)
-        for argument in arguments { length += headerLength(argument.bytes.count) + argument.bytes.count + 2 }
+        let length = encodedLength(arguments)
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: length) { out in
             var at = writeHeader(UInt8(ascii: "*"), arguments.count, into: out, at: 0)
             for argument in arguments {
@@ -36,6 +35,14 @@ public enum RESPCommandEncoder {
             precondition(at == length, "RESP command length worked out wrong")
             return at
         }
+    }
+
+    /// How many bytes `encode` writes for `arguments` (a buffer of exactly this capacity never
+    /// grows while they are written).
+    public static func encodedLength(_ arguments: [RESPArgument]) -> Int {
+        var length = headerLength(arguments.count)
+        for argument in arguments { length += headerLength(argument.bytes.count) + argument.bytes.count + 2 }
+        return length
     }
 
     /// Bytes of `<type><count>\r\n`.

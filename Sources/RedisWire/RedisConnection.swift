@@ -128,7 +128,7 @@ public final class RedisConnection: Sendable {
     /// Sends one command; `completion` runs once on the connection's event loop, with an error
     /// reply as `.failure(.server …)`. No Task: what the data plane uses to load sessions.
     public func send(_ arguments: [RESPArgument], completion: @escaping @Sendable (Result<RESPValue, RedisError>) -> Void) {
-        var encoded = channel.allocator.buffer(capacity: 64)
+        var encoded = channel.allocator.buffer(capacity: RESPCommandEncoder.encodedLength(arguments))
         RESPCommandEncoder.encode(arguments, into: &encoded)
         // Straight to the handler: from its loop (the data plane's session loads) at once, from
         // elsewhere after one hop onto it.

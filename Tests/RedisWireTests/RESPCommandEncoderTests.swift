@@ -20,6 +20,7 @@ import Testing
         var expected = "*\(command.count)\r\n"
         for _ in command { expected += "$\(size)\r\n" + String(repeating: "x", count: size) + "\r\n" }
         #expect(encoded(command) == expected)
+        #expect(RESPCommandEncoder.encodedLength(command) == expected.utf8.count)
     }
 
     /// The length worked out before writing is the length written, for every number of digits.

@@ -127,6 +127,9 @@ private struct Reader {
             position += 1
             return .object(members)
         }
+        // Room for a small object's members at once (a session object is usually small): one
+        // allocation instead of one per growth step.
+        members.reserveCapacity(4)
         while true {
             skipWhitespace()
             guard current == UInt8(ascii: "\"") else { throw fail("expected a string key") }

@@ -154,10 +154,7 @@ extension ClientHandler {
         machine.upstreamWritabilityChanged(connection.channel.isWritable)
         connection.writeHead(head)
         pool.requestHeadBuffer.keep(head.bytes)
-        for part in exchange.pendingRequestParts {
-            writeUpstream(part, to: connection)
-        }
-        exchange.pendingRequestParts.removeAll()
+        exchange.pendingRequestParts.drain { writeUpstream($0, to: connection) }
         connection.flush()
         if sendContinue {
             var interim = context.channel.allocator.buffer(capacity: 32)

@@ -17,7 +17,7 @@ final class Exchange {
     /// A session cookie came with the request (whether or not it led to a session).
     var presentedCookie = false
     var requestBodyBytes = 0
-    var pendingRequestParts: [RequestPart] = []
+    var pendingRequestParts = PendingRequestParts()
     var pendingResponseParts: [ResponsePart] = []
     var upstream: UpstreamConnection?
     /// The response to the client is framed chunked by the proxy (no length from the upstream).
@@ -52,5 +52,32 @@ final class Exchange {
                 upgradeValues: head.headers.values("upgrade"), connectionValues: head.headers.values("connection"),
                 allowed: runtime.config.server.upgrades) : nil
         self.requestID = RequestID.accept(head.headers.first("x-request-id"))
+    }
+}
+
+/// What of a request arrived before its upstream connection did, in order. Its end is the last
+/// part and is kept as a flag, so a request without a body (most are) buffers no array.
+struct PendingRequestParts {
+    private var bodyParts: [RequestPart] = []
+    private var ended = false
+
+    mutating func append(_ part: RequestPart) {
+        if case .end = part {
+            ended = true
+        } else {
+            bodyParts.append(part)
+        }
+    }
+
+    /// Calls `body` with each part in the order they arrived, then forgets them.
+    mutating func drain(_ body: (RequestPart) -> Void) {
+        for part in bodyParts { body(part) }
+        if ended { body(.end) }
+        removeAll()
+    }
+
+    mutating func removeAll() {
+        bodyParts.removeAll()
+        ended = false
     }
 }
