@@ -90,6 +90,29 @@ import Testing
         #expect(open.opens == 3)
     }
 
+    /// The memo remembers a runtime by its generation, which no later runtime reuses, even one
+    /// built in the memory of a released one (where an address-based key would match).
+    @Test func aLaterRuntimeIsANewGenerationEvenAtTheSameAddress() throws {
+        let oldKey = SystemRandomBytes().bytes(32), newKey = SystemRandomBytes().bytes(32)
+        var memo = OpenedCookie()
+        let open = CountingOpen()
+        var sealed: Substring = ""
+        var generations: Set<UInt64> = []
+        do {
+            let first = try Self.runtime(keys: [oldKey])
+            sealed = Self.seal(Array(repeating: 4, count: 32), in: first)
+            #expect(memo.ticket(for: [sealed], runtime: first, open: open.callAsFunction) != nil)
+            generations.insert(first.generation)
+        }
+        for _ in 0..<50 {
+            // Each one is released before the next is built, so allocators often reuse the memory.
+            let later = try Self.runtime(keys: [newKey])
+            #expect(generations.insert(later.generation).inserted)
+            #expect(memo.ticket(for: [sealed], runtime: later, open: open.callAsFunction) == nil)
+        }
+        #expect(open.opens == 51)
+    }
+
     @Test func severalCookiesAndLongValuesAreOpenedEveryTime() throws {
         let runtime = try Self.runtime()
         let ticket = Array(repeating: UInt8(5), count: 32)

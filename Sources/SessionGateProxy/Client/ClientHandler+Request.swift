@@ -8,10 +8,11 @@ import SessionGateCore
 extension ClientHandler {
     func begin(_ head: RequestHead, context: ChannelHandlerContext) {
         let runtime = runtimes.current
-        let config = runtime.config
+        // `runtime.config` read in place each time: a local copy of the whole struct retains
+        // and releases every reference in it on each request.
         let receivedAt = NIODeadline.now()
         events.requestStarted()
-        if head.targetRange.count > config.server.maxHeaderBytes {
+        if head.targetRange.count > runtime.config.server.maxHeaderBytes {
             return answerEarly(LocalResponse(status: .uriTooLong, error: "request target too long"), head: head, receivedAt: receivedAt)
         }
         if head.method == .CONNECT || head.method == .TRACE {
@@ -26,11 +27,12 @@ extension ClientHandler {
         }
         var headBytes = head.targetRange.count + 16
         for field in head.headers.ranges { headBytes += field.name.count + field.value.count + 4 }
-        if headBytes > config.server.maxHeaderBytes {
+        if headBytes > runtime.config.server.maxHeaderBytes {
             return answerEarly(.headersTooLarge, head: head, receivedAt: receivedAt)
         }
         let target: NormalizedTarget
-        switch PathNormalizer.normalize(target: head.uri, maxLength: config.server.maxHeaderBytes, host: head.headers.first("host")) {
+        switch PathNormalizer.normalize(target: head.uri, maxLength: runtime.config.server.maxHeaderBytes, host: head.headers.first("host"))
+        {
         case .success(let normalized): target = normalized
         case .failure(let rejection):
             let status = HTTPResponseStatus(statusCode: rejection.status)
@@ -38,8 +40,8 @@ extension ClientHandler {
                 LocalResponse(status: status, error: status == .uriTooLong ? "request target too long" : "bad request path"), head: head,
                 receivedAt: receivedAt)
         }
-        if config.server.maxBodyBytes > 0, let length = head.headers.first("content-length").flatMap(Int.init),
-            length > config.server.maxBodyBytes
+        if runtime.config.server.maxBodyBytes > 0, let length = head.headers.first("content-length").flatMap(Int.init),
+            length > runtime.config.server.maxBodyBytes
         {
             return answerEarly(.payloadTooLarge, head: head, receivedAt: receivedAt)
         }
@@ -70,7 +72,7 @@ extension ClientHandler {
         var cookieValues: [Substring] = []
         // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.
         head.headers.forEachValue("cookie") { header in
-            CookieHeader.appendValues(named: config.cookie.name, in: header, to: &cookieValues)
+            CookieHeader.appendValues(named: runtime.config.cookie.name, in: header, to: &cookieValues)
         }
         guard !cookieValues.isEmpty else {
             return authorize(exchange)

@@ -7,8 +7,9 @@ import SessionGateCore
 ///
 /// Opening is a pure function of the cookie value, the cookie's name and the key ring, and the
 /// memo holds exactly that: a hit needs the same configuration generation (`ProxyRuntime`, which
-/// owns the key ring and the name; held weakly, so a connection never keeps a replaced runtime
-/// alive) and the same single value, compared in constant time. So a reload that drops a key
+/// owns the key ring and the name; remembered by its process-unique `generation`, so a
+/// connection never keeps a replaced runtime alive) and the same single value, compared in
+/// constant time. So a reload that drops a key
 /// stops the cookie on the next request of an open connection, and a tampered value never matches.
 /// Only values that opened are kept (a stream of bad cookies costs what it cost before), only
 /// when the request carried exactly one session cookie, and only up to `maxValueBytes`, so an idle
@@ -19,7 +20,8 @@ struct OpenedCookie {
     /// Longer values (the cookie store's, which carry the session) are opened every time.
     static let maxValueBytes = 512
 
-    private weak var runtime: ProxyRuntime?
+    /// `ProxyRuntime.generation` of the runtime that opened `value`; 0 is never one.
+    private var generation: UInt64 = 0
     private var value: [UInt8] = []
     private var ticket = SessionTicket([])
 
@@ -32,11 +34,11 @@ struct OpenedCookie {
         guard values.count == 1, values[0].utf8.count <= Self.maxValueBytes else {
             return open(values, runtime)
         }
-        if self.runtime === runtime, holds(values[0]) {
+        if generation == runtime.generation, holds(values[0]) {
             return ticket
         }
         guard let opened = open(values, runtime) else { return nil }
-        self.runtime = runtime
+        generation = runtime.generation
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: values[0].utf8)
         ticket = opened

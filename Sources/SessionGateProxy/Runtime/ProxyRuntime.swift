@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import SessionGateCore
+import Synchronization
 
 /// Everything one configuration generation needs to serve requests, built once and shared
 /// read-only by every connection. A reload builds a new runtime; requests in flight keep theirs.
@@ -21,6 +22,12 @@ public final class ProxyRuntime: Sendable {
     /// `[store] timeout` and `[upstream] response_timeout`, as the data plane's timers take them.
     let storeTimeout: TimeAmount
     let responseTimeout: TimeAmount
+    /// Unique in this process (never reused, unlike an object's address): what a connection's
+    /// `OpenedCookie` remembers instead of a weak reference, which would give every runtime a
+    /// side table and make each retain and release of it take the runtime's slow path.
+    let generation: UInt64
+
+    private static let generations = Atomic<UInt64>(0)
 
     public init(
         config: ProxyConfig, store: any SessionStore, clock: any WallClock = SystemClock(),
@@ -39,6 +46,7 @@ public final class ProxyRuntime: Sendable {
         self.crossOrigin = CrossOriginPolicy(routes: config.routes)
         self.storeTimeout = TimeAmount(config.store.timeout)
         self.responseTimeout = TimeAmount(config.upstream.responseTimeout)
+        self.generation = Self.generations.add(1, ordering: .relaxed).newValue
     }
 
     /// The `Set-Cookie` value that hands `session` to the client.
