@@ -32,4 +32,22 @@ import Testing
             #expect(seen.insert(SessionID(bytes: bytes)!.storeDigest).inserted, "byte \(position)")
         }
     }
+
+    /// A ticket made with its digest worked out (a connection's memo) names the same store key,
+    /// digest and handle as a plain one, and equals it; a ticket that is not an id is no id.
+    @Test func aTicketWithAPrecomputedDigestNamesTheSameSession() {
+        let plain = SessionTicket(id.bytes)
+        let precomputed = SessionTicket(precomputingDigestOf: id.bytes)
+        #expect(precomputed.digest != nil && plain.digest == nil)
+        #expect(precomputed == plain && precomputed.hashValue == plain.hashValue)
+        let fromPlain = SessionID(ticket: plain)!, fromPrecomputed = SessionID(ticket: precomputed)!
+        #expect(fromPrecomputed.storeKey == id.storeKey && fromPlain.storeKey == id.storeKey)
+        #expect(fromPrecomputed.storeDigest == id.storeDigest && fromPrecomputed.handle == id.handle)
+        var appended: [UInt8] = []
+        fromPrecomputed.appendStoreKey(to: &appended)
+        #expect(appended == Array(id.storeKey.utf8))
+        #expect(fromPrecomputed == id && fromPrecomputed.hashValue == id.hashValue)
+        #expect(SessionID(ticket: SessionTicket(Array(id.bytes.dropLast()))) == nil)
+        #expect(SessionID(ticket: SessionTicket(precomputingDigestOf: id.bytes + [0])) == nil)
+    }
 }

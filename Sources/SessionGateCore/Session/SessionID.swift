@@ -6,11 +6,25 @@ import Crypto
 public struct SessionID: Sendable, Hashable {
     public static let byteCount = 32
     public let bytes: [UInt8]
+    /// SHA-256 of `bytes` when the ticket it came from carried it (`SessionTicket.digest`).
+    private let knownDigest: SHA256Digest?
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == SessionID.byteCount else { return nil }
         self.bytes = bytes
+        knownDigest = nil
     }
+
+    /// The id a ticket carries (nil when it is not one), with the ticket's digest if it has one.
+    public init?(ticket: SessionTicket) {
+        guard ticket.bytes.count == SessionID.byteCount else { return nil }
+        bytes = ticket.bytes
+        knownDigest = ticket.digest
+    }
+
+    /// Ids are their bytes.
+    public static func == (lhs: SessionID, rhs: SessionID) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 
     public static func generate(using random: some RandomBytes) -> SessionID {
         SessionID(bytes: random.bytes(byteCount))!
@@ -29,8 +43,11 @@ public struct SessionID: Sendable, Hashable {
     /// The 32 bytes `storeKey` spells in hex, for a store that indexes in its own memory.
     public var storeDigest: StoreDigest { StoreDigest(digest) }
 
-    /// SHA-256 of the id (its one contiguous buffer, not the generic `DataProtocol` walk).
-    private var digest: SHA256Digest {
+    /// SHA-256 of the id: the ticket's when it carried one, else worked out now.
+    private var digest: SHA256Digest { knownDigest ?? Self.digest(of: bytes) }
+
+    /// SHA-256 of `bytes` (its one contiguous buffer, not the generic `DataProtocol` walk).
+    static func digest(of bytes: [UInt8]) -> SHA256Digest {
         var hasher = SHA256()
         bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize()

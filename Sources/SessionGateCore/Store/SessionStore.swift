@@ -1,9 +1,29 @@
+import Crypto
+
 /// The bytes a session cookie carries inside its AEAD seal. For server-side stores this is the
 /// session id (never stored as such: the store key is a hash of it); for the cookie store it is
 /// the whole encoded session. The proxy seals and opens tickets; stores only see them opened.
 public struct SessionTicket: Sendable, Hashable {
-    public var bytes: [UInt8]
-    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public let bytes: [UInt8]
+    /// SHA-256 of `bytes`, when the ticket was made by `init(precomputingDigestOf:)`: a server-side
+    /// store's key derives from it (`SessionID.storeKey`), so a ticket used on many requests (a
+    /// connection's `OpenedCookie`) hashes once. Always of `bytes` (`bytes` never changes).
+    let digest: SHA256Digest?
+
+    public init(_ bytes: [UInt8]) {
+        self.bytes = bytes
+        digest = nil
+    }
+
+    /// A ticket whose digest is worked out now, for a ticket that will be loaded many times.
+    public init(precomputingDigestOf bytes: [UInt8]) {
+        self.bytes = bytes
+        digest = SessionID.digest(of: bytes)
+    }
+
+    /// Tickets are their bytes: whether the digest was precomputed does not matter.
+    public static func == (lhs: SessionTicket, rhs: SessionTicket) -> Bool { lhs.bytes == rhs.bytes }
+    public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
 
 /// The timing state of one session. All instants are Unix seconds.

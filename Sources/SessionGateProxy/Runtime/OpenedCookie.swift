@@ -41,8 +41,9 @@ struct OpenedCookie {
         generation = runtime.generation
         value.removeAll(keepingCapacity: true)
         value.append(contentsOf: values[0].utf8)
-        ticket = opened
-        return opened
+        // An id's store digest is worked out once here, not on each request that loads it.
+        ticket = opened.bytes.count == SessionID.byteCount ? SessionTicket(precomputingDigestOf: opened.bytes) : opened
+        return ticket
     }
 
     /// Whether `presented` is the memo's value, compared in constant time (`ConstantTime`): a

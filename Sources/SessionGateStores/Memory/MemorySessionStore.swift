@@ -86,7 +86,7 @@ public final class MemorySessionStore: SessionStore {
     }
 
     private func lookup(_ ticket: SessionTicket, now: UnixSeconds) -> StoredSession? {
-        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: ticket) else { return nil }
         return state.withLock { state in
             guard let entry = state.sessions[id.storeDigest], entry.times.isLive(at: now) else { return nil }
             return entry.session(ticket)
@@ -156,7 +156,7 @@ public final class MemorySessionStore: SessionStore {
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
-        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeDigest }
+        let keep = keeping.flatMap { SessionID(ticket: $0)?.storeDigest }
         return state.withLock { state in
             var ended = 0
             for key in state.users[userID] ?? [] where key != keep {

@@ -14,7 +14,7 @@ extension PostgresSessionStore {
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
         guard migrated.load(ordering: .acquiring), let loopConnections,
-            let loop = MultiThreadedEventLoopGroup.currentEventLoop, let id = SessionID(bytes: ticket.bytes)
+            let loop = MultiThreadedEventLoopGroup.currentEventLoop, let id = SessionID(ticket: ticket)
         else { return false }
         return loopConnections.load(storeKey: id.storeKey, now: now, on: loop) { [self] result in
             completion(

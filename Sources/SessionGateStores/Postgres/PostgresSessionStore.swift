@@ -83,7 +83,7 @@ public final class PostgresSessionStore: SessionStore {
     // MARK: SessionStore
 
     public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: ticket) else { return nil }
         let row = try await single("load", PostgresStatements.Load(storeKey: id.storeKey, now: now))
         return try row.map { row throws(StoreError) in try session(ticket, row) }
     }
@@ -165,7 +165,7 @@ public final class PostgresSessionStore: SessionStore {
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
-        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
+        let keep = keeping.flatMap { SessionID(ticket: $0)?.storeKey } ?? ""
         let count = try await single("revoke", PostgresStatements.RevokeUser(userID: userID, keepKey: keep, now: now))
         return try Self.count(count, "revoke")
     }

@@ -74,7 +74,7 @@ public final class RedisSessionStore: SessionStore {
     // MARK: - SessionStore
 
     public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: ticket) else { return nil }
         let reply = try await run("load") { () async throws(RedisError) in
             try await self.executor.send(self.loadCommand(id))
         }
@@ -86,7 +86,7 @@ public final class RedisSessionStore: SessionStore {
         _ ticket: SessionTicket, now: UnixSeconds,
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
-        guard let id = SessionID(bytes: ticket.bytes) else { return false }
+        guard let id = SessionID(ticket: ticket) else { return false }
         return executor.sendIfReady(loadCommand(id)) { [self] result in
             switch result {
             case .success(let reply):
@@ -232,7 +232,7 @@ public final class RedisSessionStore: SessionStore {
         let listed = try await run("revoke") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.indexList, keys: [index], arguments: [RESPArgument(now)])
         }
-        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey }
+        let keep = keeping.flatMap { SessionID(ticket: $0)?.storeKey }
         let members = try RedisReply.strings(listed, "revoke").filter { $0 != keep }
         guard !members.isEmpty else { return 0 }
         let commands = members.map { member in

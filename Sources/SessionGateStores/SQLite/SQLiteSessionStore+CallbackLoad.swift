@@ -23,7 +23,7 @@ extension SQLiteSessionStore {
         _ ticket: SessionTicket, now: UnixSeconds,
         completion: @escaping @Sendable (Result<StoredSession?, StoreError>) -> Void
     ) -> Bool {
-        guard let id = SessionID(bytes: ticket.bytes), !handle.isClosed else { return false }
+        guard let id = SessionID(ticket: ticket), !handle.isClosed else { return false }
         let answer: SQLiteLoadAnswer = { result in
             completion(
                 Result { () throws(StoreError) -> StoredSession? in

@@ -130,7 +130,7 @@ public final class SQLiteSessionStore: SessionStore {
         """
 
     public func load(_ ticket: SessionTicket, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let id = SessionID(bytes: ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: ticket) else { return nil }
         let rows = try await run("load", Self.loadSQL, [.text(id.storeKey), .integer(Int(now))])
         return try rows.first.map { row throws(StoreError) in try Self.session(ticket, row) }
     }
@@ -210,7 +210,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func revokeUser(_ userID: String, keeping: SessionTicket?, now: UnixSeconds) async throws(StoreError) -> Int {
-        let keep = keeping.flatMap { SessionID(bytes: $0.bytes)?.storeKey } ?? ""
+        let keep = keeping.flatMap { SessionID(ticket: $0)?.storeKey } ?? ""
         return try await run("revoke", Self.revokeSQL, [.text(userID), .text(keep), .integer(Int(now))]).count
     }
 
