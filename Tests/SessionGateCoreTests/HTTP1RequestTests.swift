@@ -185,3 +185,30 @@ import Testing
         }
     }
 }
+
+/// The byte classes the head parsers use, checked for every byte against the grammar's own words.
+@Suite struct HTTPBytesTests {
+    private static func isAlphaOrDigit(_ byte: UInt8) -> Bool {
+        (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+            || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+    }
+
+    /// RFC 9110 §5.6.2: tchar = "!" / "#" / "$" / "%" / "&" / "'" / "*" / "+" / "-" / "." /
+    /// "^" / "_" / "`" / "|" / "~" / DIGIT / ALPHA.
+    @Test func tokenBytesAreExactlyTchar() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let expected = Self.isAlphaOrDigit(byte) || "!#$%&'*+-.^_`|~".utf8.contains(byte)
+            #expect(HTTPBytes.isToken(byte) == expected, "byte \(value)")
+        }
+    }
+
+    /// RFC 3986 unreserved and reserved characters without "#", and "%".
+    @Test func uriBytesAreUnreservedReservedAndPercent() {
+        for value in 0...255 {
+            let byte = UInt8(value)
+            let expected = Self.isAlphaOrDigit(byte) || "-._~:/?[]@!$&'()*+,;=%".utf8.contains(byte)
+            #expect(HTTPBytes.isURIByte(byte) == expected, "byte \(value)")
+        }
+    }
+}

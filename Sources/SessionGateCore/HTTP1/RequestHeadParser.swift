@@ -113,19 +113,21 @@ public enum HTTPMethodNames {
     }
 }
 
-/// RFC 9110 §5.6.2 `tchar`, as a 256-entry table (no allocation per byte).
+/// Byte classes of the HTTP grammar. The sets are bitmaps over ASCII in integer literals: a
+/// lookup is a shift and a mask, with no lazily initialised global (and its `swift_once`) or
+/// array access per byte.
 enum HTTPBytes {
-    static let token: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "!#$%&'*+-.^_`|~".utf8.contains(byte)
-        }
+    /// RFC 9110 §5.6.2 `tchar`: ALPHA, DIGIT and ``!#$%&'*+-.^_`|~``.
+    static var tokenBits: (low: UInt64, high: UInt64) { (0x03ff_6cfa_0000_0000, 0x57ff_ffff_c7ff_fffe) }
+    /// RFC 3986 unreserved, reserved (without `#`: no fragment in a request) and `%`.
+    static var uriBits: (low: UInt64, high: UInt64) { (0xafff_fff2_0000_0000, 0x47ff_fffe_afff_ffff) }
+
+    @inline(__always)
+    static func isIn(_ bits: (low: UInt64, high: UInt64), _ byte: UInt8) -> Bool {
+        byte < 64 ? (bits.low >> byte) & 1 == 1 : byte < 128 ? (bits.high >> (byte - 64)) & 1 == 1 : false
     }
 
-    static func isToken(_ byte: UInt8) -> Bool { token[Int(byte)] }
+    static func isToken(_ byte: UInt8) -> Bool { isIn(tokenBits, byte) }
 
     /// `field-vchar`, SP or HTAB: what a field value may hold (obs-text included).
     static func isFieldValueByte(_ byte: UInt8) -> Bool { byte == 0x09 || (byte >= 0x20 && byte != 0x7f) }
@@ -133,18 +135,7 @@ enum HTTPBytes {
     /// Visible ASCII: what a request target may hold (checked closer by `isURIByte`).
     static func isTargetByte(_ byte: UInt8) -> Bool { byte > 0x20 && byte < 0x7f }
 
-    /// RFC 3986 unreserved, reserved (without `#`: no fragment in a request) and `%`.
-    static let uri: [Bool] = (0..<256).map { value in
-        let byte = UInt8(value)
-        switch byte {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"):
-            return true
-        default:
-            return "-._~:/?[]@!$&'()*+,;=%".utf8.contains(byte)
-        }
-    }
-
-    static func isURIByte(_ byte: UInt8) -> Bool { uri[Int(byte)] }
+    static func isURIByte(_ byte: UInt8) -> Bool { isIn(uriBits, byte) }
     static func isAlpha(_ byte: UInt8) -> Bool { byte | 0x20 >= UInt8(ascii: "a") && byte | 0x20 <= UInt8(ascii: "z") }
     static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
@@ -202,9 +193,12 @@ struct HeadReader {
             let byte = bytes[position + index]
             let fits =
                 switch index {
+                case 0: byte == UInt8(ascii: "H")
+                case 1, 2: byte == UInt8(ascii: "T")
+                case 3: byte == UInt8(ascii: "P")
+                case 4: byte == UInt8(ascii: "/")
                 case 5, 7: HTTPBytes.isDigit(byte)
-                case 6: byte == UInt8(ascii: ".")
-                default: byte == Self.versionPrefix[index]
+                default: byte == UInt8(ascii: ".")
                 }
             guard fits else { return malformed("malformed HTTP version") }
         }
@@ -216,8 +210,6 @@ struct HeadReader {
         position += 8
         return .done(minor)
     }
-
-    private static let versionPrefix = Array("HTTP/".utf8)
 
     /// `*( field-line CRLF ) CRLF`: names and values (values without surrounding whitespace).
     mutating func fieldSection() -> HeadStep<[RequestHeadLayout.Field]> {
@@ -345,8 +337,6 @@ private struct Reader {
             return .complete(RequestHeadLayout(method: method, target: target, minorVersion: minor, fields: fields, length: position))
         }
     }
-
-    private static let versionPrefix = Array("HTTP/".utf8)
 
     /// RFC 9112 §3.2: origin-form (`/path?query`), absolute-form (`scheme://…`), authority-form
     /// for CONNECT, asterisk-form (`*`) for OPTIONS — of RFC 3986 characters, without a fragment.
