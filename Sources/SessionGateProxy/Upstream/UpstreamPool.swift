@@ -24,15 +24,14 @@ final class UpstreamConnection {
     func writeHead(_ head: ForwardedRequest.Head) {
         requestIsChunked = head.isChunked
         handler.expectResponse(toHEAD: head.isHEAD)
-        channel.write(head.bytes, promise: nil)
+        write(head.bytes)
     }
 
     /// Writes a piece of the request body: as it is, or as one chunk when the head said chunked.
     func writeBody(_ buffer: ByteBuffer) {
         guard buffer.readableBytes > 0 else { return }
-        guard requestIsChunked else { return channel.write(buffer, promise: nil) }
-        let channel = self.channel
-        HTTPWire.writeChunk(buffer, allocator: channel.allocator) { channel.write($0, promise: nil) }
+        guard requestIsChunked else { return write(buffer) }
+        HTTPWire.writeChunk(buffer, allocator: channel.allocator) { write($0) }
     }
 
     /// Ends the request body: the last chunk when chunked (the client's trailers are never
@@ -40,10 +39,21 @@ final class UpstreamConnection {
     func writeEnd() {
         guard requestIsChunked else { return }
         requestIsChunked = false
-        channel.write(HTTPWire.lastChunk(allocator: channel.allocator), promise: nil)
+        write(HTTPWire.lastChunk(allocator: channel.allocator))
     }
 
-    func flush() { channel.flush() }
+    func flush() {
+        guard let context = handler.context else { return channel.flush() }
+        context.flush()
+    }
+
+    /// From the handler's place in the pipeline (it is the only handler, and the client handler
+    /// runs on the same loop): the bytes go straight to the socket's side of the pipeline, without
+    /// entering at its tail and passing the handler.
+    private func write(_ buffer: ByteBuffer) {
+        guard let context = handler.context else { return channel.write(buffer, promise: nil) }
+        context.write(NIOAny(buffer), promise: nil)
+    }
 
     /// Drops the connection for good: it never returns to the pool.
     func discard() {
