@@ -28,6 +28,33 @@ import Testing
     ])
     func valuesOfACookie(header: String, name: String, expected: [String]) {
         #expect(CookieHeader.values(named: name, in: header).map(String.init) == expected, "\(header)")
+        // Read in place (the data plane's way): the same values, as ranges of the header's bytes.
+        var header = header
+        var name = name
+        var inPlace: [String] = []
+        header.withUTF8 { bytes in
+            name.withUTF8 { name in
+                CookieHeader.forEachValue(named: name, in: bytes) { inPlace.append(String(decoding: bytes[$0], as: UTF8.self)) }
+            }
+        }
+        #expect(inPlace == expected, "\(header)")
+    }
+
+    /// Bytes that are not UTF-8 around the session pair: read in place, the value and the count
+    /// are what the `String` reading (which repairs those bytes) finds.
+    @Test func invalidUTF8AroundThePairChangesNothingInPlace() {
+        let raw: [UInt8] =
+            [0xC3, UInt8(ascii: ";")] + Array(" sid=abc; x".utf8) + [0xFF] + Array("=1; s".utf8) + [0xE9]
+            + Array("d=2".utf8)
+        let repaired = String(decoding: raw, as: UTF8.self)
+        var found: [[UInt8]] = []
+        raw.withUnsafeBufferPointer { bytes in
+            "sid".utf8.withContiguousStorageIfAvailable { name in
+                CookieHeader.forEachValue(named: name, in: bytes) { found.append(Array(bytes[$0])) }
+            }
+        }
+        #expect(found == [Array("abc".utf8)])
+        #expect(CookieHeader.values(named: "sid", in: repaired).map { Array($0.utf8) } == found)
     }
 
     @Test(arguments: [

@@ -113,6 +113,48 @@ import Testing
         #expect(open.opens == 51)
     }
 
+    /// The in-place hit (`ticket(ifHolding:)`, what the data plane tries first): the memo's
+    /// ticket for exactly its value under its generation, nothing for anything else.
+    @Test func theInPlaceHitAnswersOnlyTheSameValueUnderTheSameGeneration() throws {
+        let runtime = try Self.runtime()
+        let ticket = Array(repeating: UInt8(6), count: 32)
+        let sealed = Self.seal(ticket, in: runtime), other = Self.seal(ticket, in: runtime)
+        var memo = OpenedCookie()
+        func inPlace(_ value: Substring, _ runtime: ProxyRuntime) -> SessionTicket? {
+            var value = value
+            return value.withUTF8 { memo.ticket(ifHolding: UnsafeRawBufferPointer($0), runtime: runtime) }
+        }
+        #expect(inPlace(sealed, runtime) == nil, "nothing opened yet")
+        #expect(memo.ticket(for: [sealed], runtime: runtime)?.bytes == ticket)
+        #expect(inPlace(sealed, runtime)?.bytes == ticket)
+        #expect(inPlace(other, runtime) == nil, "another sealing of the same ticket is another value")
+        #expect(inPlace(sealed.dropLast(), runtime) == nil)
+        #expect(inPlace(Substring(sealed + "A"), runtime) == nil)
+        #expect(inPlace(sealed, try Self.runtime()) == nil, "another generation")
+    }
+
+    /// Counting a request's session cookies in place agrees with the `String` reading across
+    /// several `Cookie` fields, and the first range holds the first value.
+    @Test func sessionCookiesAreCountedInPlaceAcrossFields() {
+        let name = "__Host-session"
+        let cases: [([(String, String)], Int, String?)] = [
+            ([("Host", "a")], 0, nil),
+            ([("Cookie", "a=1; b=2")], 0, nil),
+            ([("Cookie", "a=1; __Host-session=\"v1\" ; b=2")], 1, "v1"),
+            ([("Cookie", "a=1"), ("cookie", " __Host-session=v2"), ("COOKIE", "__Host-session=v3")], 2, "v2"),
+            ([("Cookie", "__Host-session-x=no; __host-session=no; __Host-session=")], 1, ""),
+        ]
+        for (fields, count, first) in cases {
+            let head = RequestHead.parsing(.GET, "/", headers: fields)
+            let found = head.headers.cookieValues(named: name)
+            #expect(found.count == count, "\(fields)")
+            #expect(found.first.map { head.headers.text($0) } == first, "\(fields)")
+            var viaStrings: [Substring] = []
+            head.headers.forEachValue("cookie") { CookieHeader.appendValues(named: name, in: $0, to: &viaStrings) }
+            #expect(viaStrings.count == count && viaStrings.first.map(String.init) == first, "\(fields)")
+        }
+    }
+
     @Test func severalCookiesAndLongValuesAreOpenedEveryTime() throws {
         let runtime = try Self.runtime()
         let ticket = Array(repeating: UInt8(5), count: 32)

@@ -17,18 +17,28 @@ public enum CookieHeader {
         let utf8 = header.utf8
         header.withUTF8 { bytes in
             name.withUTF8 { name in
-                forEachPair(bytes) { pair, equals in
-                    guard let equals, nameMatches(bytes, pair, equals, name) else { return }
-                    var (low, high) = trim(bytes, equals + 1, pair.upperBound)
-                    if high - low >= 2, bytes[low] == UInt8(ascii: "\""), bytes[high - 1] == UInt8(ascii: "\"") {
-                        low += 1
-                        high -= 1
-                    }
-                    let lower = utf8.index(utf8.startIndex, offsetBy: low)
-                    let upper = utf8.index(utf8.startIndex, offsetBy: high)
+                forEachValue(named: name, in: bytes) { value in
+                    let lower = utf8.index(utf8.startIndex, offsetBy: value.lowerBound)
+                    let upper = utf8.index(utf8.startIndex, offsetBy: value.upperBound)
                     values.append(Substring(utf8[lower..<upper]))
                 }
             }
+        }
+    }
+
+    /// Calls `body` with the range in `header` of each value `values(named:in:)` returns, in
+    /// order: for a caller that reads the values in place.
+    public static func forEachValue(
+        named name: UnsafeBufferPointer<UInt8>, in header: UnsafeBufferPointer<UInt8>, _ body: (Range<Int>) -> Void
+    ) {
+        forEachPair(header) { pair, equals in
+            guard let equals, nameMatches(header, pair, equals, name) else { return }
+            var (low, high) = trim(header, equals + 1, pair.upperBound)
+            if high - low >= 2, header[low] == UInt8(ascii: "\""), header[high - 1] == UInt8(ascii: "\"") {
+                low += 1
+                high -= 1
+            }
+            body(low..<high)
         }
     }
 

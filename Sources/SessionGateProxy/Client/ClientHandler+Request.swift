@@ -69,15 +69,24 @@ extension ClientHandler {
             return answer(.forbidden, exchange: exchange)
         }
 
-        var cookieValues: [Substring] = []
         // `Cookie` separates pairs with ";" (RFC 6265 §5.4), never ",": no list splitting.
-        head.headers.forEachValue("cookie") { header in
-            CookieHeader.appendValues(named: runtime.config.cookie.name, in: header, to: &cookieValues)
-        }
-        guard !cookieValues.isEmpty else {
+        let presented = head.headers.cookieValues(named: runtime.config.cookie.name)
+        guard presented.count > 0 else {
             return authorize(exchange)
         }
         exchange.presentedCookie = true
+        // The connection's usual case, read in place: the one session cookie it opened last.
+        if presented.count == 1, let range = presented.first,
+            let ticket = head.headers.withBytes({
+                openedCookie.ticket(ifHolding: UnsafeRawBufferPointer(rebasing: $0[range]), runtime: runtime)
+            })
+        {
+            return loadSession(ticket, exchange: exchange, context: context)
+        }
+        var cookieValues: [Substring] = []
+        head.headers.forEachValue("cookie") { header in
+            CookieHeader.appendValues(named: runtime.config.cookie.name, in: header, to: &cookieValues)
+        }
         guard let ticket = openedCookie.ticket(for: cookieValues, runtime: runtime) else {
             sessionLoaded(.invalidCookie, session: nil, exchange: exchange)
             return authorize(exchange)

@@ -53,6 +53,28 @@ struct HeadFields {
         }
     }
 
+    /// How many values cookie `name` has across every `Cookie` field, and the range of the head's
+    /// bytes of the first one: `CookieHeader.values(named:in:)` read in place, without a `String`.
+    func cookieValues(named name: String) -> (count: Int, first: Range<Int>?) {
+        var name = name
+        var count = 0
+        var first: Range<Int>?
+        withBytes { bytes in
+            name.withUTF8 { name in
+                for field in ranges where HeaderName.equals(field.name, "cookie", in: bytes) {
+                    let value = UnsafeRawBufferPointer(rebasing: bytes[field.value]).assumingMemoryBound(to: UInt8.self)
+                    CookieHeader.forEachValue(named: name, in: value) { range in
+                        count += 1
+                        if first == nil {
+                            first = (range.lowerBound + field.value.lowerBound)..<(range.upperBound + field.value.lowerBound)
+                        }
+                    }
+                }
+            }
+        }
+        return (count, first)
+    }
+
     /// The value of the first field named `name` (lower case), if any.
     func first(_ name: StaticString) -> String? {
         withBytes { bytes in

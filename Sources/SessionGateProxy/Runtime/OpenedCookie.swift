@@ -46,6 +46,16 @@ struct OpenedCookie {
         return ticket
     }
 
+    /// The memo's ticket when `presented` — the request's only session cookie value, read in
+    /// place from the head — is the value it opened last under `runtime`; nil otherwise, and the
+    /// caller goes the way of `ticket(for:runtime:)`. The same hit as there, without making the
+    /// value a `String` first.
+    func ticket(ifHolding presented: UnsafeRawBufferPointer, runtime: ProxyRuntime) -> SessionTicket? {
+        guard generation == runtime.generation, presented.count <= Self.maxValueBytes else { return nil }
+        let holds = value.withUnsafeBufferPointer { ConstantTime.equal($0, presented.assumingMemoryBound(to: UInt8.self)) }
+        return holds ? ticket : nil
+    }
+
     /// Whether `presented` is the memo's value, compared in constant time (`ConstantTime`): a
     /// connection that carries several users' requests (a load balancer's) learns nothing about
     /// another user's cookie from how long a comparison took.
