@@ -187,6 +187,10 @@ private struct DecodedToken {
         // Stable for one secret, different for another.
         #expect(try TokenSigner(config: hs256Config()).keyID == signer.keyID)
         #expect(try TokenSigner(config: hs256Config(secret: hmacSecret + "!")).keyID != signer.keyID)
+        // As documented: base64url of the first 8 bytes of HMAC-SHA256(secret, "sessiongate-kid").
+        let documented = HMAC<SHA256>.authenticationCode(
+            for: Array("sessiongate-kid".utf8), using: SymmetricKey(data: Array(hmacSecret.utf8)))
+        #expect(signer.keyID == Base64URL.encode(Array(documented).prefix(8)))
     }
 
     @Test func edDSAKidIsStablePerKey() throws {

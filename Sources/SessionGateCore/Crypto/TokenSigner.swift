@@ -115,9 +115,9 @@ public struct TokenSigner: Sendable {
             guard secret.count >= Self.minimumSecretByteCount else {
                 throw TokenSignerError(.secretTooShort(byteCount: secret.count))
             }
-            let symmetricKey = SymmetricKey(data: secret)
-            let keyIDMAC = HMAC<SHA256>.authenticationCode(for: Array("sessiongate-kid".utf8), using: symmetricKey)
-            key = Secret(.hmac(PrekeyedHMAC(key: secret)))
+            let keyed = PrekeyedHMAC(key: secret)
+            let keyIDMAC = Array("sessiongate-kid".utf8).withUnsafeBytes { keyed.authenticationCode(for: $0) }
+            key = Secret(.hmac(keyed))
             keyID = Base64URL.encode(Array(keyIDMAC).prefix(8))
             jwks = .object(["keys": .array([])])
         case .edDSA:

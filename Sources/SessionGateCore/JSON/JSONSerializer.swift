@@ -50,33 +50,31 @@ public enum JSONSerializer {
             // last one written (keys are distinct). A session object is usually this small.
             var last: String? = nil
             for round in 0..<members.count {
-                var next = members.startIndex
-                var found = false
+                var next: Dictionary<String, JSONValue>.Index?
                 for index in members.indices {
                     let key = members[index].key
                     if let last, key <= last { continue }
-                    if found, members[next].key <= key { continue }
+                    if let next, members[next].key <= key { continue }
                     next = index
-                    found = true
                 }
-                if round > 0 { out.append(UInt8(ascii: ",")) }
-                let (key, value) = members[next]
-                writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(value, into: &out)
-                last = key
+                let member = members[next!]
+                writeMember(member.key, member.value, first: round == 0, into: &out)
+                last = member.key
             }
         } else {
-            var first = true
-            for (key, value) in members.sorted(by: { $0.key < $1.key }) {
-                if !first { out.append(UInt8(ascii: ",")) }
-                first = false
-                writeString(key, into: &out)
-                out.append(UInt8(ascii: ":"))
-                write(value, into: &out)
+            for (position, member) in members.sorted(by: { $0.key < $1.key }).enumerated() {
+                writeMember(member.key, member.value, first: position == 0, into: &out)
             }
         }
         out.append(UInt8(ascii: "}"))
+    }
+
+    /// `"key":value`, after a comma unless it is the object's first member.
+    private static func writeMember(_ key: String, _ value: JSONValue, first: Bool, into out: inout [UInt8]) {
+        if !first { out.append(UInt8(ascii: ",")) }
+        writeString(key, into: &out)
+        out.append(UInt8(ascii: ":"))
+        write(value, into: &out)
     }
 
     /// Objects up to this many members are written without sorting a copy of them.

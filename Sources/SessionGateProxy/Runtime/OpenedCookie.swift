@@ -51,16 +51,20 @@ struct OpenedCookie {
     /// caller goes the way of `ticket(for:runtime:)`. The same hit as there, without making the
     /// value a `String` first.
     func ticket(ifHolding presented: UnsafeRawBufferPointer, runtime: ProxyRuntime) -> SessionTicket? {
-        guard generation == runtime.generation, presented.count <= Self.maxValueBytes else { return nil }
-        let holds = value.withUnsafeBufferPointer { ConstantTime.equal($0, presented.assumingMemoryBound(to: UInt8.self)) }
-        return holds ? ticket : nil
+        guard generation == runtime.generation, presented.count <= Self.maxValueBytes, holds(presented) else { return nil }
+        return ticket
     }
 
     /// Whether `presented` is the memo's value, compared in constant time (`ConstantTime`): a
     /// connection that carries several users' requests (a load balancer's) learns nothing about
     /// another user's cookie from how long a comparison took.
+    func holds(_ presented: UnsafeRawBufferPointer) -> Bool {
+        value.withUnsafeBufferPointer { ConstantTime.equal($0, presented.assumingMemoryBound(to: UInt8.self)) }
+    }
+
+    /// `holds` of a value read as a `String`.
     func holds(_ presented: Substring) -> Bool {
         var presented = presented
-        return presented.withUTF8 { bytes in value.withUnsafeBufferPointer { ConstantTime.equal($0, bytes) } }
+        return presented.withUTF8 { holds(UnsafeRawBufferPointer($0)) }
     }
 }

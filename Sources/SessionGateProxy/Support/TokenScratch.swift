@@ -20,5 +20,4 @@ final class TokenScratch {
         if token.capacity > Self.maxKeptCapacity { token = [] }
         if payload.capacity > Self.maxKeptCapacity { payload = [] }
     }
-
 }

@@ -118,7 +118,7 @@ public final class MemorySessionStore: SessionStore {
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let old = SessionID(ticket: session.ticket) else { return nil }
         let fresh = SessionID.generate(using: random)
         return state.withLock { state -> StoredSession? in
             guard var entry = state.sessions[old.storeDigest], entry.times.isLive(at: now) else { return nil }
@@ -130,7 +130,7 @@ public final class MemorySessionStore: SessionStore {
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        guard let id = SessionID(ticket: session.ticket) else { return }
         state.withLock { $0.remove(id.storeDigest) }
     }
 
@@ -212,7 +212,7 @@ public final class MemorySessionStore: SessionStore {
 
     /// Applies `change` to a live entry and re-indexes its user.
     private func update(_ session: StoredSession, now: UnixSeconds, _ change: (inout Entry) -> Void) -> StoredSession? {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let key = id.storeDigest
         return state.withLock { state -> StoredSession? in
             guard var entry = state.sessions[key], entry.times.isLive(at: now) else { return nil }

@@ -116,7 +116,7 @@ public final class PostgresSessionStore: SessionStore {
         guard case .object(let members) = patch else {
             throw StoreError(.protocolError, "a merge patch must be a JSON object")
         }
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let statement = PostgresStatements.Patch(
             storeKey: id.storeKey, patchText: JSONSerializer.string(patch), userKey: policy.userKey, now: now)
         let row: PostgresStatements.SessionRow?
@@ -134,7 +134,7 @@ public final class PostgresSessionStore: SessionStore {
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let old = SessionID(ticket: session.ticket) else { return nil }
         let fresh = SessionID(bytes: random.bytes(SessionID.byteCount))!
         let statement = PostgresStatements.Rotate(
             oldKey: old.storeKey, newKey: fresh.storeKey, newHandle: fresh.handle, now: now)
@@ -143,14 +143,14 @@ public final class PostgresSessionStore: SessionStore {
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        guard let id = SessionID(ticket: session.ticket) else { return }
         _ = try await single("destroy", PostgresStatements.Delete(storeKey: id.storeKey))
     }
 
     public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let row = try await single("touch", PostgresStatements.Touch(storeKey: id.storeKey, now: now, ip: client.ip))
         return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }
     }
@@ -158,7 +158,7 @@ public final class PostgresSessionStore: SessionStore {
     public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let statement = PostgresStatements.SetLifetime(storeKey: id.storeKey, now: now, seconds: seconds)
         let row = try await single("set lifetime", statement)
         return try row.map { row throws(StoreError) in try self.session(session.ticket, row) }

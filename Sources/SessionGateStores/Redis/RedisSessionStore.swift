@@ -133,7 +133,7 @@ public final class RedisSessionStore: SessionStore {
     public func patch(_ session: StoredSession, with patch: JSONValue, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         guard case .object(let members) = patch else { return try await load(session.ticket, now: now) }
         // A merge replaces data[userKey] with the patch's value (merged into {} when an object),
         // so the patch alone says whether and how the user changes.
@@ -157,7 +157,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let old = SessionID(ticket: session.ticket) else { return nil }
         // Take (read + delete atomically) then write under the new key: the two keys may be in
         // different slots, and a patch racing the rotation then finds no session rather than
         // writing into one that is about to be copied.
@@ -180,7 +180,7 @@ public final class RedisSessionStore: SessionStore {
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        guard let id = SessionID(ticket: session.ticket) else { return }
         let reply = try await run("destroy") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.destroy, keys: [self.sessionKey(id)])
         }
@@ -193,7 +193,7 @@ public final class RedisSessionStore: SessionStore {
     public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let arguments = [RESPArgument(now), RESPArgument(client.ip ?? ""), RESPArgument(id.handle)]
         let reply = try await run("touch") { () async throws(RedisError) in
             try await self.executor.evaluate(RedisSessionScripts.touch, keys: [self.sessionKey(id)], arguments: arguments)
@@ -210,7 +210,7 @@ public final class RedisSessionStore: SessionStore {
     public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes), seconds > 0 else { return nil }
+        guard let id = SessionID(ticket: session.ticket), seconds > 0 else { return nil }
         let reply = try await run("lifetime") { () async throws(RedisError) in
             try await self.executor.evaluate(
                 RedisSessionScripts.setLifetime, keys: [self.sessionKey(id)], arguments: [RESPArgument(now), RESPArgument(seconds)])

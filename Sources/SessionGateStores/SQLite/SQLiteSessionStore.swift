@@ -160,7 +160,7 @@ public final class SQLiteSessionStore: SessionStore {
         -> StoredSession?
     {
         guard case .object = patch else { throw StoreError(.protocolError, "a merge patch must be a JSON object") }
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let binds: [SQLiteData] = [
             .text(id.storeKey), .text(JSONSerializer.string(patch)), .text(policy.userKey), .integer(Int(now)),
         ]
@@ -180,7 +180,7 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func rotate(_ session: StoredSession, now: UnixSeconds) async throws(StoreError) -> StoredSession? {
-        guard let old = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let old = SessionID(ticket: session.ticket) else { return nil }
         let fresh = SessionID(bytes: random.bytes(SessionID.byteCount))!
         let binds: [SQLiteData] = [.text(old.storeKey), .text(fresh.storeKey), .text(fresh.handle), .integer(Int(now))]
         let rows = try await run("rotate", Self.rotateSQL, binds)
@@ -188,14 +188,14 @@ public final class SQLiteSessionStore: SessionStore {
     }
 
     public func destroy(_ session: StoredSession) async throws(StoreError) {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return }
+        guard let id = SessionID(ticket: session.ticket) else { return }
         _ = try await run("destroy", Self.deleteSQL, [.text(id.storeKey)])
     }
 
     public func touch(_ session: StoredSession, client: ClientInfo, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let rows = try await run("touch", Self.touchSQL, [.text(id.storeKey), .integer(Int(now)), Self.text(client.ip)])
         return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
     }
@@ -203,7 +203,7 @@ public final class SQLiteSessionStore: SessionStore {
     public func setLifetime(_ session: StoredSession, seconds: Int64, now: UnixSeconds) async throws(StoreError)
         -> StoredSession?
     {
-        guard let id = SessionID(bytes: session.ticket.bytes) else { return nil }
+        guard let id = SessionID(ticket: session.ticket) else { return nil }
         let binds: [SQLiteData] = [.text(id.storeKey), .integer(Int(now)), .integer(Int(seconds))]
         let rows = try await run("set lifetime", Self.setLifetimeSQL, binds)
         return try rows.first.map { row throws(StoreError) in try Self.session(session.ticket, row) }
