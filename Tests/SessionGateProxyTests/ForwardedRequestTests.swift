@@ -76,6 +76,27 @@ import Testing
         #expect(forwarded.indices.contains { forwarded[$0...].starts(with: expected) }, "obs-text value changed on the way")
     }
 
+    /// The session pair is taken out of a `Cookie` read as raw bytes, whatever surrounds it:
+    /// obs-text (not UTF-8) in the other pairs passes byte for byte, and never the session value.
+    @Test func theSessionPairLeavesACookieWithObsText() throws {
+        let runtime = try runtime()
+        let cookie: [UInt8] = Array("Cookie: a=caf".utf8) + [0xE9] + Array(";__Host-session=sealed; b=".utf8) + [0xFF]
+        let text: [UInt8] = Array("GET /p HTTP/1.1\r\nHost: a\r\n".utf8) + cookie + Array("\r\n\r\n".utf8)
+        let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
+        guard case .complete(let layout) = parser.parse(text) else {
+            Issue.record("obs-text refused by the parser")
+            return
+        }
+        let inbound = RequestHead(bytes: ByteBuffer(bytes: text), layout: layout, method: .GET, isKeepAlive: true, announcesBody: false)
+        let head = ForwardedRequest.head(
+            for: inbound, target: NormalizedTarget(path: "/p", query: nil), session: nil, runtime: runtime, peer: nil,
+            now: Self.now, upgradeToken: nil, requestID: "req-1")
+        let forwarded = Array(head.bytes.readableBytesView)
+        let expected: [UInt8] = Array("Cookie: a=caf".utf8) + [0xE9] + Array("; b=".utf8) + [0xFF] + Array("\r\n".utf8)
+        #expect(forwarded.indices.contains { forwarded[$0...].starts(with: expected) }, "other pairs changed on the way")
+        #expect(!forwarded.indices.contains { forwarded[$0...].starts(with: Array("sealed".utf8)) }, "session value forwarded")
+    }
+
     @Test func spoofedHopByHopAndNominatedHeadersAreRemoved() throws {
         let runtime = try runtime()
         let (text, _) = forward(
