@@ -19,12 +19,14 @@ if ((${#missing[@]})); then
 fi
 # Keep the distribution's services out of the way; the benchmark starts its own.
 for svc in nginx haproxy caddy redis-server postgresql; do $sudo systemctl stop "$svc" 2>/dev/null || true; done
-echo "building sessiongate (release)…"
-swift build -c release --product sessiongate --scratch-path .build-release 2>&1 | tail -1
+# Built the way deploy/Dockerfile ships it: release, Swift runtime linked statically (calls into
+# it are direct, not through the PLT). The relay is built the same way, so it stays the floor.
+echo "building sessiongate (release, static Swift runtime)…"
+swift build -c release --static-swift-stdlib --product sessiongate --scratch-path .build-release 2>&1 | tail -1
 # The calibration relay (SwiftNIO, parses nothing): the floor row. Optional: the table runs without it.
 relay=()
 echo "building the calibration relay (release)…"
-if swift build -c release --package-path Benchmarks/calibration/nio-relay --scratch-path .build-relay 2>&1 | tail -1; then
+if swift build -c release --static-swift-stdlib --package-path Benchmarks/calibration/nio-relay --scratch-path .build-relay 2>&1 | tail -1; then
     relay=(--relay .build-relay/release/Relay)
 fi
 exec python3 Benchmarks/proxy/bench.py --binary .build-release/release/sessiongate "${relay[@]}" --chart docs/images/benchmark.svg "$@"
