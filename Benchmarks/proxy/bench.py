@@ -103,6 +103,18 @@ def login(port):
     return cookie.split(";")[0]
 
 
+def swift_runtime_linkage(binary):
+    """'static' or 'shared': how `binary` links the Swift runtime (the README's tables are of the
+    static build, as deploy/Dockerfile ships it; a shared-runtime build is several % slower)."""
+    try:
+        done = subprocess.run(["ldd", binary], capture_output=True, text=True, timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    if done.returncode != 0:
+        return "unknown"
+    return "shared" if "libswiftCore.so" in done.stdout else "static"
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--binary", required=True)
@@ -279,7 +291,8 @@ backend b
                     cpu=sum(r["cpu"] for r in runs) * 1e6 / req, scpu=sum(r["scpu"] for r in runs) * 1e6 / req)
 
     print(f"\nwrk -t{n} -c64, {args.seconds}s × {args.rounds} interleaved rounds; SessionGate threads={n}, "
-          f"nginx/haproxy {n} worker(s), caddy GOMAXPROCS={n}; {os.cpu_count()} cores")
+          f"nginx/haproxy {n} worker(s), caddy GOMAXPROCS={n}; {os.cpu_count()} cores; "
+          f"Swift runtime linked {swift_runtime_linkage(args.binary)}")
     print(f"{'target':28} {'req/s':>9} {'×direct':>8} {'×nginx':>7} {'p50 ms':>7} {'p99 ms':>7} {'µs/req':>7} {'store µs':>8} {'errors':>6}")
     direct, nginx = agg("direct")["rps"], agg("nginx proxy_pass")["rps"]
     direct_big, nginx_big = agg("direct 64KiB")["rps"], agg("nginx 64KiB")["rps"]
