@@ -39,6 +39,7 @@ import Testing
         let plain = SessionTicket(id.bytes)
         let precomputed = SessionTicket(precomputingDigestOf: id.bytes)
         #expect(precomputed.digest != nil && plain.digest == nil)
+        #expect(precomputed.handle == id.handle && plain.handle == nil)
         #expect(precomputed == plain && precomputed.hashValue == plain.hashValue)
         let fromPlain = SessionID(ticket: plain)!, fromPrecomputed = SessionID(ticket: precomputed)!
         #expect(fromPrecomputed.storeKey == id.storeKey && fromPlain.storeKey == id.storeKey)
@@ -48,6 +49,7 @@ import Testing
         #expect(appended == Array(id.storeKey.utf8))
         #expect(fromPrecomputed == id && fromPrecomputed.hashValue == id.hashValue)
         #expect(SessionID(ticket: SessionTicket(Array(id.bytes.dropLast()))) == nil)
-        #expect(SessionID(ticket: SessionTicket(precomputingDigestOf: id.bytes + [0])) == nil)
+        let notAnID = SessionTicket(precomputingDigestOf: id.bytes + [0])
+        #expect(SessionID(ticket: notAnID) == nil && notAnID.digest == nil && notAnID.handle == nil)
     }
 }

@@ -8,18 +8,23 @@ public struct SessionID: Sendable, Hashable {
     public let bytes: [UInt8]
     /// SHA-256 of `bytes` when the ticket it came from carried it (`SessionTicket.digest`).
     private let knownDigest: SHA256Digest?
+    /// `handle` when the ticket it came from carried it (`SessionTicket.handle`).
+    private let knownHandle: String?
 
     public init?(bytes: [UInt8]) {
         guard bytes.count == SessionID.byteCount else { return nil }
         self.bytes = bytes
         knownDigest = nil
+        knownHandle = nil
     }
 
-    /// The id a ticket carries (nil when it is not one), with the ticket's digest if it has one.
+    /// The id a ticket carries (nil when it is not one), with the ticket's digest and handle if
+    /// it has them.
     public init?(ticket: SessionTicket) {
         guard ticket.bytes.count == SessionID.byteCount else { return nil }
         bytes = ticket.bytes
         knownDigest = ticket.digest
+        knownHandle = ticket.handle
     }
 
     /// Ids are their bytes.
@@ -62,7 +67,10 @@ public struct SessionID: Sendable, Hashable {
 
     /// A non-secret, stable handle for this id (the `sid` claim): it reveals nothing about
     /// the id or the store key.
-    public var handle: String {
+    public var handle: String { knownHandle ?? Self.handle(of: bytes) }
+
+    /// `handle` of the id `bytes`: base64url of the first 16 bytes of SHA-256("sessiongate-sid:" + id).
+    static func handle(of bytes: [UInt8]) -> String {
         var hasher = Self.handleHasher
         bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
         return hasher.finalize().withUnsafeBytes { Base64URL.encode(raw: UnsafeRawBufferPointer(rebasing: $0[0..<16])) }

@@ -9,19 +9,31 @@ public struct SessionTicket: Sendable, Hashable {
     /// store's key derives from it (`SessionID.storeKey`), so a ticket used on many requests (a
     /// connection's `OpenedCookie`) hashes once. Always of `bytes` (`bytes` never changes).
     let digest: SHA256Digest?
+    /// `SessionID.handle` of `bytes`, made by `init(precomputingDigestOf:)` with the digest: the
+    /// stores that read a session back from their rows or hashes give it this handle, so a
+    /// ticket used on many requests hashes (and encodes) it once.
+    let handle: String?
 
     public init(_ bytes: [UInt8]) {
         self.bytes = bytes
         digest = nil
+        handle = nil
     }
 
-    /// A ticket whose digest is worked out now, for a ticket that will be loaded many times.
+    /// A ticket whose digest and handle are worked out now, for a ticket that will be loaded many
+    /// times. `bytes` of any length: only an id's length gets them (another is no `SessionID`).
     public init(precomputingDigestOf bytes: [UInt8]) {
         self.bytes = bytes
+        guard bytes.count == SessionID.byteCount else {
+            digest = nil
+            handle = nil
+            return
+        }
         digest = SessionID.digest(of: bytes)
+        handle = SessionID.handle(of: bytes)
     }
 
-    /// Tickets are their bytes: whether the digest was precomputed does not matter.
+    /// Tickets are their bytes: whether the digest and handle were precomputed does not matter.
     public static func == (lhs: SessionTicket, rhs: SessionTicket) -> Bool { lhs.bytes == rhs.bytes }
     public func hash(into hasher: inout Hasher) { hasher.combine(bytes) }
 }
