@@ -170,8 +170,14 @@ private struct Parser {
         buffer.getString(at: range.lowerBound, length: range.count) ?? ""
     }
 
+    /// The integer of a `:` line or a length header, read from the bytes in place (a reply has
+    /// one header per element: a `String` for each cost a session load more than its parsing).
     private func integer(_ range: Range<Int>) throws(RESPDecodingError) -> Int64 {
-        guard let number = Int64(text(range)) else { throw RESPDecodingError(.invalidInteger) }
+        let number = buffer.withUnsafeReadableBytes { bytes in
+            RESPDecimal.parse(
+                UnsafeRawBufferPointer(rebasing: bytes[(range.lowerBound - buffer.readerIndex)..<(range.upperBound - buffer.readerIndex)]))
+        }
+        guard let number else { throw RESPDecodingError(.invalidInteger) }
         return number
     }
 
@@ -223,5 +229,31 @@ private struct Parser {
             elements.append(element)
         }
         return make(elements)
+    }
+}
+
+/// Decimal integers as RESP spells them, parsed from bytes.
+enum RESPDecimal {
+    /// What `Int64(String(decoding: bytes, as: UTF8.self))` answers: an optional `+` or `-`, then
+    /// one or more ASCII digits and nothing else, within `Int64`; nil otherwise.
+    static func parse(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+        guard let first = bytes.first else { return nil }
+        let negative = first == UInt8(ascii: "-")
+        var index = negative || first == UInt8(ascii: "+") ? 1 : 0
+        guard index < bytes.count else { return nil }
+        // Accumulated as a negative number, so Int64.min (one more than Int64.max) fits.
+        var value: Int64 = 0
+        while index < bytes.count {
+            let digit = bytes[index] &- UInt8(ascii: "0")
+            guard digit < 10 else { return nil }
+            let (shifted, overflowA) = value.multipliedReportingOverflow(by: 10)
+            let (next, overflowB) = shifted.subtractingReportingOverflow(Int64(digit))
+            guard !overflowA, !overflowB else { return nil }
+            value = next
+            index += 1
+        }
+        if negative { return value }
+        let (positive, overflow) = value.multipliedReportingOverflow(by: -1)
+        return overflow ? nil : positive
     }
 }

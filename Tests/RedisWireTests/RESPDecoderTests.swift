@@ -135,4 +135,33 @@ private let samples: [(wire: String, value: RESPValue)] = [
             try decodeAll(Array(("+" + String(repeating: "a", count: 40)).utf8).map { [$0] }, limits: limits)
         }
     }
+
+    /// Integers are parsed from the bytes in place: the same answers as `Int64(String)` for every
+    /// edge (signs, zeros, the Int64 bounds and one past them, spaces, non-ASCII digits) and for
+    /// random strings over digits, signs and a few other bytes.
+    @Test func integersParseFromBytesAsInt64ParsesTheirText() {
+        var cases = [
+            "", "-", "+", "0", "-0", "+0", "00012", "-00012", "42", "+42", "-42", "--1", "+-1", "1-", " 1", "1 ",
+            "1a", "a1", "9223372036854775807", "9223372036854775808", "-9223372036854775808",
+            "-9223372036854775809", "+9223372036854775807", "99999999999999999999", "１", "1\r", "0x10", "1e3", "1.0",
+        ]
+        var random = SystemRandomNumberGenerator()
+        let alphabet = Array("0123456789+- x\u{0}9".utf8)
+        for _ in 0..<5000 {
+            let length = Int.random(in: 0...21, using: &random)
+            cases.append(String(decoding: (0..<length).map { _ in alphabet.randomElement(using: &random)! }, as: UTF8.self))
+        }
+        for text in cases {
+            let parsed = Array(text.utf8).withUnsafeBytes { RESPDecimal.parse($0) }
+            #expect(parsed == Int64(text), "\(Array(text.utf8))")
+        }
+    }
+
+    /// Length headers and `:` integers go through that parser: a bad one is still refused.
+    @Test func badIntegersInHeadersAreRefused() throws {
+        for wire in [":1a\r\n", "$+\r\n", "*9223372036854775808\r\n", ": 1\r\n"] {
+            #expect(throws: RESPDecodingError(.invalidInteger)) { try decodeAll([Array(wire.utf8)]) }
+        }
+        #expect(try decodeAll([Array(":+7\r\n:-9223372036854775808\r\n".utf8)]) == [.integer(7), .integer(.min)])
+    }
 }
