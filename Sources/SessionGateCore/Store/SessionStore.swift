@@ -9,9 +9,9 @@ public struct SessionTicket: Sendable, Hashable {
     /// store's key derives from it (`SessionID.storeKey`), so a ticket used on many requests (a
     /// connection's `OpenedCookie`) hashes once. Always of `bytes` (`bytes` never changes).
     let digest: SHA256Digest?
-    /// `SessionID.handle` of `bytes`, made by `init(precomputingDigestOf:)` with the digest: the
-    /// stores that read a session back from their rows or hashes give it this handle, so a
-    /// ticket used on many requests hashes (and encodes) it once.
+    /// `SessionID.handle` of `bytes`, made by `init(precomputingDigestOf:)` with the digest: a
+    /// store that works the handle out from the id on each load (Redis, rather than trust the
+    /// copy in its hash) uses this one, so a ticket used on many requests hashes it once.
     let handle: String?
 
     public init(_ bytes: [UInt8]) {
