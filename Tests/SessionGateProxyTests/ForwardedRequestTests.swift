@@ -60,41 +60,37 @@ import Testing
     /// A value with obs-text (bytes ≥ 0x80, not UTF-8) goes upstream byte for byte: nothing is
     /// decoded into a `String` and re-encoded on the way (no U+FFFD, no second reading).
     @Test func obsTextValuesPassByteForByte() throws {
-        let runtime = try runtime()
         let text: [UInt8] = Array("GET /p HTTP/1.1\r\nHost: a\r\nX-Name: caf".utf8) + [0xE9, 0xFF] + Array("\r\n\r\n".utf8)
-        let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
-        guard case .complete(let layout) = parser.parse(text) else {
-            Issue.record("obs-text refused by the parser")
-            return
-        }
-        let inbound = RequestHead(bytes: ByteBuffer(bytes: text), layout: layout, method: .GET, isKeepAlive: true, announcesBody: false)
-        let head = ForwardedRequest.head(
-            for: inbound, target: NormalizedTarget(path: "/p", query: nil), session: nil, runtime: runtime, peer: nil,
-            now: Self.now, upgradeToken: nil, requestID: "req-1")
-        let forwarded = Array(head.bytes.readableBytesView)
+        let forwarded = try #require(try forwardRawGET(text), "obs-text refused by the parser")
         let expected: [UInt8] = Array("X-Name: caf".utf8) + [0xE9, 0xFF] + Array("\r\n".utf8)
-        #expect(forwarded.indices.contains { forwarded[$0...].starts(with: expected) }, "obs-text value changed on the way")
+        #expect(Self.contains(forwarded, expected), "obs-text value changed on the way")
     }
 
     /// The session pair is taken out of a `Cookie` read as raw bytes, whatever surrounds it:
     /// obs-text (not UTF-8) in the other pairs passes byte for byte, and never the session value.
     @Test func theSessionPairLeavesACookieWithObsText() throws {
-        let runtime = try runtime()
         let cookie: [UInt8] = Array("Cookie: a=caf".utf8) + [0xE9] + Array(";__Host-session=sealed; b=".utf8) + [0xFF]
         let text: [UInt8] = Array("GET /p HTTP/1.1\r\nHost: a\r\n".utf8) + cookie + Array("\r\n\r\n".utf8)
+        let forwarded = try #require(try forwardRawGET(text), "obs-text refused by the parser")
+        let expected: [UInt8] = Array("Cookie: a=caf".utf8) + [0xE9] + Array("; b=".utf8) + [0xFF] + Array("\r\n".utf8)
+        #expect(Self.contains(forwarded, expected), "other pairs changed on the way")
+        #expect(!Self.contains(forwarded, Array("sealed".utf8)), "session value forwarded")
+    }
+
+    /// The upstream head's bytes for the raw request `text` (a GET of /p without a session), or
+    /// nil when the request parser refuses it.
+    private func forwardRawGET(_ text: [UInt8]) throws -> [UInt8]? {
         let parser = RequestHeadParser(limits: .init(maxHeadBytes: 4096, maxTargetBytes: 1024, maxHeaderCount: 50))
-        guard case .complete(let layout) = parser.parse(text) else {
-            Issue.record("obs-text refused by the parser")
-            return
-        }
+        guard case .complete(let layout) = parser.parse(text) else { return nil }
         let inbound = RequestHead(bytes: ByteBuffer(bytes: text), layout: layout, method: .GET, isKeepAlive: true, announcesBody: false)
         let head = ForwardedRequest.head(
-            for: inbound, target: NormalizedTarget(path: "/p", query: nil), session: nil, runtime: runtime, peer: nil,
+            for: inbound, target: NormalizedTarget(path: "/p", query: nil), session: nil, runtime: try runtime(), peer: nil,
             now: Self.now, upgradeToken: nil, requestID: "req-1")
-        let forwarded = Array(head.bytes.readableBytesView)
-        let expected: [UInt8] = Array("Cookie: a=caf".utf8) + [0xE9] + Array("; b=".utf8) + [0xFF] + Array("\r\n".utf8)
-        #expect(forwarded.indices.contains { forwarded[$0...].starts(with: expected) }, "other pairs changed on the way")
-        #expect(!forwarded.indices.contains { forwarded[$0...].starts(with: Array("sealed".utf8)) }, "session value forwarded")
+        return Array(head.bytes.readableBytesView)
+    }
+
+    private static func contains(_ bytes: [UInt8], _ needle: [UInt8]) -> Bool {
+        bytes.indices.contains { bytes[$0...].starts(with: needle) }
     }
 
     @Test func spoofedHopByHopAndNominatedHeadersAreRemoved() throws {
