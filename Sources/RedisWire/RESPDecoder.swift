@@ -232,11 +232,12 @@ private struct Parser {
     }
 }
 
-/// Decimal integers as RESP spells them, parsed from bytes.
-enum RESPDecimal {
+/// Decimal integers as RESP spells them, parsed from bytes (the decoder's headers and `:`
+/// values; the session store's numeric hash fields).
+public enum RESPDecimal {
     /// What `Int64(String(decoding: bytes, as: UTF8.self))` answers: an optional `+` or `-`, then
     /// one or more ASCII digits and nothing else, within `Int64`; nil otherwise.
-    static func parse(_ bytes: UnsafeRawBufferPointer) -> Int64? {
+    public static func parse(_ bytes: UnsafeRawBufferPointer) -> Int64? {
         guard let first = bytes.first else { return nil }
         let negative = first == UInt8(ascii: "-")
         var index = negative || first == UInt8(ascii: "+") ? 1 : 0

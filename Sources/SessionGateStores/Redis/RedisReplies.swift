@@ -125,26 +125,9 @@ enum RedisReply {
     }
 
     /// A decimal integer (an optional sign, then digits) read from the bytes, as `Int64(String)`
-    /// reads it for these values; nil for anything else.
+    /// reads it; nil for anything else.
     static func decimal(_ buffer: ByteBuffer) -> Int64? {
-        buffer.withUnsafeReadableBytes { bytes -> Int64? in
-            var index = 0
-            var negative = false
-            if bytes.first == UInt8(ascii: "-") || bytes.first == UInt8(ascii: "+") {
-                negative = bytes[0] == UInt8(ascii: "-")
-                index = 1
-            }
-            let digits = bytes.count - index
-            guard digits > 0, digits <= 18 else { return digits > 18 ? Int64(String(decoding: bytes, as: UTF8.self)) : nil }
-            var value: Int64 = 0
-            while index < bytes.count {
-                let digit = bytes[index] &- UInt8(ascii: "0")
-                guard digit < 10 else { return nil }
-                value = value * 10 + Int64(digit)
-                index += 1
-            }
-            return negative ? -value : value
-        }
+        buffer.withUnsafeReadableBytes { RESPDecimal.parse($0) }
     }
 
     /// Reads the fields of a session.
